@@ -1,0 +1,1 @@
+"""adsuite.engine."""
