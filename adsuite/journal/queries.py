@@ -1,0 +1,196 @@
+"""Read models over the chain: runs, changes, pending changes, and the state checks writers need.
+
+Every query here reads ``entries`` only; runs and changes are folded from their
+entries on each call, so there is no second copy of the truth to drift from the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+from typing import Any
+
+from adsuite.errors import JournalError
+from adsuite.journal.chain import GENESIS
+from adsuite.journal.records import (
+    OUTCOME_PENDING,
+    STATUS_INCOMPLETE,
+    STATUS_RUNNING,
+    ChangeRecord,
+    RunRecord,
+)
+
+log = logging.getLogger(__name__)
+
+_RUNS = """
+SELECT s.seq, s.run_id, s.at, s.body, e.seq, e.at, e.body
+FROM entries AS s
+LEFT JOIN entries AS e ON e.seq = (
+    SELECT MIN(x.seq) FROM entries AS x WHERE x.run_id = s.run_id AND x.kind = 'run_end')
+WHERE s.kind = 'run_start' {where}
+ORDER BY s.seq DESC
+LIMIT ?
+"""
+
+_CHANGES = """
+SELECT i.seq, i.run_id, i.at, i.body, o.seq, o.at, o.body
+FROM entries AS i
+LEFT JOIN entries AS o ON o.seq = (
+    SELECT MIN(x.seq) FROM entries AS x
+    WHERE x.run_id = i.run_id AND x.kind = 'change_outcome'
+      AND json_extract(x.body, '$.change_no') = json_extract(i.body, '$.change_no'))
+WHERE i.kind = 'change_intent' AND {where}
+ORDER BY i.seq
+"""
+
+Row = tuple[Any, ...]
+
+
+def fetch_runs(conn: sqlite3.Connection, limit: int | None = None) -> list[RunRecord]:
+    """Runs, newest first; at most ``limit`` of them."""
+    if limit is not None and limit < 0:
+        raise JournalError(f"run limit must be 0 or more, not {limit}")
+    rows = conn.execute(_RUNS.format(where=""), (-1 if limit is None else limit,))
+    return [_run_record(row) for row in rows]
+
+
+def fetch_run(conn: sqlite3.Connection, run_id: str) -> RunRecord:
+    row = conn.execute(_RUNS.format(where="AND s.run_id = ?"), (run_id, 1)).fetchone()
+    if row is None:
+        raise JournalError(f"no run {run_id!r} in the journal")
+    return _run_record(row)
+
+
+def fetch_changes(conn: sqlite3.Connection, run_id: str) -> list[ChangeRecord]:
+    """The changes of one run in the order they were intended."""
+    rows = conn.execute(_CHANGES.format(where="i.run_id = ?"), (run_id,))
+    return [_change_record(row) for row in rows]
+
+
+def fetch_pending(conn: sqlite3.Connection) -> list[ChangeRecord]:
+    """Intents with no outcome, across all runs, oldest first."""
+    rows = conn.execute(_CHANGES.format(where="o.seq IS NULL"))
+    return [_change_record(row) for row in rows]
+
+
+def run_is_open(conn: sqlite3.Connection, run_id: str) -> bool:
+    """True when the run started and has no run_end; JournalError if it never started."""
+    kinds = {
+        row[0]
+        for row in conn.execute(
+            "SELECT kind FROM entries WHERE run_id = ? AND kind IN ('run_start', 'run_end')",
+            (run_id,),
+        )
+    }
+    if "run_start" not in kinds:
+        raise JournalError(f"no run {run_id!r} in the journal")
+    return "run_end" not in kinds
+
+
+def run_exists(conn: sqlite3.Connection, run_id: str) -> bool:
+    query = "SELECT 1 FROM entries WHERE run_id = ? AND kind = 'run_start'"
+    return conn.execute(query, (run_id,)).fetchone() is not None
+
+
+def next_change_no(conn: sqlite3.Connection, run_id: str) -> int:
+    row = conn.execute(
+        "SELECT MAX(json_extract(body, '$.change_no')) FROM entries"
+        " WHERE run_id = ? AND kind = 'change_intent'",
+        (run_id,),
+    ).fetchone()
+    return 1 if row[0] is None else int(row[0]) + 1
+
+
+def change_entry_count(conn: sqlite3.Connection, run_id: str, change_no: int, kind: str) -> int:
+    row = conn.execute(
+        "SELECT COUNT(*) FROM entries WHERE run_id = ? AND kind = ?"
+        " AND json_extract(body, '$.change_no') = ?",
+        (run_id, kind, change_no),
+    ).fetchone()
+    return int(row[0])
+
+
+def fetch_head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """(last seq, its hash); (0, 64 zeros) for an empty journal."""
+    row = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+def load_body(seq: int, text: str) -> dict[str, Any]:
+    """An entry's body as a dict; JournalError naming the seq if it is not a JSON object."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise JournalError(f"journal entry {seq} has a body that is not a JSON object")
+    return body
+
+
+def _run_record(row: Row) -> RunRecord:
+    start_seq, run_id, started, start_text, end_seq, ended, end_text = row
+    start = load_body(start_seq, start_text)
+    end = load_body(end_seq, end_text) if end_text is not None else None
+    host, pid = str(start.get("host", "")), int(start.get("pid", 0))
+    if end is not None:
+        status = str(end.get("status", ""))
+    else:
+        status = STATUS_RUNNING if _process_alive(host, pid) else STATUS_INCOMPLETE
+    return RunRecord(
+        id=run_id,
+        started=started,
+        ended=ended,
+        mode=str(start.get("mode", "")),
+        status=status,
+        operator=dict(start.get("operator") or {}),
+        playbook=start.get("playbook"),
+        playbook_sha256=start.get("playbook_sha256"),
+        inventory=start.get("inventory"),
+        ticket=start.get("ticket"),
+        counts=dict(end.get("counts") or {}) if end is not None else {},
+        extra=dict(start.get("extra") or {}),
+        host=host,
+        pid=pid,
+        start_seq=start_seq,
+    )
+
+
+def _change_record(row: Row) -> ChangeRecord:
+    intent_seq, run_id, intent_at, intent_text, outcome_seq, outcome_at, outcome_text = row
+    intent = load_body(intent_seq, intent_text)
+    outcome = load_body(outcome_seq, outcome_text) if outcome_text is not None else {}
+    return ChangeRecord(
+        run_id=run_id,
+        change_no=int(intent.get("change_no", 0)),
+        resource=str(intent.get("resource", "")),
+        target=str(intent.get("target", "")),
+        action=str(intent.get("action", "")),
+        before=intent.get("before"),
+        after=intent.get("after"),
+        outcome=str(outcome.get("outcome", OUTCOME_PENDING)),
+        error=outcome.get("error"),
+        intent_at=intent_at,
+        outcome_at=outcome_at,
+        intent_seq=intent_seq,
+    )
+
+
+def _process_alive(host: str, pid: int) -> bool:
+    """Whether the process that started a run still lives: a heuristic, see RunRecord.status.
+
+    Only a run started on this host can be checked; a reused pid reads as alive.
+    """
+    if host != socket.gethostname() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # the process exists but belongs to another user
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,147 @@
+"""Opening a journal file: create it and its folder, set the pragmas, create or check the schema.
+
+The file is created ``0600`` in a folder created ``0700``: before-images describe the
+directory (memberships, ACLs) even though they never hold secrets. SQLite gives the
+``-wal`` and ``-shm`` files the main file's permissions.
+
+The triggers refuse UPDATE, DELETE and any INSERT that does not extend the chain head:
+they stop accidents, not an attacker who can drop them. That makes the journal
+tamper-evident, not tamper-proof; :mod:`adsuite.journal.verify` is the real check.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from adsuite.errors import JournalError
+from adsuite.journal.chain import GENESIS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+APPEND_ONLY_TRIGGERS = ("entries_no_update", "entries_no_delete", "entries_append_at_head")
+
+_CREATE = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE entries (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX entries_kind ON entries (kind, seq)",
+    "CREATE INDEX entries_change ON entries (run_id, kind, json_extract(body, '$.change_no'))",
+    """CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+    BEGIN SELECT RAISE(ABORT, 'journal entries are append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'journal entries are append-only: DELETE refused'); END""",
+    f"""CREATE TRIGGER entries_append_at_head BEFORE INSERT ON entries
+    WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
+      OR NEW.prev_hash IS NOT COALESCE(
+           (SELECT hash FROM entries ORDER BY seq DESC LIMIT 1), '{GENESIS}')
+    BEGIN SELECT RAISE(ABORT, 'journal entries may only extend the chain head'); END""",
+)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """An autocommit connection to the journal at ``path``, schema created or checked."""
+    _prepare_file(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot open journal {path}: {exc}") from None
+    try:
+        _configure(conn, path)
+        _ensure_schema(conn, path)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise JournalError(f"cannot open journal {path}: {exc}") from None
+    except JournalError:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare_file(path: Path) -> None:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JournalError(f"cannot create journal folder {path.parent}: {exc.strerror}") from None
+    if path.exists():
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        log.info("created journal %s", path)
+    except FileExistsError:
+        pass  # another process created it between the check and the open
+    except OSError as exc:
+        raise JournalError(f"cannot create journal {path}: {exc.strerror}") from None
+
+
+def _configure(conn: sqlite3.Connection, path: Path) -> None:
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        log.warning("journal %s: WAL mode unavailable, using %s", path, mode)
+    # FULL: in WAL mode a commit is fsynced before it returns, so a recorded intent
+    # survives a power loss, not only a crash of the process.
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    """Run the block in one transaction; ``BEGIN IMMEDIATE`` takes the write lock first."""
+    conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
+    with transaction(conn):
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "meta" not in names:
+            if names:
+                raise JournalError(f"{path} is an SQLite file but not an adsuite journal")
+            _create_schema(conn)
+        else:
+            _check_version(conn, path, names)
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    for statement in _CREATE:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+    )
+
+
+def _check_version(conn: sqlite3.Connection, path: Path, names: set[str]) -> None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    try:
+        version = int(row[0]) if row is not None else None
+    except ValueError:
+        version = None
+    if version is None:
+        raise JournalError(f"journal {path} has no readable schema version")
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"journal {path} has schema version {version}, newer than this adsuite "
+            f"understands ({SCHEMA_VERSION}); upgrade adsuite"
+        )
+    if version < SCHEMA_VERSION:
+        raise JournalError(f"journal {path} has unknown old schema version {version}")
+    if "entries" not in names:
+        raise JournalError(f"journal {path} is damaged: its entries table is missing")

@@ -1,0 +1,268 @@
+"""The change journal: an append-only, hash-chained SQLite record of runs and changes.
+
+Every write appends one entry to the chain (see :mod:`adsuite.journal.chain`) under
+the database write lock, so two processes appending to one file extend one chain.
+A change is journaled twice: its intent (with before and after images) is committed
+and fsynced before the engine touches the directory, its outcome after; a crash in
+between leaves a visible pending change. Rollback plans are built from the before
+images.
+
+The journal knows nothing of secrets: the engine redacts values before it calls the
+journal, and whatever it is given is stored and exported as given.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from adsuite.errors import JournalError
+from adsuite.journal import queries
+from adsuite.journal.chain import canonical_json, entry_hash, new_run_id, utc_timestamp
+from adsuite.journal.export import check_format, render
+from adsuite.journal.records import (
+    END_STATUSES,
+    KIND_ACCESS,
+    KIND_CHANGE_INTENT,
+    KIND_CHANGE_OUTCOME,
+    KIND_RUN_END,
+    KIND_RUN_START,
+    OUTCOMES,
+    ChangeRecord,
+    RunRecord,
+    VerifyReport,
+)
+from adsuite.journal.schema import connect, transaction
+from adsuite.journal.verify import verify_chain
+
+log = logging.getLogger(__name__)
+
+
+class Journal:
+    """One open journal file. Use :meth:`open`; close it, or use it as a context manager.
+
+    A Journal object belongs to the thread that opened it; open one per thread or
+    process: they all append to the same chain.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Journal:
+        """Open the journal at ``path``, creating its folder, file and schema if needed."""
+        path = Path(path)
+        return cls(connect(path), path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        mode: str,
+        operator: Mapping[str, str],
+        playbook: str | None = None,
+        playbook_sha256: str | None = None,
+        inventory: str | None = None,
+        ticket: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record the start of a run and return its new id, e.g. ``20261127T123456Z-3f9a1c``."""
+        _require_text(mode=mode)
+        _check_operator(operator)
+        body = {
+            "mode": mode,
+            "operator": dict(operator),
+            "playbook": playbook,
+            "playbook_sha256": playbook_sha256,
+            "inventory": inventory,
+            "ticket": ticket,
+            "extra": dict(extra or {}),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+        with self._write():
+            run_id = new_run_id()
+            while queries.run_exists(self._conn, run_id):
+                run_id = new_run_id()
+            self._append(run_id, KIND_RUN_START, body)
+        log.info("journal: run %s started (%s)", run_id, mode)
+        return run_id
+
+    def record_intent(
+        self, run_id: str, *, resource: str, target: str, action: str, before: Any, after: Any
+    ) -> int:
+        """Record a change about to be made and return its number within the run (1, 2…).
+
+        The entry is committed and synced to disk before this returns.
+        """
+        _require_text(resource=resource, target=target, action=action)
+        with self._write():
+            if not queries.run_is_open(self._conn, run_id):
+                raise JournalError(f"run {run_id} has finished; it takes no more changes")
+            change_no = queries.next_change_no(self._conn, run_id)
+            body = {
+                "change_no": change_no,
+                "resource": resource,
+                "target": target,
+                "action": action,
+                "before": before,
+                "after": after,
+            }
+            self._append(run_id, KIND_CHANGE_INTENT, body)
+        return change_no
+
+    def record_outcome(
+        self, run_id: str, change_no: int, outcome: str, error: str | None = None
+    ) -> None:
+        """Record what became of an intended change: applied, failed, skipped or conflict."""
+        if outcome not in OUTCOMES:
+            known = ", ".join(sorted(OUTCOMES))
+            raise JournalError(f"unknown change outcome {outcome!r}; use one of {known}")
+        with self._write():
+            count = queries.change_entry_count
+            if count(self._conn, run_id, change_no, KIND_CHANGE_INTENT) == 0:
+                raise JournalError(f"run {run_id} has no change {change_no}")
+            if count(self._conn, run_id, change_no, KIND_CHANGE_OUTCOME) > 0:
+                raise JournalError(f"change {change_no} of run {run_id} already has an outcome")
+            body = {"change_no": change_no, "outcome": outcome, "error": error}
+            self._append(run_id, KIND_CHANGE_OUTCOME, body)
+
+    def finish_run(self, run_id: str, *, status: str, counts: Mapping[str, int]) -> None:
+        """Record the end of a run: its final status (ok, failed, conflict, drift) and counts."""
+        if status not in END_STATUSES:
+            known = ", ".join(sorted(END_STATUSES))
+            raise JournalError(f"unknown run status {status!r}; use one of {known}")
+        _check_counts(counts)
+        with self._write():
+            if not queries.run_is_open(self._conn, run_id):
+                raise JournalError(f"run {run_id} has already finished")
+            self._append(run_id, KIND_RUN_END, {"status": status, "counts": dict(counts)})
+        log.info("journal: run %s finished (%s)", run_id, status)
+
+    def record_access(self, *, who: str, what: str, ticket: str | None = None) -> None:
+        """Record that someone read the journal (show, export): reading is journaled too."""
+        _require_text(who=who, what=what)
+        with self._write():
+            self._append("", KIND_ACCESS, {"who": who, "what": what, "ticket": ticket})
+
+    # -- reading -------------------------------------------------------------------------
+
+    def runs(self, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first. A run with no run_end is ``running`` while its process lives
+        (checked by host and pid, a heuristic) and ``incomplete`` otherwise."""
+        with self._guard("read"):
+            return queries.fetch_runs(self._conn, limit)
+
+    def run(self, run_id: str) -> RunRecord:
+        """One run; JournalError if the journal has no such run."""
+        with self._guard("read"):
+            return queries.fetch_run(self._conn, run_id)
+
+    def changes(self, run_id: str) -> list[ChangeRecord]:
+        """The changes of one run, in order; JournalError if the journal has no such run."""
+        with self._guard("read"), transaction(self._conn, "BEGIN"):
+            if not queries.run_exists(self._conn, run_id):
+                raise JournalError(f"no run {run_id!r} in the journal")
+            return queries.fetch_changes(self._conn, run_id)
+
+    def pending_changes(self) -> list[ChangeRecord]:
+        """Intents with no outcome across all runs, oldest first: what a crash left behind."""
+        with self._guard("read"):
+            return queries.fetch_pending(self._conn)
+
+    def head(self) -> tuple[int, str]:
+        """(last seq, its hash): anchor it elsewhere to make truncation detectable."""
+        with self._guard("read"):
+            return queries.fetch_head(self._conn)
+
+    def verify(self, *, anchor: tuple[int, str] | None = None) -> VerifyReport:
+        """Walk the chain; see :mod:`adsuite.journal.verify` for what it can and cannot catch.
+
+        Without an ``anchor`` (a ``head()`` recorded elsewhere) a truncated tail, or a
+        tail rewritten with recomputed hashes, verifies as ok.
+        """
+        with self._guard("verify"):
+            return verify_chain(self._conn, anchor)
+
+    def export(self, fmt: str, run_id: str | None = None) -> str:
+        """All runs (newest first), or one run, with their changes, as ``json`` or ``csv``."""
+        check_format(fmt)
+        with self._guard("read"), transaction(self._conn, "BEGIN"):
+            if run_id is None:
+                runs = queries.fetch_runs(self._conn)
+            else:
+                runs = [queries.fetch_run(self._conn, run_id)]
+            selected = [(run, queries.fetch_changes(self._conn, run.id)) for run in runs]
+        return render(fmt, selected)
+
+    # -- internals -----------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot {action} journal {self.path}: {exc}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        # BEGIN IMMEDIATE takes the write lock before the head is read, so no other
+        # writer can append between reading the previous hash and inserting.
+        with self._guard("write"), transaction(self._conn, "BEGIN IMMEDIATE"):
+            yield
+
+    def _append(self, run_id: str, kind: str, body: Mapping[str, Any]) -> int:
+        text = canonical_json(body)
+        last_seq, prev_hash = queries.fetch_head(self._conn)
+        seq, at = last_seq + 1, utc_timestamp()
+        digest = entry_hash(prev_hash, seq, at, run_id, kind, text)
+        self._conn.execute(
+            "INSERT INTO entries (seq, at, run_id, kind, body, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, run_id, kind, text, prev_hash, digest),
+        )
+        log.debug("journal: appended seq %d %s %s", seq, kind, run_id)
+        return seq
+
+
+def _require_text(**fields: object) -> None:
+    for name, value in fields.items():
+        if not isinstance(value, str) or not value:
+            raise JournalError(f"journal field {name} must be a non-empty string")
+
+
+def _check_operator(operator: Mapping[str, str]) -> None:
+    if not operator.get("os_user"):
+        raise JournalError("journal operator must name at least os_user")
+    for key, value in operator.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise JournalError(f"journal operator field {key!r} must be a string")
+
+
+def _check_counts(counts: Mapping[str, int]) -> None:
+    for key, value in counts.items():
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, int):
+            raise JournalError(f"run count {key!r} must be an integer")
