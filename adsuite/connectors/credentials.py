@@ -1,0 +1,136 @@
+"""Credential references: a name in the inventory, the secret resolved at run time.
+
+Resolution order for a credential named ``lab-admin``:
+
+1. the environment variable ``ADSUITE_CRED_LAB_ADMIN`` (for CI and scheduled runs);
+2. the system keyring, service ``adsuite``, entry ``lab-admin`` (``adsuite creds set``);
+3. a ``secret_file`` named in the inventory (the lab writes one, mode 0600).
+
+A :class:`Secret` never shows its value in ``str``, ``repr``, logs or exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from adsuite.errors import CredentialError
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "adsuite"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret value that refuses to be printed."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+
+def env_var_for(name: str) -> str:
+    """The environment variable that overrides credential *name*."""
+    return "ADSUITE_CRED_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise CredentialError(
+            f"bad credential name {name!r}: use letters, digits, '.', '_' or '-' (max 64)"
+        )
+    return name
+
+
+def resolve(name: str, secret_file: Path | None = None) -> Secret:
+    """Find the secret for credential *name*; one clear error if there is none."""
+    check_name(name)
+    from_env = os.environ.get(env_var_for(name))
+    if from_env:
+        log.debug("credential %s from environment", name)
+        return Secret(from_env)
+    from_keyring = _keyring_get(name)
+    if from_keyring is not None:
+        log.debug("credential %s from keyring", name)
+        return Secret(from_keyring)
+    if secret_file is not None and secret_file.exists():
+        log.debug("credential %s from %s", name, secret_file)
+        return Secret(_read_secret_file(secret_file))
+    raise CredentialError(
+        f"credential {name!r} not found",
+        hint=f"run `adsuite creds set {name}` or set {env_var_for(name)}",
+    )
+
+
+def store(name: str, secret: Secret) -> None:
+    backend = _backend(for_writing=True)
+    backend.set_password(KEYRING_SERVICE, check_name(name), secret.reveal())
+
+
+def delete(name: str) -> None:
+    backend = _backend(for_writing=True)
+    import keyring.errors
+
+    try:
+        backend.delete_password(KEYRING_SERVICE, check_name(name))
+    except keyring.errors.PasswordDeleteError as error:
+        raise CredentialError(f"credential {name!r} is not in the keyring") from error
+
+
+def backend_name() -> str | None:
+    """The keyring backend in use, or None when no usable backend exists."""
+    try:
+        backend = _backend(for_writing=False)
+    except CredentialError:
+        return None
+    return type(backend.get_keyring()).__name__
+
+
+def _backend(*, for_writing: bool) -> ModuleType:
+    import keyring
+    import keyring.backends.fail
+
+    if isinstance(keyring.get_keyring(), keyring.backends.fail.Keyring):
+        message = "no keyring backend is available on this machine"
+        hint = "install one (e.g. `pip install keyrings.alt`) or use ADSUITE_CRED_<NAME> variables"
+        if for_writing:
+            raise CredentialError(message, hint=hint)
+        raise CredentialError(message)
+    return keyring
+
+
+def _keyring_get(name: str) -> str | None:
+    try:
+        keyring = _backend(for_writing=False)
+    except CredentialError:
+        return None
+    try:
+        value: str | None = keyring.get_password(KEYRING_SERVICE, name)
+    except Exception as error:  # a locked or broken backend must not leak details
+        log.warning("keyring lookup for %s failed: %s", name, type(error).__name__)
+        return None
+    return value
+
+
+def _read_secret_file(path: Path) -> str:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise CredentialError(f"{path}: secret file is readable by others; chmod 600 it")
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise CredentialError(f"{path}: cannot read secret file ({error.strerror})") from error

@@ -1,0 +1,235 @@
+"""The directory connector: one TLS-validated LDAP connection to the preferred DC.
+
+Reads are paged searches returning raw values (bytes), so every attribute is decoded
+once, by the resource that knows its type. Writes return nothing or raise a
+:class:`~adsuite.errors.DirectoryError` naming the operation and the DN; they never
+echo the values sent (a value may be a password).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ldap3
+from ldap3.core.exceptions import LDAPException
+from ldap3.protocol.microsoft import security_descriptor_control
+from ldap3.utils.conv import escape_filter_chars
+
+from adsuite.connectors.credentials import Secret
+from adsuite.errors import ConnectionFailed, DirectoryError
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000
+SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
+_MOD = {"add": ldap3.MODIFY_ADD, "delete": ldap3.MODIFY_DELETE, "replace": ldap3.MODIFY_REPLACE}
+_RESULT_WORDS = {
+    19: "constraint violation",
+    32: "no such object",
+    50: "insufficient access rights",
+    53: "unwilling to perform",
+    64: "naming violation",
+    65: "object class violation",
+    66: "not allowed on a non-leaf object",
+    68: "entry already exists",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One directory object as read: DN and raw attribute values, names lowercased."""
+
+    dn: str
+    attributes: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
+
+    def raw(self, name: str) -> tuple[bytes, ...]:
+        return self.attributes.get(name.lower(), ())
+
+    def texts(self, name: str) -> list[str]:
+        return [value.decode("utf-8") for value in self.raw(name)]
+
+    def text(self, name: str) -> str | None:
+        values = self.raw(name)
+        return values[0].decode("utf-8") if values else None
+
+    def integer(self, name: str) -> int | None:
+        value = self.text(name)
+        return int(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class Query:
+    """One bulk read: a paged search. Equal queries are run once per run."""
+
+    base: str
+    filter: str
+    attributes: tuple[str, ...]
+    scope: str = "sub"
+    sd_flags: int | None = None
+    size_limit: int = 0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    ca_file: str | None
+    tls_name: str | None
+    username: str
+
+
+def or_filter(attribute: str, values: Sequence[str], *, extra: str = "") -> str:
+    """``(&extra(|(attr=v1)(attr=v2)...))`` with every value escaped."""
+    terms = "".join(f"({attribute}={escape_filter_chars(value)})" for value in values)
+    return f"(&{extra}(|{terms}))"
+
+
+class Directory:
+    """A bound connection. Use :meth:`connect`; close with :meth:`close` or ``with``."""
+
+    def __init__(self, connection: ldap3.Connection, endpoint: Endpoint) -> None:
+        self._conn = connection
+        self.endpoint = endpoint
+        self.round_trips = 0
+
+    @classmethod
+    def connect(cls, endpoint: Endpoint, password: Secret, timeout: int = 15) -> Directory:
+        tls = ldap3.Tls(
+            validate=ssl.CERT_REQUIRED,
+            ca_certs_file=endpoint.ca_file,
+            valid_names=[endpoint.tls_name] if endpoint.tls_name else None,
+        )
+        use_ssl = endpoint.url.lower().startswith("ldaps://")
+        server = ldap3.Server(
+            endpoint.url, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=timeout
+        )
+        conn = ldap3.Connection(
+            server,
+            user=endpoint.username,
+            password=password.reveal(),
+            raise_exceptions=False,
+            auto_range=True,
+            receive_timeout=120,
+            read_only=False,
+        )
+        try:
+            conn.open()
+            if not use_ssl:
+                conn.start_tls()
+            bound = conn.bind()
+        except (LDAPException, OSError, ssl.SSLError) as error:
+            raise ConnectionFailed(
+                f"cannot reach {endpoint.url}: {_describe(error)}",
+                hint="check the DC address, that it is running, and the CA file",
+            ) from None
+        if not bound:
+            result = conn.result or {}
+            raise ConnectionFailed(
+                f"bind to {endpoint.url} as {endpoint.username} refused: "
+                f"{result.get('description', 'unknown error')}",
+                hint="check the credential (adsuite creds set NAME)",
+            )
+        log.info("bound to %s as %s", endpoint.url, endpoint.username)
+        return cls(conn, endpoint)
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.unbind()
+
+    def search(self, query: Query) -> Iterator[Entry]:
+        """Run one paged search; referrals are skipped, a missing base yields nothing."""
+        controls = security_descriptor_control(sdflags=query.sd_flags) if query.sd_flags else None
+        cookie: bytes | None = None
+        while True:
+            ok = self._conn.search(
+                query.base,
+                query.filter,
+                search_scope=SCOPES[query.scope],
+                attributes=list(query.attributes) or ["1.1"],
+                size_limit=query.size_limit,
+                paged_size=PAGE_SIZE,
+                paged_cookie=cookie,
+                controls=controls,
+            )
+            self.round_trips += 1
+            result = self._conn.result
+            if not ok and result["result"] not in (0, 4):
+                if result["result"] == 32:
+                    return
+                self._raise("search", query.base, result)
+            for item in self._conn.response or []:
+                if item.get("type") == "searchResEntry":
+                    yield _entry(item)
+            cookie = _paged_cookie(result)
+            if not cookie or result["result"] == 4:
+                return
+
+    def read(self, dn: str, attributes: Sequence[str], sd_flags: int | None = None) -> Entry | None:
+        """One object by DN, or None if it does not exist."""
+        found = list(self.search(Query(dn, "(objectClass=*)", tuple(attributes), "base", sd_flags)))
+        return found[0] if found else None
+
+    def add(self, dn: str, attributes: Mapping[str, Any]) -> None:
+        self.round_trips += 1
+        if not self._conn.add(dn, attributes=dict(attributes)):
+            self._raise("create", dn, self._conn.result)
+
+    def modify(
+        self,
+        dn: str,
+        changes: Mapping[str, tuple[str, Sequence[Any]]],
+        sd_flags: int | None = None,
+    ) -> None:
+        """Modify attributes: ``{attr: ('add'|'delete'|'replace', values)}``."""
+        request = {name: [(_MOD[op], list(values))] for name, (op, values) in changes.items()}
+        controls = security_descriptor_control(sdflags=sd_flags) if sd_flags else None
+        self.round_trips += 1
+        if not self._conn.modify(dn, request, controls=controls):
+            self._raise("modify", dn, self._conn.result)
+
+    def delete(self, dn: str) -> None:
+        self.round_trips += 1
+        if not self._conn.delete(dn):
+            self._raise("delete", dn, self._conn.result)
+
+    def move(self, dn: str, new_parent: str) -> None:
+        rdn = ldap3.utils.dn.to_dn(dn, escape=False)[0].rstrip(",")
+        self.round_trips += 1
+        if not self._conn.modify_dn(dn, rdn, new_superior=new_parent):
+            self._raise("move", dn, self._conn.result)
+
+    @staticmethod
+    def _raise(operation: str, dn: str, result: Mapping[str, Any]) -> None:
+        code = result.get("result")
+        words = _RESULT_WORDS.get(code or 0, result.get("description", "error"))
+        detail = (result.get("message") or "").strip()
+        message = f"{operation} {dn}: {words}" + (f" ({detail})" if detail else "")
+        raise DirectoryError(message)
+
+
+def _entry(item: Mapping[str, Any]) -> Entry:
+    raw = item.get("raw_attributes", {})
+    attributes = {name.lower(): tuple(values) for name, values in raw.items() if values}
+    return Entry(item["dn"], attributes)
+
+
+def _paged_cookie(result: Mapping[str, Any]) -> bytes | None:
+    controls = result.get("controls") or {}
+    paged = controls.get("1.2.840.113556.1.4.319")
+    if not paged:
+        return None
+    cookie: bytes | None = paged["value"]["cookie"]
+    return cookie or None
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0][:200]

@@ -1,0 +1,122 @@
+"""Distinguished names (RFC 4514): escape, parse, normalise, and OU paths.
+
+An OU path is how playbooks name OUs: ``HQ/Users`` under the domain's base DN is
+``OU=Users,OU=HQ,DC=group,DC=example,DC=com``. A ``/`` inside an OU name is written
+``\\/`` in a path.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ldap3.core.exceptions import LDAPInvalidDnError
+from ldap3.utils.dn import parse_dn
+
+_SPECIAL = set(',+"\\<>;=')
+_DN_START = re.compile(r"^\s*(CN|OU|DC|O|L|ST|C|UID)\s*=", re.IGNORECASE)
+MAX_RDN_VALUE = 64
+
+
+def escape_value(value: str) -> str:
+    """Escape an attribute value for use in an RDN."""
+    out = []
+    for i, char in enumerate(value):
+        leading = i == 0 and char in " #"
+        trailing = i == len(value) - 1 and char == " "
+        if char in _SPECIAL or leading or trailing:
+            out.append("\\" + char)
+        elif char == "\x00":
+            out.append("\\00")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def split(dn: str) -> list[tuple[str, str]]:
+    """``[(type, unescaped value), ...]``; ValueError for a malformed DN."""
+    try:
+        parts = parse_dn(dn, escape=False, strip=True)
+    except (LDAPInvalidDnError, IndexError, ValueError) as error:
+        raise ValueError(f"malformed DN {dn!r}") from error
+    if not parts:
+        raise ValueError("empty DN")
+    return [(kind.upper(), _unescape(value)) for kind, value, _sep in parts]
+
+
+def join(parts: list[tuple[str, str]]) -> str:
+    return ",".join(f"{kind}={escape_value(value)}" for kind, value in parts)
+
+
+def normalize(dn: str) -> str:
+    """Canonical spelling: upper-case types, no spaces around separators."""
+    return join(split(dn))
+
+
+def key(dn: str) -> str:
+    """A comparison key: DNs are compared case-insensitively."""
+    return normalize(dn).lower()
+
+
+def looks_like_dn(text: str) -> bool:
+    if not _DN_START.match(text):
+        return False
+    try:
+        split(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parent(dn: str) -> str:
+    return join(split(dn)[1:])
+
+
+def rdn_value(dn: str) -> str:
+    return split(dn)[0][1]
+
+
+def depth(dn: str) -> int:
+    return len(split(dn))
+
+
+def is_under(dn: str, base: str) -> bool:
+    """True if *dn* is *base* or lies below it."""
+    return key(dn) == key(base) or key(dn).endswith("," + key(base))
+
+
+def ou_path_segments(path: str) -> list[str]:
+    """``'HQ/Users'`` → ``['HQ', 'Users']``; ValueError naming what is wrong."""
+    segments = [s.replace("\x00", "/") for s in path.replace("\\/", "\x00").split("/")]
+    for segment in segments:
+        if not segment.strip():
+            raise ValueError(f"bad OU path {path!r}: empty name between '/'")
+        if segment != segment.strip():
+            raise ValueError(f"bad OU path {path!r}: {segment!r} has leading or trailing spaces")
+        if len(segment) > MAX_RDN_VALUE:
+            raise ValueError(f"bad OU path {path!r}: {segment[:20]!r}… is over 64 characters")
+    return segments
+
+
+def ou_path_to_dn(path: str, base_dn: str) -> str:
+    parts = [("OU", segment) for segment in reversed(ou_path_segments(path))]
+    return join(parts + split(base_dn))
+
+
+def _unescape(value: str) -> str:
+    """Undo RFC 4514 escapes; ``\\XX`` hex pairs are UTF-8 bytes."""
+    out = bytearray()
+    i = 0
+    while i < len(value):
+        char = value[i]
+        if char == "\\" and i + 1 < len(value):
+            pair = value[i + 1 : i + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                out.append(int(pair, 16))
+                i += 3
+                continue
+            out += value[i + 1].encode("utf-8")
+            i += 2
+            continue
+        out += char.encode("utf-8")
+        i += 1
+    return out.decode("utf-8", errors="replace")
