@@ -1,0 +1,275 @@
+"""The inventory: domains and their DCs, hosts, companies and credential references.
+
+``load_inventory`` reads the YAML file into validated pydantic models. Every mistake
+(unknown key, bad DN, overlapping IP ranges, a reference to a credential that is not
+declared) becomes one ``file:line: message`` InputError. File paths in the inventory
+are relative to the inventory file's folder unless absolute.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from adsuite.engine.yamlsource import LocatedValueError, read_yaml, validation_error
+from adsuite.errors import InputError
+
+log = logging.getLogger(__name__)
+
+_COMPANY_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_NETBIOS_FORBIDDEN = set('\\/:*?"<>|.')
+
+
+def _relative_to_inventory(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base")
+    return value if value.is_absolute() or base is None else Path(base) / value
+
+
+def _network(value: Any) -> IPv4Network | IPv6Network:
+    if not isinstance(value, str):
+        raise ValueError(f"ip_range must be a network like 172.16.0.0/16, not {value!r}")
+    try:
+        return ip_network(value, strict=True)
+    except ValueError:
+        pass
+    try:
+        loose = ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"ip_range {value!r} is not a network like 172.16.0.0/16") from None
+    raise ValueError(f"ip_range {value!r} has host bits set; did you mean {loose}?")
+
+
+InventoryPath = Annotated[Path, AfterValidator(_relative_to_inventory)]
+Network = Annotated[IPv4Network | IPv6Network, PlainValidator(_network), PlainSerializer(str)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DomainController(_Model):
+    ldap_url: str
+    ca_file: InventoryPath | None = None
+    tls_name: str | None = None
+
+    @field_validator("ldap_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        wrong = f"ldap_url must look like ldaps://dc1.example.com:636, not {value!r}"
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # raises on a port that is not a number in range
+        except ValueError:
+            raise ValueError(wrong) from None
+        if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
+            raise ValueError(wrong)
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError(f"ldap_url must name only scheme, host and port, not {value!r}")
+        return value
+
+    @property
+    def starttls(self) -> bool:
+        """True for ldap:// URLs, which adsuite upgrades with StartTLS before binding."""
+        return urlsplit(self.ldap_url).scheme == "ldap"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.ldap_url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.ldap_url)
+        return parts.port or (636 if parts.scheme == "ldaps" else 389)
+
+
+class Domain(_Model):
+    realm: str
+    base_dn: str
+    netbios: str
+    credential: str
+    dcs: dict[str, DomainController] = Field(min_length=1)
+    preferred_dc: str | None = None
+
+    @field_validator("realm")
+    @classmethod
+    def _check_realm(cls, value: str) -> str:
+        labels = value.split(".")
+        if len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+            raise ValueError(f"realm must be a DNS name like GROUP.EXAMPLE.COM, not {value!r}")
+        return value
+
+    @field_validator("base_dn")
+    @classmethod
+    def _check_base_dn(cls, value: str, info: ValidationInfo) -> str:
+        labels = []
+        for part in value.split(","):
+            attribute, _, label = part.strip().partition("=")
+            if attribute.strip().upper() != "DC" or not _DNS_LABEL.match(label.strip()):
+                raise ValueError(
+                    f"base_dn must be DC= components like DC=group,DC=example,DC=com, not {value!r}"
+                )
+            labels.append(label.strip())
+        realm = info.data.get("realm")
+        if realm is not None and ".".join(labels).lower() != realm.lower():
+            expected = ",".join(f"DC={label}" for label in realm.lower().split("."))
+            raise ValueError(f"base_dn {value!r} does not match realm {realm} (use {expected})")
+        return value
+
+    @field_validator("netbios")
+    @classmethod
+    def _check_netbios(cls, value: str) -> str:
+        if not 1 <= len(value) <= 15 or _NETBIOS_FORBIDDEN & set(value) or " " in value:
+            raise ValueError(f"netbios must be 1 to 15 characters without spaces, not {value!r}")
+        return value
+
+    @field_validator("preferred_dc")
+    @classmethod
+    def _check_preferred(cls, value: str | None, info: ValidationInfo) -> str | None:
+        dcs = info.data.get("dcs")
+        if value is not None and dcs is not None and value not in dcs:
+            raise ValueError(f"preferred_dc '{value}' is not one of dcs: {', '.join(dcs)}")
+        return value
+
+    def preferred(self) -> DomainController:
+        """The DC to talk to: ``preferred_dc``, or the first one listed."""
+        key = self.preferred_dc or next(iter(self.dcs))
+        return self.dcs[key]
+
+
+class SmbAccess(_Model):
+    port: int = Field(default=445, ge=1, le=65535)
+    credential: str
+
+
+class WinRmAccess(_Model):
+    url: str
+    client: Literal["pypsrp", "pywinrm"] = "pypsrp"
+    auth: Literal["kerberos", "ntlm", "credssp"] = "kerberos"
+    credential: str
+    ca_file: InventoryPath | None = None
+    timeout: int = Field(default=30, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"url must look like https://host:5986/wsman, not {value!r}")
+        return value
+
+
+class Host(_Model):
+    address: str = Field(min_length=1)
+    smb: SmbAccess | None = None
+    winrm: WinRmAccess | None = None
+
+
+class Company(_Model):
+    code: str
+    name: str
+    ip_range: Network
+
+    @field_validator("code")
+    @classmethod
+    def _check_code(cls, value: str) -> str:
+        if not _COMPANY_CODE.match(value):
+            raise ValueError(
+                f"company code {value!r} must be capitals, digits and _, "
+                "starting with a letter, at most 32 characters (like HQ)"
+            )
+        return value
+
+
+class Credential(_Model):
+    username: str = Field(min_length=1)
+    secret_file: InventoryPath | None = None
+
+
+class Inventory(_Model):
+    domains: dict[str, Domain] = Field(min_length=1)
+    hosts: dict[str, Host] = Field(default_factory=dict)
+    companies: list[Company] = Field(default_factory=list)
+    credentials: dict[str, Credential] = Field(default_factory=dict)
+    journal: InventoryPath | None = None
+
+    @model_validator(mode="after")
+    def _check_companies(self) -> Inventory:
+        seen: dict[str, int] = {}
+        for index, company in enumerate(self.companies):
+            first = seen.get(company.code)
+            if first is not None:
+                raise LocatedValueError(
+                    f"company code {company.code} is used twice (first: companies[{first}])",
+                    ("companies", index, "code"),
+                )
+            seen[company.code] = index
+            for earlier in self.companies[:index]:
+                if company.ip_range.overlaps(earlier.ip_range):
+                    raise LocatedValueError(
+                        f"ip_range {company.ip_range} of {company.code} overlaps "
+                        f"{earlier.ip_range} of {earlier.code}",
+                        ("companies", index, "ip_range"),
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> Inventory:
+        references: list[tuple[str, tuple[str | int, ...]]] = [
+            (domain.credential, ("domains", key, "credential"))
+            for key, domain in self.domains.items()
+        ]
+        for key, host in self.hosts.items():
+            for access_name, access in (("smb", host.smb), ("winrm", host.winrm)):
+                if access is not None:
+                    references.append(
+                        (access.credential, ("hosts", key, access_name, "credential"))
+                    )
+        for name, path in references:
+            if name not in self.credentials:
+                known = ", ".join(self.credentials) or "none declared"
+                raise LocatedValueError(
+                    f"credential '{name}' is not in credentials (known: {known})", path
+                )
+        return self
+
+    def domain(self, key: str | None = None) -> tuple[str, Domain]:
+        """The domain named ``key``; ``None`` picks the only domain if there is one."""
+        known = ", ".join(sorted(self.domains))
+        if key is None:
+            if len(self.domains) == 1:
+                return next(iter(self.domains.items()))
+            raise InputError(f"the inventory has several domains; name one of: {known}")
+        if key not in self.domains:
+            raise InputError(f"unknown domain '{key}' (known: {known})")
+        return key, self.domains[key]
+
+
+def load_inventory(path: Path) -> Inventory:
+    """Read and validate the inventory at ``path``; errors name ``file:line``."""
+    doc, _ = read_yaml(path, str(path))
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "an inventory must be a mapping with at least 'domains'")
+    try:
+        inventory = Inventory.model_validate(doc.data, context={"base": path.parent})
+    except ValidationError as exc:
+        raise validation_error(doc, exc, base=(), what="inventory", model=Inventory) from None
+    log.debug("loaded inventory %s: %d domain(s)", path, len(inventory.domains))
+    return inventory

@@ -1,0 +1,390 @@
+"""Playbooks in the Ansible manner: plays of tasks, loops, `when`, vars and imports.
+
+A playbook file is one play (a mapping) or a list of plays and
+``- import_playbook: other.yml`` items. Each task names exactly one resource kind;
+its arguments are rendered with Jinja2 (native types, strict undefined) once per loop
+item and validated by that kind's pydantic model. Every mistake becomes one
+``file:line: message`` InputError at the line the bad value came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import itertools
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2.nativetypes import NativeEnvironment, NativeTemplate
+from jinja2.runtime import Undefined
+from pydantic import BaseModel, ValidationError
+
+from adsuite.engine.inventory import Domain, Inventory
+from adsuite.engine.yamlsource import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
+from adsuite.errors import InputError
+from adsuite.source import Location
+
+log = logging.getLogger(__name__)
+
+PLAY_KEYS = ("name", "domain", "vars", "tasks")
+TASK_KEYS = ("name", "loop", "loop_control", "when", "tags")
+LOOP_CONTROL_KEYS = ("loop_var",)
+BUILTIN_VARS = ("companies", "domain", "inventory")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
+_MISSING_KEY = re.compile(r"^'dict object' has no attribute '([^']+)'$")
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str
+    name: str
+    spec: BaseModel
+    location: Location
+    loop_index: int | None  # 0-based index into the loop's list; None without a loop
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Play:
+    name: str
+    domain: str | None  # the inventory's domain key, resolved when the play omits it
+    tasks: tuple[Task, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Playbook:
+    path: Path
+    sha256: str
+    plays: tuple[Play, ...]
+    files: tuple[Path, ...]
+
+
+def load_playbook(
+    path: Path, inventory: Inventory, kinds: Mapping[str, type[BaseModel]]
+) -> Playbook:
+    """Load the playbook at ``path`` with its imports; validate every task."""
+    loader = _Loader(inventory, kinds)
+    plays = loader.load_file(path, origin=None)
+    return Playbook(path, loader.sha256(), tuple(plays), tuple(loader.files))
+
+
+# --- Jinja2 ------------------------------------------------------------------------
+
+
+def _concat(values: Iterable[Any]) -> Any:
+    """A whole-value template gives its value unchanged; several parts give text.
+
+    Unlike jinja2's own native concat, text is never re-parsed as a Python literal,
+    so ``"{{ item.code }}"`` stays the string ``"007"`` rather than becoming 7.
+    """
+    parts = list(values)
+    if len(parts) == 1:
+        return parts[0]
+    return "".join(str(part) for part in parts)
+
+
+class _Template(NativeTemplate):
+    pass
+
+
+class _Environment(NativeEnvironment):
+    concat = staticmethod(_concat)  # type: ignore[assignment]
+    template_class = _Template
+
+
+_Template.environment_class = _Environment
+_ENV = _Environment(undefined=StrictUndefined)
+_ENV.filters["product"] = itertools.product  # Ansible has it; jinja2 does not
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(text: str) -> Template:
+    return _ENV.from_string(text)
+
+
+def _is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def _require_defined(value: Any) -> None:
+    """Raise UndefinedError for an Undefined anywhere in a rendered value."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    elif isinstance(value, dict):
+        for item in value.values():
+            _require_defined(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _require_defined(item)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a template sees, and how errors rendering it are worded."""
+
+    doc: SourceDoc
+    context: dict[str, Any]
+    where: str  # "task 'Company root OUs'", "var 'sub_ous'"
+    suffix: str = ""  # " (loop item 3: 'HQ')"
+
+    def error(self, path: YamlPath, message: str) -> InputError:
+        return self.doc.error(path, f"{message} in {self.where}{self.suffix}")
+
+    def with_item(self, name: str, index: int, item: Any) -> _Scope:
+        suffix = f" (loop item {index + 1}: {_item_label(item)})"
+        return _Scope(self.doc, {**self.context, name: item}, self.where, suffix)
+
+
+def _render(value: Any, scope: _Scope, path: YamlPath) -> Any:
+    """Render every template string in ``value``; mapping keys are not templates."""
+    if isinstance(value, str):
+        return _render_text(value, scope, path) if _is_template(value) else value
+    if isinstance(value, dict):
+        return {key: _render(item, scope, (*path, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render(item, scope, (*path, index)) for index, item in enumerate(value)]
+    return value
+
+
+def _render_text(text: str, scope: _Scope, path: YamlPath) -> Any:
+    try:
+        result = _compile(text).render(scope.context)
+        _require_defined(result)
+    except UndefinedError as exc:
+        raise scope.error(path, _undefined_message(exc.message or "undefined value")) from None
+    except TemplateSyntaxError as exc:
+        raise scope.error(
+            path, f"template syntax error: {(exc.message or '').rstrip('.')}"
+        ) from None
+    except Exception as exc:  # filters and tests run the user's expressions
+        raise scope.error(path, f"template error: {type(exc).__name__}: {exc}") from None
+    return result
+
+
+def _undefined_message(message: str) -> str:
+    if match := _UNDEFINED_NAME.match(message):
+        return f"undefined variable '{match[1]}'"
+    if match := _MISSING_KEY.match(message):
+        return f"undefined key '{match[1]}'"
+    return message
+
+
+def _item_label(item: Any) -> str:
+    """A loop item in a few characters: a company as 'HQ', a pair as ('HQ', 'Users')."""
+    if isinstance(item, dict):
+        for key in ("code", "name", "key", "path"):
+            if key in item:
+                return short_repr(item[key])
+    if isinstance(item, list | tuple) and item:
+        inner = ", ".join(_item_label(part) for part in item)
+        return short_repr(f"({inner})", limit=60).strip("'\"")
+    return short_repr(item)
+
+
+# --- playbook structure ------------------------------------------------------------
+
+
+class _Loader:
+    """One playbook load: the files read so far and the import chain being followed."""
+
+    def __init__(self, inventory: Inventory, kinds: Mapping[str, type[BaseModel]]) -> None:
+        self.inventory = inventory
+        self.kinds = dict(kinds)
+        self.inventory_data = inventory.model_dump(mode="json")
+        self.files: list[Path] = []
+        self._digests: dict[Path, str] = {}
+        self._chain: list[tuple[Path, str]] = []  # (resolved, shown) of files being loaded
+
+    def sha256(self) -> str:
+        """One file: its own sha256. Several: sha256 of their digests, one a line."""
+        digests = list(self._digests.values())
+        if len(digests) == 1:
+            return digests[0]
+        return hashlib.sha256("".join(f"{d}\n" for d in digests).encode()).hexdigest()
+
+    def load_file(self, path: Path, origin: tuple[SourceDoc, YamlPath] | None) -> list[Play]:
+        resolved = path.resolve()
+        if origin is not None and any(resolved == seen for seen, _ in self._chain):
+            chain = " -> ".join([shown for _, shown in self._chain] + [str(path)])
+            raise origin[0].error(origin[1], f"import cycle: {chain}")
+        doc, raw = read_yaml(path, str(path))
+        if resolved not in self._digests:
+            self._digests[resolved] = hashlib.sha256(raw).hexdigest()
+            self.files.append(path)
+        if doc.data is None:
+            raise doc.error((), "the playbook is empty")
+        if isinstance(doc.data, dict):
+            items: list[tuple[YamlPath, Any]] = [((), doc.data)]
+        elif isinstance(doc.data, list):
+            items = [((index,), item) for index, item in enumerate(doc.data)]
+        else:
+            raise doc.error((), "a playbook must be a play (a mapping) or a list of plays")
+        self._chain.append((resolved, str(path)))
+        plays: list[Play] = []
+        for item_path, item in items:
+            if isinstance(item, dict) and "import_playbook" in item:
+                plays.extend(self.load_import(doc, item_path, item))
+            else:
+                plays.append(self.load_play(doc, item_path, item))
+        self._chain.pop()
+        return plays
+
+    def load_import(self, doc: SourceDoc, path: YamlPath, item: dict[str, Any]) -> list[Play]:
+        doc.check_keys(path, item, ("import_playbook",), "import_playbook")
+        key_path = (*path, "import_playbook")
+        name = doc.text(key_path, item["import_playbook"], "import_playbook")
+        target = Path(doc.file).parent / name
+        if not target.is_file():
+            raise doc.error(key_path, f"cannot import '{target}': no such file")
+        return self.load_file(target, origin=(doc, key_path))
+
+    def load_play(self, doc: SourceDoc, path: YamlPath, data: Any) -> Play:
+        if not isinstance(data, dict):
+            raise doc.error(path, "a play must be a mapping with 'tasks', or an import_playbook")
+        doc.check_keys(path, data, PLAY_KEYS, "play")
+        name = doc.text((*path, "name"), data.get("name", Path(doc.file).stem), "name")
+        domain_key = data.get("domain")
+        if domain_key is not None:
+            doc.text((*path, "domain"), domain_key, "domain")
+        try:
+            resolved_key, domain = self.inventory.domain(domain_key)
+        except InputError as exc:
+            raise doc.error((*path, "domain"), f"play '{name}': {exc.message}") from None
+        if "tasks" not in data:
+            raise doc.error(path, f"play '{name}' needs 'tasks'")
+        if not isinstance(data["tasks"], list):
+            raise doc.error((*path, "tasks"), f"'tasks' of play '{name}' must be a list")
+        context = self.play_vars(doc, path, data.get("vars"), resolved_key, domain)
+        tasks: list[Task] = []
+        for index, task in enumerate(data["tasks"]):
+            tasks.extend(self.expand_task(doc, (*path, "tasks", index), task, context))
+        location = Location(doc.file, doc.line_for(path))
+        return Play(name, resolved_key, tuple(tasks), location)
+
+    def play_vars(
+        self, doc: SourceDoc, path: YamlPath, raw: Any, key: str, domain: Domain
+    ) -> dict[str, Any]:
+        """The template context: inventory facts, then the play's vars in order."""
+        context: dict[str, Any] = {
+            "inventory": self.inventory_data,
+            "companies": self.inventory_data["companies"],
+            "domain": {"key": key, **domain.model_dump(include={"realm", "base_dn", "netbios"})},
+        }
+        if raw is None:
+            return context
+        if not isinstance(raw, dict):
+            raise doc.error((*path, "vars"), "'vars' must be a mapping of name: value")
+        for name, value in raw.items():
+            var_path = (*path, "vars", name)
+            if not _IDENTIFIER.match(name):
+                raise doc.error(var_path, f"var name '{name}' must be letters, digits and _")
+            if name in BUILTIN_VARS:
+                raise doc.error(var_path, f"var '{name}' would hide the inventory's '{name}'")
+            context[name] = _render(value, _Scope(doc, context, f"var '{name}'"), var_path)
+        return context
+
+    def expand_task(
+        self, doc: SourceDoc, path: YamlPath, data: Any, context: dict[str, Any]
+    ) -> list[Task]:
+        """One task entry as one Task, or one per loop item that passes ``when``."""
+        if not isinstance(data, dict):
+            raise doc.error(path, "a task must be a mapping like {name: ..., ou: {...}}")
+        raw_name = data.get("name")
+        if raw_name is not None:
+            doc.text((*path, "name"), raw_name, "name")
+        label = f"task '{raw_name}'" if raw_name else "this task"
+        kind = self.kind_of(doc, path, data, label)
+        tags = self.tags(doc, (*path, "tags"), data.get("tags", []))
+        scope = _Scope(doc, context, f"task '{raw_name}'" if raw_name else f"{kind} task")
+        location = Location(doc.file, doc.line_for(path))
+        tasks: list[Task] = []
+        for index, item_scope in self.loop_scopes(doc, path, data, scope):
+            if "when" in data and not self.when(data["when"], item_scope, (*path, "when")):
+                continue
+            name = _render(raw_name or kind, item_scope, (*path, "name"))
+            spec = self.spec(kind, data[kind], item_scope, (*path, kind))
+            tasks.append(Task(kind, str(name), spec, location, index, tags))
+        return tasks
+
+    def kind_of(self, doc: SourceDoc, path: YamlPath, data: dict[str, Any], label: str) -> str:
+        found = [key for key in data if key not in TASK_KEYS]
+        for key in found:
+            if key in self.kinds:
+                continue
+            close = difflib.get_close_matches(key, [*TASK_KEYS, *self.kinds], n=1)
+            if close and close[0] in TASK_KEYS:
+                raise doc.error(
+                    (*path, key), f"unknown task key '{key}' (did you mean '{close[0]}'?)"
+                )
+            known = ", ".join(sorted(self.kinds))
+            raise doc.error((*path, key), f"unknown resource kind '{key}' (known: {known})")
+        if len(found) > 1:
+            raise doc.error(
+                (*path, found[1]),
+                f"{label} has two resource kinds, '{found[0]}' and '{found[1]}'; "
+                "a task declares exactly one",
+            )
+        if not found:
+            known = ", ".join(sorted(self.kinds))
+            raise doc.error(path, f"{label} declares no resource kind (one of: {known})")
+        return found[0]
+
+    def tags(self, doc: SourceDoc, path: YamlPath, raw: Any) -> tuple[str, ...]:
+        values = [raw] if isinstance(raw, str) else raw
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise doc.error(path, f"'tags' must be a list of text, not {short_repr(raw)}")
+        return tuple(values)
+
+    def loop_scopes(
+        self, doc: SourceDoc, path: YamlPath, data: dict[str, Any], scope: _Scope
+    ) -> list[tuple[int | None, _Scope]]:
+        """The task's scope once without a loop, or once per loop item."""
+        if "loop" not in data:
+            if "loop_control" in data:
+                raise doc.error((*path, "loop_control"), "loop_control needs a loop")
+            return [(None, scope)]
+        loop_var = self.loop_var(doc, (*path, "loop_control"), data.get("loop_control"))
+        items = _render(data["loop"], scope, (*path, "loop"))
+        if isinstance(items, Iterator):  # e.g. `product(...)` without `| list`
+            items = list(items)
+        if not isinstance(items, list | tuple):
+            raise scope.error((*path, "loop"), f"loop must give a list, not {short_repr(items)}")
+        return [(i, scope.with_item(loop_var, i, item)) for i, item in enumerate(items)]
+
+    def loop_var(self, doc: SourceDoc, path: YamlPath, raw: Any) -> str:
+        if raw is None:
+            return "item"
+        if not isinstance(raw, dict):
+            raise doc.error(path, "loop_control must be a mapping like {loop_var: pair}")
+        doc.check_keys(path, raw, LOOP_CONTROL_KEYS, "loop_control")
+        name = doc.text((*path, "loop_var"), raw.get("loop_var", "item"), "loop_var")
+        if not _IDENTIFIER.match(name) or name in BUILTIN_VARS:
+            raise doc.error((*path, "loop_var"), f"loop_var '{name}' is not a usable name")
+        return name
+
+    def when(self, raw: Any, scope: _Scope, path: YamlPath) -> bool:
+        """``when`` is a template or a bare expression (Ansible style) giving a bool."""
+        if isinstance(raw, str) and not _is_template(raw):
+            raw = "{{ " + raw + " }}"
+        result = _render(raw, scope, path)
+        if not isinstance(result, bool):
+            raise scope.error(path, f"'when' must give true or false, not {short_repr(result)}")
+        return result
+
+    def spec(self, kind: str, args: Any, scope: _Scope, path: YamlPath) -> BaseModel:
+        rendered = _render(args, scope, path)
+        model = self.kinds[kind]
+        try:
+            return model.model_validate(rendered)
+        except ValidationError as exc:
+            raise validation_error(
+                scope.doc, exc, base=path, what=f"{kind} task", model=model, suffix=scope.suffix
+            ) from None
