@@ -1,0 +1,89 @@
+"""`adsuite lab up|status|down`: the local Samba AD DC for the demo and the tests."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from adsuite.lab.config import STATE_DIR_ENV, LabConfig, LabStatus
+from adsuite.lab.samba import Lab
+
+log = logging.getLogger(__name__)
+
+EXIT_NOT_RUNNING = 3
+
+_state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Lab state folder [default: ${STATE_DIR_ENV} or /var/lib/adsuite/lab].",
+)
+
+
+def _lab(state_dir: Path | None) -> Lab:
+    return Lab(LabConfig() if state_dir is None else LabConfig(state_dir=state_dir))
+
+
+def _echo_status(status: LabStatus) -> None:
+    state = f"running (pid {status.pid})" if status.running else "not running"
+    if not status.provisioned:
+        state += ", not provisioned"
+    click.echo(f"lab DC:        {state}")
+    click.echo(f"state folder:  {status.state_dir}")
+    click.echo(f"realm:         {status.realm} ({status.base_dn})")
+    click.echo(f"LDAP URL:      {status.ldap_url} (TLS name {status.tls_name})")
+    click.echo(f"CA file:       {status.ca_file}")
+    click.echo(f"credential:    {status.credential_name} = {status.admin_username}")
+    click.echo(f"secret file:   {status.secret_file}")
+    click.echo(f"audit logs:    {status.auth_audit_log.parent}")
+
+
+def _progress(step: str) -> None:
+    click.echo(f"· {step}", err=True)
+
+
+@click.group("lab")
+def lab() -> None:
+    """Run a local Samba AD domain controller (needs root and Debian's samba packages)."""
+
+
+@lab.command("up")
+@_state_dir_option
+def up(state_dir: Path | None) -> None:
+    """Provision the lab domain if needed, start it and wait until LDAPS answers."""
+    _echo_status(_lab(state_dir).up(on_step=_progress))
+
+
+@lab.command("status")
+@_state_dir_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_context
+def status(ctx: click.Context, state_dir: Path | None, output_format: str) -> None:
+    """Show where the lab is and how to reach it.
+
+    Exits 0 if the lab DC is running, 3 if it is not.
+    """
+    current = _lab(state_dir).status()
+    if output_format == "json":
+        click.echo(json.dumps(current.to_dict(), indent=2))
+    else:
+        _echo_status(current)
+    if not current.running:
+        ctx.exit(EXIT_NOT_RUNNING)
+
+
+@lab.command("down")
+@_state_dir_option
+def down(state_dir: Path | None) -> None:
+    """Stop the lab DC (its domain and files stay for the next `lab up`)."""
+    stopped = _lab(state_dir).down()
+    click.echo("lab DC stopped" if stopped else "lab DC was not running")

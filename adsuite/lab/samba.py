@@ -1,0 +1,173 @@
+"""The local lab domain controller: a real Samba AD DC in one state folder.
+
+``Lab(config).up()`` provisions the domain on first use, starts ``samba`` as a daemon
+and returns once an LDAPS bind, with the certificate validated against the lab's own
+CA, succeeds. ``status()``, ``down()`` and ``destroy()`` complete the life cycle.
+Only one DC can own ports 389/636/445/88 on a host at a time; tests share one.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import ssl
+import subprocess
+import time
+from collections.abc import Callable
+
+from ldap3 import Connection, Server, Tls
+from ldap3.core.exceptions import LDAPException, LDAPInvalidCredentialsResult
+
+from adsuite.errors import LabError
+from adsuite.lab.config import LDAPS_PORT, LabConfig, LabPaths, LabStatus, make_status
+from adsuite.lab.process import (
+    check_ports_free,
+    find_tool,
+    require_root,
+    running_pid,
+    stop_process_group,
+)
+from adsuite.lab.provision import configure, last_meaningful_line, provision
+from adsuite.lab.secret import read_secret
+
+__all__ = ["Lab", "LabConfig", "LabStatus", "ldaps_bind"]
+
+log = logging.getLogger(__name__)
+
+OnStep = Callable[[str], None]
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+_POLL = 0.5
+
+
+def _quiet(_step: str) -> None:
+    pass
+
+
+class Lab:
+    """Provision, start, inspect and stop the lab DC described by a :class:`LabConfig`."""
+
+    def __init__(self, config: LabConfig | None = None) -> None:
+        self.config = config if config is not None else LabConfig()
+        self.paths = LabPaths(self.config.state_dir)
+
+    def status(self) -> LabStatus:
+        pid = running_pid(self.paths.pid_file)
+        return make_status(self.config, running=pid is not None, pid=pid)
+
+    def admin_password(self) -> str:
+        return read_secret(self.paths.secret_file)
+
+    def up(self, on_step: OnStep | None = None, timeout: float = READY_TIMEOUT) -> LabStatus:
+        """Provision if needed, start, and wait for LDAPS. Harmless when already running."""
+        step = on_step or _quiet
+        require_root("starting the lab DC")
+        samba, samba_tool = find_tool("samba"), find_tool("samba-tool")
+        current = self.status()
+        if current.running:
+            step(f"lab DC already running (pid {current.pid})")
+            return current
+        check_ports_free(self.config.host_ip, self.config.required_ports)
+        if not current.provisioned:
+            step(f"provisioning {self.config.realm} into {self.config.state_dir}")
+            provision(self.config, samba_tool)
+        step("configuring smb.conf (audit logs, data share) and the Kerberos overlay")
+        configure(self.config)
+        step("starting samba")
+        self._start(samba)
+        step(f"waiting for an LDAPS bind on {current.ldap_url}")
+        try:
+            self.wait_ready(timeout)
+        except LabError:
+            self.down()  # a half-started DC would make the next `up` a silent no-op
+            raise
+        status = self.status()
+        step(f"lab DC ready (pid {status.pid})")
+        return status
+
+    def down(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stop the DC; return whether it was running."""
+        pid = running_pid(self.paths.pid_file)
+        if pid is None:
+            return False
+        require_root("stopping the lab DC")
+        log.info("stopping samba pid %d", pid)
+        stop_process_group(pid, timeout)
+        self.paths.pid_file.unlink(missing_ok=True)
+        return True
+
+    def destroy(self) -> None:
+        """Stop the DC and delete its state folder, domain and secret included."""
+        self.down()
+        state_dir = self.config.state_dir
+        if not state_dir.exists():
+            return
+        if any(state_dir.iterdir()) and not self.paths.smb_conf.exists():
+            raise LabError(
+                f"{state_dir} does not look like a lab state folder; not deleting it",
+                hint="delete it by hand if you are sure",
+            )
+        shutil.rmtree(state_dir)
+
+    def _start(self, samba: str) -> None:
+        self.paths.pid_file.unlink(missing_ok=True)  # stale: status() found no samba
+        command = [samba, "-s", str(self.paths.smb_conf), "-D"]
+        log.info("running %s", " ".join(command))
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        if result.returncode != 0:
+            reason = last_meaningful_line(result.stderr + result.stdout)
+            raise LabError(f"samba did not start: {reason}", hint=f"see {self.paths.samba_log}")
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Return once a TLS-validated LDAPS bind as the admin succeeds; raise on timeout."""
+        status, password = self.status(), self.admin_password()
+        deadline = time.monotonic() + timeout
+        seen_pid, last_error = False, "no answer yet"
+        while time.monotonic() < deadline:
+            pid = running_pid(self.paths.pid_file)
+            if pid is None and (seen_pid or self.paths.pid_file.exists()):
+                raise LabError("samba exited while starting", hint=f"see {self.paths.samba_log}")
+            seen_pid = seen_pid or pid is not None
+            try:
+                ldaps_bind(status, password)
+                return
+            except LDAPInvalidCredentialsResult:
+                raise LabError(
+                    f"the lab DC refused the password in {status.secret_file}",
+                    hint="destroy the lab state folder and run `adsuite lab up` again",
+                ) from None
+            except (LDAPException, OSError) as error:
+                last_error = str(error) or type(error).__name__
+            time.sleep(_POLL)
+        raise LabError(
+            f"the lab DC did not accept an LDAPS bind on {status.ldap_url} within "
+            f"{timeout:.0f} s (last error: {last_error})",
+            hint=f"see {self.paths.samba_log}",
+        )
+
+
+def ldaps_bind(
+    status: LabStatus, password: str, *, ca_file: str | None = None, timeout: int = 5
+) -> None:
+    """Simple-bind as the lab admin over LDAPS, validating the DC's certificate.
+
+    ``timeout`` is whole seconds: ldap3 2.9.1 packs it into SO_RCVTIMEO as an integer.
+    """
+    tls = Tls(
+        validate=ssl.CERT_REQUIRED,
+        ca_certs_file=ca_file or str(status.ca_file),
+        valid_names=[status.tls_name],
+    )
+    host = status.ldap_url.removeprefix("ldaps://").rsplit(":", 1)[0]
+    server = Server(host, port=LDAPS_PORT, use_ssl=True, tls=tls, connect_timeout=timeout)
+    connection = Connection(
+        server,
+        user=status.admin_username,
+        password=password,
+        raise_exceptions=True,
+        receive_timeout=timeout,
+    )
+    try:
+        connection.bind()
+    finally:
+        connection.unbind()

@@ -1,0 +1,5 @@
+"""Fixtures shared by every test."""
+
+from lab_fixture import lab
+
+__all__ = ["lab"]

@@ -1,0 +1,45 @@
+"""The session-wide lab DC fixture: every test that asks for ``lab`` shares one real DC.
+
+State folder: ``$ADSUITE_TEST_LAB_DIR`` (default ``/tmp/adsuite-test-lab``). The DC is
+stopped at session end unless ``ADSUITE_KEEP_LAB=1``. Without root or Samba the fixture
+fails, never skips: the lab is the default, not an opt-in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adsuite.errors import LabError
+from adsuite.lab.samba import Lab, LabConfig, LabStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEST_LAB_DIR = "/tmp/adsuite-test-lab"
+
+
+def lab_config_for_tests() -> LabConfig:
+    return LabConfig(state_dir=Path(os.environ.get("ADSUITE_TEST_LAB_DIR", DEFAULT_TEST_LAB_DIR)))
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[LabStatus]:
+    """Start (provisioning on first use) the lab DC; yield its status."""
+    instance = Lab(lab_config_for_tests())
+    failure: str | None
+    try:
+        status = instance.up()
+    except LabError as error:
+        hint = f" (hint: {error.hint})" if error.hint else ""
+        failure = f"lab DC unavailable: {error}{hint}"
+    else:
+        failure = None
+    if failure is not None:  # outside `except`, so pytest shows one line, not a chain
+        pytest.fail(failure, pytrace=False)
+    yield status
+    if os.environ.get("ADSUITE_KEEP_LAB") != "1":
+        instance.down()
