@@ -27,13 +27,15 @@ def lab_smb_conf_options(paths: LabPaths) -> dict[str, dict[str, str]]:
         f" dsdb_json_audit:5@{paths.dsdb_audit_log}"
         f" dsdb_group_json_audit:5@{paths.group_audit_log}"
     )
+    # "winbindd socket directory" stays at its default: smbd reaches winbindd through
+    # libwbclient, which only knows the compiled-in /run/samba/winbindd; moving it
+    # makes every SMB session setup fail with NT_STATUS_INTERNAL_ERROR.
     return {
         "global": {
             "log level": audit,
             "log file": str(paths.samba_log),
             "pid directory": str(paths.run_dir),
             "ncalrpc dir": str(paths.run_dir / "ncalrpc"),
-            "winbindd socket directory": str(paths.run_dir / "winbindd"),
             "ntp signd socket directory": str(paths.run_dir / "ntp_signd"),
         },
         DATA_SHARE: {"path": str(paths.data_dir), "read only": "No"},
