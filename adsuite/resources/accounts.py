@@ -1,0 +1,172 @@
+"""What groups and users share: found by sAMAccountName, placed in an OU, moved when
+found elsewhere, created, updated attribute by attribute, deleted on ``state: absent``.
+
+Facts are read in bulk: one paged search per chunk of names (an OR filter), never
+one round trip per object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from adsuite.connectors.ldap import Entry, Query, or_filter
+from adsuite.formats import dn as dnlib
+from adsuite.resources import attributes as attrs
+from adsuite.resources.base import (
+    Action,
+    Change,
+    Desired,
+    Expect,
+    LdapWrite,
+    PlanContext,
+    attribute_diff,
+    deferred_update,
+)
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Want:
+    name: str
+    ou: str
+    present: bool
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AccountKind:
+    name: str
+    object_class: str
+    table: Sequence[attrs.Attr]
+    extra_attributes: Sequence[str] = ()
+    view_extra: Callable[[Entry], dict[str, Any]] = field(default=lambda entry: {})
+    write_extra: Callable[[Entry, Mapping[str, Any], str], list[LdapWrite]] = field(
+        default=lambda entry, after, dn: []
+    )
+    dn_fields: Sequence[str] = ()
+
+    def attributes(self) -> tuple[str, ...]:
+        names = ["sAMAccountName", "objectGUID", *(a.ldap for a in self.table)]
+        return tuple(dict.fromkeys([*names, *self.extra_attributes]))
+
+    def queries(self, names: Sequence[str], ctx: PlanContext) -> list[Query]:
+        unique = sorted({n.lower() for n in names})
+        extra = f"(objectClass={self.object_class})"
+        return [
+            Query(
+                ctx.base_dn,
+                or_filter("sAMAccountName", unique[i : i + CHUNK], extra=extra),
+                self.attributes(),
+            )
+            for i in range(0, len(unique), CHUNK)
+        ]
+
+    def declares(self, pairs: Sequence[tuple[str, str]], ctx: PlanContext) -> dict[str, str]:
+        return {name.lower(): _dn(name, ou, ctx) for name, ou in pairs}
+
+    def view(self, entry: Entry) -> dict[str, Any]:
+        return {**attrs.observe(entry, self.table), **self.view_extra(entry)}
+
+    def found(self, names: Sequence[str], ctx: PlanContext) -> dict[str, Entry]:
+        out: dict[str, Entry] = {}
+        for query in self.queries(names, ctx):
+            for entry in ctx.entries(query):
+                sam = entry.text("sAMAccountName")
+                if sam:
+                    out[sam.lower()] = entry
+        return out
+
+    def plan(
+        self,
+        desired: Sequence[Desired],
+        wants: Sequence[Want],
+        ctx: PlanContext,
+        create_attributes: Callable[[Want], dict[str, Any]],
+    ) -> list[Change]:
+        found = self.found([w.name for w in wants], ctx)
+        changes: list[Change] = []
+        for item, want in zip(desired, wants, strict=True):
+            entry = found.get(want.name.lower())
+            if not want.present:
+                changes += self._delete(item, entry)
+            elif entry is None:
+                changes += self._create(item, want, ctx, create_attributes)
+            else:
+                changes += self._update(item, want, entry, ctx)
+        return changes
+
+    def _create(
+        self, item: Desired, want: Want, ctx: PlanContext, create: Callable[[Want], dict[str, Any]]
+    ) -> list[Change]:
+        dn = _dn(want.name, want.ou, ctx)
+        later = ctx.deferred(want.values, self.dn_fields)
+        values = {k: v for k, v in want.values.items() if k not in later}
+        add = {**create(want), **attrs.add_attributes(values, self.table)}
+        after = {"ou": want.ou, **{k: v for k, v in values.items() if v is not None}}
+        write = LdapWrite("add", dn, attributes=add)
+        created = Change(
+            self.name, Action.CREATE, dn, None, after, item.location, (write,), Expect(False)
+        )
+        if not later:
+            return [created]
+        ldap_names = {a.field: a.ldap for a in self.table}
+        return [created, deferred_update(self.name, dn, later, ldap_names, item)]
+
+    def _update(self, item: Desired, want: Want, entry: Entry, ctx: PlanContext) -> list[Change]:
+        before, after = attribute_diff(self.view(entry), want.values)
+        writes: list[LdapWrite] = []
+        target_parent = dnlib.ou_path_to_dn(want.ou, ctx.base_dn)
+        dn = entry.dn
+        if dnlib.key(dnlib.parent(entry.dn)) != dnlib.key(target_parent):
+            before["ou"], after["ou"] = dnlib.parent(entry.dn), target_parent
+            writes.append(LdapWrite("move", entry.dn, new_parent=target_parent))
+            dn = dnlib.join(dnlib.split(entry.dn)[:1] + dnlib.split(target_parent))
+        if not after:
+            return []
+        modify = attrs.modify(after, self.table)
+        if modify:
+            writes.append(LdapWrite("modify", dn, changes=modify))
+        writes += self.write_extra(entry, after, dn)
+        raw = attrs.raw_of(entry, self.table, list(after))
+        raw["objectGUID"] = entry.raw("objectGUID")
+        extra_raw = {name: entry.raw(name) for name in self.extra_attributes}
+        expect = Expect(True, raw={**raw, **extra_raw})
+        phase = 1 if ctx.deferred(after, self.dn_fields) else 0
+        return [
+            Change(
+                self.name,
+                Action.UPDATE,
+                entry.dn,
+                before,
+                after,
+                item.location,
+                tuple(writes),
+                expect,
+                phase,
+            )
+        ]
+
+    def _delete(self, item: Desired, entry: Entry | None) -> list[Change]:
+        if entry is None:
+            return []
+        expect = Expect(True, raw={"objectGUID": entry.raw("objectGUID")})
+        write = LdapWrite("delete", entry.dn)
+        return [
+            Change(
+                self.name,
+                Action.DELETE,
+                entry.dn,
+                self.view(entry),
+                None,
+                item.location,
+                (write,),
+                expect,
+            )
+        ]
+
+
+def _dn(name: str, ou: str, ctx: PlanContext) -> str:
+    return dnlib.join([("CN", name), *dnlib.split(dnlib.ou_path_to_dn(ou, ctx.base_dn))])

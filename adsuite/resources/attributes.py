@@ -1,0 +1,78 @@
+"""Attribute tables: how a resource's fields map to LDAP attributes, as data.
+
+Each kind lists its managed attributes once; reading an entry into the view shown
+to the user, and turning desired values into an LDAP modify, are shared here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adsuite.connectors.ldap import Entry
+from adsuite.formats import dn as dnlib
+
+
+@dataclass(frozen=True)
+class Attr:
+    field: str  # name in the playbook and in plans
+    ldap: str  # LDAP attribute name
+    type: str = "text"  # text | dn | int | list
+
+
+def read(entry: Entry, attr: Attr) -> Any:
+    if attr.type == "list":
+        return entry.texts(attr.ldap)
+    value = entry.text(attr.ldap)
+    if value is None:
+        return None
+    if attr.type == "int":
+        return int(value)
+    if attr.type == "dn":
+        return dnlib.normalize(value)
+    return value
+
+
+def observe(entry: Entry, table: Sequence[Attr]) -> dict[str, Any]:
+    """The entry as the user sees it: field → value."""
+    return {attr.field: read(entry, attr) for attr in table}
+
+
+def ldap_values(value: Any) -> list[Any]:
+    """Values for a replace: '' and [] clear the attribute."""
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def modify(after: Mapping[str, Any], table: Sequence[Attr]) -> dict[str, tuple[str, list[Any]]]:
+    """An LDAP modify replacing every field in *after* that the table knows."""
+    by_field = {attr.field: attr for attr in table}
+    return {
+        by_field[name].ldap: ("replace", ldap_values(value))
+        for name, value in after.items()
+        if name in by_field
+    }
+
+
+def add_attributes(values: Mapping[str, Any], table: Sequence[Attr]) -> dict[str, Any]:
+    """Attributes for an LDAP add: only the fields that have a value."""
+    by_field = {attr.field: attr for attr in table}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in by_field and ldap_values(value):
+            out[by_field[name].ldap] = ldap_values(value)
+    return out
+
+
+def raw_of(
+    entry: Entry | None, table: Sequence[Attr], fields: Sequence[str]
+) -> dict[str, tuple[bytes, ...]]:
+    """The raw values of the LDAP attributes behind *fields*, for conflict checks."""
+    by_field = {attr.field: attr for attr in table}
+    if entry is None:
+        return {}
+    return {by_field[f].ldap: entry.raw(by_field[f].ldap) for f in fields if f in by_field}

@@ -1,0 +1,180 @@
+"""What every resource kind shares: desired items, planned changes, and the plan context.
+
+A resource kind is a module with a pydantic ``Spec`` (the desired state a task
+declares), ``queries`` (the bulk reads it needs) and ``plan`` (a pure function from
+desired state and facts to :class:`Change` objects). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from adsuite.connectors.ldap import Entry, Query
+from adsuite.errors import InputError
+from adsuite.formats import dn as dnlib
+from adsuite.source import Location
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A value the engine resolves from a credential just before the write."""
+
+    credential: str | None = None
+    generate: bool = False
+
+
+@dataclass(frozen=True)
+class LdapWrite:
+    """One directory write. ``changes`` maps attribute → (op, values) for modify."""
+
+    op: str  # add | modify | delete | move
+    dn: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    changes: Mapping[str, tuple[str, Sequence[Any]]] = field(default_factory=dict)
+    sd_flags: int | None = None
+    new_parent: str | None = None
+    sd_edit: Callable[[bytes], bytes] | None = None  # op "sd_edit": read, edit, write back
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the target must look like at apply time for the change to go ahead.
+
+    ``exists`` False means the DN must not exist. ``raw`` holds the raw values of
+    the attributes the change rewrites, exactly as the facts read them.
+    """
+
+    exists: bool | None  # None: created earlier in the same run, not checked
+    raw: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
+    sd_flags: int | None = None
+    has_dns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    lacks_dns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    action: Action
+    target: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    source: Location | None
+    writes: tuple[LdapWrite, ...]
+    expect: Expect
+    phase: int = 0  # 1: needs objects that phase-0 changes create (e.g. a managedBy group)
+
+    def summary(self) -> dict[str, Any]:
+        """The change as shown and journaled: no writes, no raw values, no secrets."""
+        return {
+            "kind": self.kind,
+            "action": str(self.action),
+            "target": self.target,
+            "before": dict(self.before) if self.before is not None else None,
+            "after": dict(self.after) if self.after is not None else None,
+            "source": str(self.source) if self.source else None,
+        }
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One task's validated spec and where it was declared."""
+
+    spec: BaseModel
+    location: Location
+    task: str
+
+
+@dataclass
+class PlanContext:
+    """What a plan may know: the domain, the facts read, and objects this run declares."""
+
+    base_dn: str
+    realm: str
+    facts: Mapping[Query, Sequence[Entry]]
+    names: dict[str, str] = field(default_factory=dict)  # lower sAMAccountName -> DN
+    pending: set[str] = field(default_factory=set)  # DN keys this run declares but must create
+
+    def exists(self, dn: str) -> bool:
+        """False for an object that only this run's playbook declares (not created yet)."""
+        return dnlib.key(dn) not in self.pending
+
+    def deferred(self, values: Mapping[str, Any], dn_fields: Sequence[str]) -> dict[str, Any]:
+        """The DN-valued fields that point at objects this run has yet to create."""
+        return {f: values[f] for f in dn_fields if values.get(f) and not self.exists(values[f])}
+
+    def entries(self, query: Query) -> Sequence[Entry]:
+        return self.facts.get(query, ())
+
+    def resolve(self, reference: str, where: Desired) -> str:
+        """A sAMAccountName or DN → DN, from the facts or from this run's declarations."""
+        if dnlib.looks_like_dn(reference):
+            return dnlib.normalize(reference)
+        found = self.names.get(reference.lower())
+        if found is None:
+            raise InputError(
+                f"no user, group or computer named {reference!r} in the domain or the playbook",
+                file=where.location.file,
+                line=where.location.line,
+            )
+        return found
+
+
+class Kind(Protocol):
+    """The interface of a resource-kind module (see adsuite/resources/ou.py)."""
+
+    NAME: str
+    ORDER: int
+    Spec: type[BaseModel]
+
+    def queries(self, desired: Sequence[Desired], ctx: PlanContext) -> list[Query]: ...
+
+    def declares(self, desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]: ...
+
+    def references(self, desired: Sequence[Desired]) -> set[str]: ...
+
+    def plan(self, desired: Sequence[Desired], ctx: PlanContext) -> list[Change]: ...
+
+
+def attribute_diff(
+    before: Mapping[str, Any], want: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The managed attributes that differ: (before, after) restricted to those keys.
+
+    A desired value of None means "not managed" and is never a difference.
+    """
+    changed = [k for k, v in want.items() if v is not None and _norm(before.get(k)) != _norm(v)]
+    return {k: before.get(k) for k in changed}, {k: want[k] for k in changed}
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, str) and dnlib.looks_like_dn(value):
+        return dnlib.normalize(value).lower()
+    if isinstance(value, list):
+        return sorted(_norm(v) for v in value)
+    return value
+
+
+def first_error(where: Desired, message: str) -> InputError:
+    return InputError(message, file=where.location.file, line=where.location.line)
+
+
+def deferred_update(
+    kind: str, dn: str, later: Mapping[str, Any], ldap_names: Mapping[str, str], item: Desired
+) -> Change:
+    """A phase-1 change setting DN references once the objects they name exist."""
+    changes = {ldap_names[f]: ("replace", [value]) for f, value in later.items()}
+    expect = Expect(True, raw={ldap_names[f]: () for f in later})
+    write = LdapWrite("modify", dn, changes=changes)
+    before = dict.fromkeys(later)
+    return Change(kind, Action.UPDATE, dn, before, dict(later), item.location, (write,), expect, 1)

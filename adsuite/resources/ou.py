@@ -1,0 +1,240 @@
+"""``ou``: organizational units by path, with description, managedBy and protection.
+
+    - ou:
+        path: HQ/Users            # under the domain's base DN
+        description: 集团总部用户
+        managed_by: HQ-IT-Admins  # a group or user name, or a DN
+        protected: true           # deny-delete ACE for Everyone (default true)
+
+Removing an OU needs ``state: absent`` and ``allow_delete: true``; an OU that still
+holds objects is never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from adsuite.connectors.ldap import Entry, Query
+from adsuite.formats import dn as dnlib
+from adsuite.resources import attributes as attrs
+from adsuite.resources import protection
+from adsuite.resources.base import (
+    Action,
+    Change,
+    Desired,
+    Expect,
+    LdapWrite,
+    PlanContext,
+    attribute_diff,
+    deferred_update,
+    first_error,
+)
+
+NAME = "ou"
+ORDER = 10
+TABLE = (
+    attrs.Attr("description", "description"),
+    attrs.Attr("managed_by", "managedBy", "dn"),
+)
+SD = "nTSecurityDescriptor"
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    description: str | None = None
+    managed_by: str | None = None
+    protected: bool = True
+    state: Literal["present", "absent"] = "present"
+    allow_delete: bool = False
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        dnlib.ou_path_segments(value)
+        return value
+
+    @model_validator(mode="after")
+    def _delete_needs_flag(self) -> Spec:
+        if self.state == "absent" and not self.allow_delete:
+            raise ValueError("removing an OU needs 'allow_delete: true' as well as 'state: absent'")
+        return self
+
+
+def _spec(item: Desired) -> Spec:
+    assert isinstance(item.spec, Spec)
+    return item.spec
+
+
+def all_ous(ctx: PlanContext) -> Query:
+    return Query(
+        ctx.base_dn,
+        "(objectClass=organizationalUnit)",
+        ("ou", "description", "managedBy", SD, "objectGUID"),
+        sd_flags=protection.DACL_ONLY,
+    )
+
+
+def domain_root(ctx: PlanContext) -> Query:
+    return Query(ctx.base_dn, "(objectClass=*)", (SD,), "base", sd_flags=protection.DACL_ONLY)
+
+
+def children(dn: str) -> Query:
+    return Query(dn, "(objectClass=*)", (), scope="one")
+
+
+def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
+    absent = [_dn(item, ctx) for item in desired if _spec(item).state == "absent"]
+    return [all_ous(ctx), domain_root(ctx), *(children(dn) for dn in absent)]
+
+
+def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
+    return {}
+
+
+def references(desired: Sequence[Desired]) -> set[str]:
+    return {
+        s.managed_by
+        for s in map(_spec, desired)
+        if s.managed_by and not dnlib.looks_like_dn(s.managed_by)
+    }
+
+
+def view(entry: Entry, parent: Entry | None) -> dict[str, Any]:
+    """Protected means both ACEs are in place: on the OU and on its parent."""
+    own, above = entry.raw(SD), parent.raw(SD) if parent else ()
+    protected = bool(own and above) and protection.is_protected(own[0])
+    protected = protected and protection.parent_denies_child_delete(above[0])
+    return {**attrs.observe(entry, TABLE), "protected": protected}
+
+
+def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
+    read = [*ctx.entries(all_ous(ctx)), *ctx.entries(domain_root(ctx))]
+    found = {dnlib.key(e.dn): e for e in read}
+    deleting = {dnlib.key(_dn(d, ctx)) for d in desired if _spec(d).state == "absent"}
+    changes: list[Change] = []
+    for item in desired:
+        dn = _dn(item, ctx)
+        entry = found.get(dnlib.key(dn))
+        parent = found.get(dnlib.key(dnlib.parent(dn)))
+        if _spec(item).state == "absent":
+            changes += _delete(item, dn, entry, parent, ctx, deleting)
+        elif entry is None:
+            changes += _create(item, dn, ctx)
+        else:
+            changes += _update(item, entry, parent, ctx)
+    return changes
+
+
+def _protect_writes(dn: str) -> list[LdapWrite]:
+    flags = protection.DACL_ONLY
+    return [
+        LdapWrite("sd_edit", dn, sd_flags=flags, sd_edit=protection.protect),
+        LdapWrite(
+            "sd_edit", dnlib.parent(dn), sd_flags=flags, sd_edit=protection.deny_child_delete
+        ),
+    ]
+
+
+def _dn(item: Desired, ctx: PlanContext) -> str:
+    return dnlib.ou_path_to_dn(_spec(item).path, ctx.base_dn)
+
+
+def _want(item: Desired, ctx: PlanContext) -> dict[str, Any]:
+    spec = _spec(item)
+    managed_by = ctx.resolve(spec.managed_by, item) if spec.managed_by else None
+    return {"description": spec.description, "managed_by": managed_by, "protected": spec.protected}
+
+
+def _create(item: Desired, dn: str, ctx: PlanContext) -> list[Change]:
+    want = _want(item, ctx)
+    later = ctx.deferred(want, ["managed_by"])
+    want = {k: v for k, v in want.items() if k not in later}
+    add = {
+        "objectClass": ["organizationalUnit"],
+        "ou": [dnlib.rdn_value(dn)],
+        **attrs.add_attributes(want, TABLE),
+    }
+    writes = [LdapWrite("add", dn, attributes=add)]
+    if want["protected"]:
+        writes += _protect_writes(dn)
+    after = {k: v for k, v in want.items() if v is not None}
+    create = Change(
+        NAME, Action.CREATE, dn, None, after, item.location, tuple(writes), Expect(False)
+    )
+    if not later:
+        return [create]
+    return [create, deferred_update(NAME, dn, later, {"managed_by": "managedBy"}, item)]
+
+
+def _update(item: Desired, entry: Entry, parent: Entry | None, ctx: PlanContext) -> list[Change]:
+    before, after = attribute_diff(view(entry, parent), _want(item, ctx))
+    if not after:
+        return []
+    writes = []
+    table_changes = attrs.modify(after, TABLE)
+    if table_changes:
+        writes.append(LdapWrite("modify", entry.dn, changes=table_changes))
+    if after.get("protected"):
+        writes += _protect_writes(entry.dn)
+    elif "protected" in after:
+        writes.append(
+            LdapWrite(
+                "sd_edit", entry.dn, sd_flags=protection.DACL_ONLY, sd_edit=protection.unprotect
+            )
+        )
+    raw = attrs.raw_of(entry, TABLE, list(after))
+    if "protected" in after:
+        raw[SD] = entry.raw(SD)
+    expect = Expect(exists=True, raw=raw, sd_flags=protection.DACL_ONLY)
+    return [
+        Change(
+            NAME,
+            Action.UPDATE,
+            entry.dn,
+            before,
+            after,
+            item.location,
+            tuple(writes),
+            expect,
+            1 if ctx.deferred(after, ["managed_by"]) else 0,
+        )
+    ]
+
+
+def _delete(
+    item: Desired,
+    dn: str,
+    entry: Entry | None,
+    parent: Entry | None,
+    ctx: PlanContext,
+    deleting: set[str],
+) -> list[Change]:
+    """Delete an empty OU; children this run also deletes do not count."""
+    if entry is None:
+        return []
+    if any(dnlib.key(e.dn) not in deleting for e in ctx.entries(children(dn))):
+        raise first_error(
+            item, f"OU {dn} is not empty; adsuite never deletes an OU that holds objects"
+        )
+    before = view(entry, parent)
+    writes = []
+    if entry.raw(SD) and protection.is_protected(entry.raw(SD)[0]):
+        writes.append(
+            LdapWrite(
+                "sd_edit", entry.dn, sd_flags=protection.DACL_ONLY, sd_edit=protection.unprotect
+            )
+        )
+    writes.append(LdapWrite("delete", entry.dn))
+    expect = Expect(exists=True, raw={"objectGUID": entry.raw("objectGUID")})
+    return [
+        Change(NAME, Action.DELETE, entry.dn, before, None, item.location, tuple(writes), expect)
+    ]
+
+
+def identity(spec: Spec) -> str:
+    return "/".join(dnlib.ou_path_segments(spec.path)).lower()

@@ -1,0 +1,21 @@
+"""Every resource kind adsuite knows, by the key a task uses."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from pydantic import BaseModel
+
+from adsuite.resources import group, membership, ou, user
+
+KINDS: dict[str, ModuleType] = {m.NAME: m for m in (ou, group, user, membership)}
+
+
+def specs() -> dict[str, type[BaseModel]]:
+    """The desired-state model of each kind, for the playbook loader."""
+    return {name: module.Spec for name, module in KINDS.items()}
+
+
+def order(kind: str) -> int:
+    value: int = KINDS[kind].ORDER
+    return value

@@ -1,0 +1,194 @@
+"""``user``: user accounts by name, in an OU, with chosen attributes.
+
+    - user:
+        name: zhang.wei                 # sAMAccountName and CN
+        ou: HQ/Users
+        given_name: 伟
+        surname: 张
+        display_name: 张伟
+        department: Finance
+        enabled: true
+        password: {credential: zhang-wei-initial}   # or {generate: true}; only at creation
+        must_change_password: true                  # at creation: change at next logon
+
+The password is set only when the account is created, and never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from adsuite.connectors.ldap import Entry, Query
+from adsuite.formats import dn as dnlib
+from adsuite.resources import accounts
+from adsuite.resources import attributes as attrs
+from adsuite.resources.base import Change, Desired, LdapWrite, PlanContext, SecretRef
+from adsuite.resources.naming import check_sam_account_name
+
+NAME = "user"
+ORDER = 30
+NORMAL_ACCOUNT = 0x200
+ACCOUNTDISABLE = 0x2
+TABLE = (
+    attrs.Attr("upn", "userPrincipalName"),
+    attrs.Attr("given_name", "givenName"),
+    attrs.Attr("surname", "sn"),
+    attrs.Attr("display_name", "displayName"),
+    attrs.Attr("description", "description"),
+    attrs.Attr("mail", "mail"),
+    attrs.Attr("title", "title"),
+    attrs.Attr("department", "department"),
+    attrs.Attr("company", "company"),
+    attrs.Attr("employee_id", "employeeID"),
+    attrs.Attr("phone", "telephoneNumber"),
+    attrs.Attr("office", "physicalDeliveryOfficeName"),
+    attrs.Attr("manager", "manager", "dn"),
+)
+FIELDS = [a.field for a in TABLE]
+
+
+class Password(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    credential: str | None = None
+    generate: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Password:
+        if bool(self.credential) == self.generate:
+            raise ValueError("password needs exactly one of 'credential: NAME' or 'generate: true'")
+        return self
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    ou: str
+    upn: str | None = None
+    given_name: str | None = None
+    surname: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    mail: str | None = None
+    title: str | None = None
+    department: str | None = None
+    company: str | None = None
+    employee_id: str | None = None
+    phone: str | None = None
+    office: str | None = None
+    manager: str | None = None
+    enabled: bool = True
+    password: Password = Field(default_factory=lambda: Password(generate=True))
+    must_change_password: bool = False
+    state: Literal["present", "absent"] = "present"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_sam_account_name(value)
+
+    @field_validator("ou")
+    @classmethod
+    def _ou(cls, value: str) -> str:
+        dnlib.ou_path_segments(value)
+        return value
+
+
+def enabled(entry: Entry) -> dict[str, Any]:
+    uac = entry.integer("userAccountControl") or 0
+    return {"enabled": not uac & ACCOUNTDISABLE}
+
+
+def enable_writes(entry: Entry, after: Mapping[str, Any], dn: str) -> list[LdapWrite]:
+    if "enabled" not in after:
+        return []
+    uac = entry.integer("userAccountControl") or NORMAL_ACCOUNT
+    uac = uac & ~ACCOUNTDISABLE if after["enabled"] else uac | ACCOUNTDISABLE
+    return [LdapWrite("modify", dn, changes={"userAccountControl": ("replace", [str(uac)])})]
+
+
+KIND = accounts.AccountKind(
+    NAME,
+    "user",
+    TABLE,
+    extra_attributes=("userAccountControl",),
+    view_extra=enabled,
+    write_extra=enable_writes,
+    dn_fields=("manager",),
+)
+
+
+def _spec(item: Desired) -> Spec:
+    assert isinstance(item.spec, Spec)
+    return item.spec
+
+
+def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
+    spec = _spec(item)
+    values: dict[str, Any] = {f: getattr(spec, f) for f in FIELDS}
+    values["upn"] = spec.upn or f"{spec.name}@{ctx.realm.lower()}"
+    values["manager"] = ctx.resolve(spec.manager, item) if spec.manager else None
+    values["enabled"] = spec.enabled
+    return accounts.Want(spec.name, spec.ou, spec.state == "present", values)
+
+
+def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
+    return KIND.queries([_spec(d).name for d in desired], ctx)
+
+
+def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
+    return KIND.declares([(s.name, s.ou) for s in map(_spec, desired) if s.state == "present"], ctx)
+
+
+def references(desired: Sequence[Desired]) -> set[str]:
+    return {
+        s.manager for s in map(_spec, desired) if s.manager and not dnlib.looks_like_dn(s.manager)
+    }
+
+
+def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
+    specs = {_spec(d).name.lower(): _spec(d) for d in desired}
+
+    def create(want: accounts.Want) -> dict[str, Any]:
+        spec = specs[want.name.lower()]
+        uac = NORMAL_ACCOUNT | (0 if spec.enabled else ACCOUNTDISABLE)
+        out: dict[str, Any] = {
+            "objectClass": ["user"],
+            "sAMAccountName": [spec.name],
+            "unicodePwd": SecretRef(spec.password.credential, spec.password.generate),
+            "userAccountControl": [str(uac)],
+        }
+        if spec.must_change_password:
+            out["pwdLastSet"] = ["0"]
+        return out
+
+    changes = KIND.plan(desired, [_want(d, ctx) for d in desired], ctx, create)
+    return [_with_password_note(c, specs) for c in changes]
+
+
+def _with_password_note(change: Change, specs: Mapping[str, Spec]) -> Change:
+    if change.after is None or change.before is not None:
+        return change
+    spec = specs[dnlib.rdn_value(change.target).lower()]
+    source = f"credential {spec.password.credential}" if spec.password.credential else "generated"
+    after = {**change.after, "password": f"(set from {source})"}
+    if spec.must_change_password:
+        after["must_change_password"] = True
+    return Change(
+        change.kind,
+        change.action,
+        change.target,
+        None,
+        after,
+        change.source,
+        change.writes,
+        change.expect,
+    )
+
+
+def identity(spec: Spec) -> str:
+    return spec.name.lower()
