@@ -1,0 +1,5 @@
+"""`python -m adsuite` runs the command line."""
+
+from adsuite.cli.main import main
+
+main()

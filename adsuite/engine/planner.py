@@ -1,0 +1,120 @@
+"""Plan: desired state + facts → an ordered, frozen list of changes.
+
+Order: creations and updates by kind (OUs, groups, users, memberships) and parents
+before children; deletions after them, in reverse (children first, memberships
+before the groups they name).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from adsuite.connectors.ldap import Directory, Query
+from adsuite.engine import facts as factlib
+from adsuite.engine.inventory import Domain
+from adsuite.engine.loader import Playbook
+from adsuite.engine.progress import Progress
+from adsuite.errors import InputError
+from adsuite.formats import dn as dnlib
+from adsuite.resources import registry
+from adsuite.resources.base import Action, Change, Desired, PlanContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    domain: str
+    base_dn: str
+    changes: tuple[Change, ...]
+    objects_read: int
+    queries: int
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(str(c.action) for c in self.changes)
+        return {str(a): counted.get(str(a), 0) for a in Action}
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def desired_by_kind(playbook: Playbook) -> dict[str, list[Desired]]:
+    out: dict[str, list[Desired]] = {name: [] for name in registry.KINDS}
+    for play in playbook.plays:
+        for task in play.tasks:
+            out[task.kind].append(Desired(task.spec, task.location, task.name))
+    return out
+
+
+def playbook_domain(playbook: Playbook) -> str | None:
+    domains = {play.domain for play in playbook.plays}
+    if len(domains) > 1:
+        names = ", ".join(sorted(str(d) for d in domains))
+        raise InputError(
+            f"playbook targets several domains ({names}); run one per domain",
+            file=str(playbook.path),
+        )
+    return domains.pop() if domains else None
+
+
+def build_plan(
+    domain_key: str,
+    domain: Domain,
+    desired: Mapping[str, Sequence[Desired]],
+    read: Callable[[Sequence[Query]], factlib.Facts],
+) -> Plan:
+    """Plan from desired state and what *read* returns for the queries the kinds ask."""
+    ctx = PlanContext(domain.base_dn, domain.realm, {})
+    _check_duplicates(desired)
+    kinds = [(registry.KINDS[name], items) for name, items in desired.items() if items]
+    queries = [q for kind, items in kinds for q in kind.queries(items, ctx)]
+    references = set().union(*(kind.references(items) for kind, items in kinds))
+    lookups = factlib.name_queries(domain.base_dn, references)
+    ctx.facts = read([*queries, *lookups])
+    ctx.names = factlib.names_found(ctx.facts, lookups)
+    existing = {dnlib.key(dn) for dn in ctx.names.values()}
+    for kind, items in kinds:
+        declared = kind.declares(items, ctx)
+        ctx.pending |= {dnlib.key(dn) for dn in declared.values()} - existing
+        ctx.names.update(declared)
+    changes = [c for kind, items in kinds for c in kind.plan(items, ctx)]
+    objects = sum(len(entries) for entries in ctx.facts.values())
+    return Plan(
+        domain_key, domain.base_dn, tuple(sorted(changes, key=_order)), objects, len(ctx.facts)
+    )
+
+
+def read_from(
+    directory: Directory, progress: Progress
+) -> Callable[[Sequence[Query]], factlib.Facts]:
+    return lambda queries: factlib.gather(directory, queries, progress)
+
+
+def _order(change: Change) -> tuple[int, int, int, str]:
+    depth = dnlib.depth(change.target)
+    rank = registry.order(change.kind)
+    if change.action is Action.DELETE:
+        return (9, -rank, -depth, dnlib.key(change.target))
+    return (change.phase, rank, depth, dnlib.key(change.target))
+
+
+def _check_duplicates(desired: Mapping[str, Sequence[Desired]]) -> None:
+    for kind, items in desired.items():
+        identity = getattr(registry.KINDS[kind], "identity", None)
+        if identity is None:
+            continue
+        seen: dict[str, Desired] = {}
+        for item in items:
+            key = identity(item.spec)
+            if key in seen:
+                first = seen[key].location
+                raise InputError(
+                    f"{kind} {key!r} is declared twice (first at {first})",
+                    file=item.location.file,
+                    line=item.location.line,
+                )
+            seen[key] = item
