@@ -4,4 +4,9 @@ from __future__ import annotations
 
 import click
 
-ALL: list[click.Command] = []
+from adsuite.cli.creds import creds
+from adsuite.cli.journal import journal
+from adsuite.cli.lab import lab
+from adsuite.cli.run import apply, drift, plan
+
+ALL: list[click.Command] = [plan, apply, drift, journal, creds, lab]

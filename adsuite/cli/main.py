@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
+    except OSError as error:
+        click.echo(
+            f"adsuite: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
+        )
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("adsuite: interrupted", err=True)
         sys.exit(130)

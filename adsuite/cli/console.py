@@ -1,0 +1,74 @@
+"""Output helpers shared by the commands: stdout for results, stderr for everything else."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from adsuite.errors import InputError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Bar:
+    """A rich progress bar on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def start(self, label: str, total: int) -> None:
+        if not err.is_terminal or total < 2:
+            return
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(label, total=total)
+
+    def advance(self, steps: int = 1) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, steps)
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+        self._progress, self._task = None, None
+
+
+def default_path(given: Path | None, env: str, fallback: str, what: str) -> Path:
+    """An explicit path, else $env, else *fallback* if it exists here."""
+    if given is not None:
+        return given
+    from_env = os.environ.get(env)
+    if from_env:
+        return Path(from_env)
+    if Path(fallback).exists():
+        return Path(fallback)
+    raise InputError(f"no {what} given: pass it, set {env}, or run from a folder with {fallback}")
+
+
+playbook_argument = click.argument("playbook", type=click.Path(path_type=Path), required=False)
+inventory_option = click.option(
+    "-i",
+    "--inventory",
+    type=click.Path(path_type=Path),
+    help="Inventory file [env ADSUITE_INVENTORY, else inventory/lab.yml].",
+)

@@ -1,0 +1,64 @@
+"""`adsuite creds set|delete|list`: credential references kept in the system keyring."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from adsuite.cli.console import default_path, inventory_option, out
+from adsuite.connectors import credentials
+from adsuite.engine.inventory import load_inventory
+from adsuite.errors import CredentialError
+
+
+@click.group()
+def creds() -> None:
+    """Secrets by name: set in the keyring, or ADSUITE_CRED_<NAME> in the environment."""
+
+
+@creds.command(name="set")
+@click.argument("name")
+def set_(name: str) -> None:
+    """Store the secret for NAME in the keyring (asked for, never echoed)."""
+    credentials.check_name(name)
+    value = click.prompt(f"Secret for {name}", hide_input=True, confirmation_prompt=True, err=True)
+    credentials.store(name, credentials.Secret(value))
+    click.echo(f"stored {name} in the keyring ({credentials.backend_name()})")
+
+
+@creds.command()
+@click.argument("name")
+def delete(name: str) -> None:
+    """Remove the secret for NAME from the keyring."""
+    credentials.delete(name)
+    click.echo(f"deleted {name} from the keyring")
+
+
+@creds.command(name="list")
+@inventory_option
+def list_(inventory: Path | None) -> None:
+    """List the credentials an inventory names and where each resolves (never the value)."""
+    inv = load_inventory(
+        default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
+    )
+    table = Table("name", "username", "found in")
+    for name, entry in sorted(inv.credentials.items()):
+        table.add_row(name, entry.username, _where(name, entry.secret_file))
+    out.print(table)
+    out.print(f"keyring backend: {credentials.backend_name() or 'none available'}")
+
+
+def _where(name: str, secret_file: Path | None) -> str:
+    if os.environ.get(credentials.env_var_for(name)):
+        return f"environment ({credentials.env_var_for(name)})"
+    try:
+        credentials.resolve(name)
+        return "keyring"
+    except CredentialError:
+        pass
+    if secret_file is not None and secret_file.exists():
+        return f"file {secret_file}"
+    return "MISSING"

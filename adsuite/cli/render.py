@@ -1,0 +1,171 @@
+"""How plans, drift and apply results look: text for people, JSON/JUnit/HTML for tools."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from adsuite.engine.planner import Plan
+from adsuite.engine.session import ApplyResult
+from adsuite.resources.base import Action, Change
+from adsuite.templates import environment
+
+SIGNS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
+DRIFT_WORDS = {
+    Action.CREATE: "missing",
+    Action.UPDATE: "differs",
+    Action.DELETE: "should be absent",
+}
+
+
+def value(text: Any) -> str:
+    if isinstance(text, str):
+        return json.dumps(text, ensure_ascii=False)
+    if isinstance(text, bool) or text is None:
+        return json.dumps(text)
+    return str(text)
+
+
+def attribute_lines(change: Change) -> list[str]:
+    """The attribute-level diff of one change, one line per attribute or member."""
+    before, after = change.before or {}, change.after or {}
+    lines = (
+        [f"+ member {dn}" for dn in after.get("added", [])] if change.kind == "membership" else []
+    )
+    lines += (
+        [f"- member {dn}" for dn in before.get("removed", [])]
+        if change.kind == "membership"
+        else []
+    )
+    if change.kind == "membership":
+        return lines
+    if change.action is Action.CREATE:
+        return [f"{k}: {value(v)}" for k, v in after.items()]
+    if change.action is Action.DELETE:
+        return [f"{k}: {value(v)}" for k, v in before.items() if v not in (None, "", [])]
+    return [f"{k}: {value(before.get(k))} → {value(after[k])}" for k in after]
+
+
+def plan_text(plan: Plan, playbook: str, *, markup: bool = True) -> str:
+    lines = [f"Plan for domain {plan.domain} ({plan.base_dn}) from {playbook}"]
+    for change in plan.changes:
+        sign, colour = SIGNS[change.action], COLOURS[change.action]
+        head = f"{sign} {change.kind:<10} {change.target}"
+        lines.append(f"[{colour}]{_esc(head)}[/{colour}]" if markup else head)
+        lines += [f"      {_esc(line) if markup else line}" for line in attribute_lines(change)]
+    lines.append(plan_summary(plan))
+    return "\n".join(lines)
+
+
+def plan_summary(plan: Plan) -> str:
+    c = plan.counts()
+    if plan.empty:
+        return f"No changes: the domain matches the playbook. ({_read(plan)})"
+    counts = f"{c['create']} to create, {c['update']} to update, {c['delete']} to delete"
+    return f"Plan: {counts}. ({_read(plan)})"
+
+
+def _read(plan: Plan) -> str:
+    return f"read {plan.objects_read} objects in {plan.queries} queries"
+
+
+def plan_json(plan: Plan, playbook: str, mode: str) -> str:
+    doc = {
+        "mode": mode,
+        "playbook": playbook,
+        "domain": plan.domain,
+        "base_dn": plan.base_dn,
+        "counts": plan.counts(),
+        "changes": [c.summary() for c in plan.changes],
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2)
+
+
+def finding(change: Change) -> str:
+    what = DRIFT_WORDS[change.action]
+    detail = "; ".join(_drift_detail(change)) if change.action is not Action.CREATE else ""
+    return f"{change.kind} {change.target}: {what}" + (f": {detail}" if detail else "")
+
+
+def _drift_detail(change: Change) -> list[str]:
+    before, after = change.before or {}, change.after or {}
+    if change.kind == "membership":
+        return [f"lacks member {dn}" for dn in after.get("added", [])] + [
+            f"has unwanted member {dn}" for dn in before.get("removed", [])
+        ]
+    if change.action is Action.DELETE:
+        return []
+    return [f"{k} is {value(before.get(k))}, want {value(after[k])}" for k in after]
+
+
+def drift_text(plan: Plan, playbook: str) -> str:
+    lines = [f"Drift check of domain {plan.domain} against {playbook}"]
+    lines += [
+        f"  DRIFT {finding(c)}" + (f"  (declared at {c.source})" if c.source else "")
+        for c in plan.changes
+    ]
+    n = len(plan.changes)
+    lines.append("Clean: no drift." if not n else f"Drift: {n} finding{'s' if n != 1 else ''}.")
+    lines[-1] += f" ({_read(plan)})"
+    return "\n".join(lines)
+
+
+def drift_junit(plan: Plan, playbook: str) -> str:
+    cases = [
+        f"  <testcase classname={quoteattr(c.kind)} name={quoteattr(c.target)}>"
+        f"<failure message={quoteattr(finding(c))}>{_detail_json(c)}</failure>"
+        f"</testcase>"
+        for c in plan.changes
+    ]
+    if not cases:
+        cases = [
+            f'  <testcase classname="drift" name={quoteattr(f"{plan.domain} matches {playbook}")}/>'
+        ]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuite name={quoteattr("adsuite drift " + playbook)} tests="{len(cases)}" '
+        f'failures="{len(plan.changes)}" errors="0">\n' + "\n".join(cases) + "\n</testsuite>\n"
+    )
+
+
+def _detail_json(change: Change) -> str:
+    return escape(json.dumps(change.summary(), ensure_ascii=False))
+
+
+def drift_html(plan: Plan, playbook: str) -> str:
+    template = environment().get_template("reports/drift.html.j2")
+    return template.render(
+        plan=plan,
+        playbook=playbook,
+        findings=[{"change": c, "text": finding(c)} for c in plan.changes],
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def apply_summary(result: ApplyResult) -> str:
+    c = result.counts()
+    return (
+        f"Applied {c['applied']}, failed {c['failed']}, conflict {c['conflict']}, "
+        f"skipped {c['skipped']}. Journal run {result.run_id}."
+    )
+
+
+def outcome_lines(result: ApplyResult) -> list[str]:
+    return [
+        f"{o.outcome.upper()}: {o.change.kind} {o.change.target}: {o.error}"
+        for o in result.outcomes
+        if o.outcome in ("failed", "conflict")
+    ]
+
+
+def _esc(text: str) -> str:
+    return text.replace("[", "\\[")
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items())

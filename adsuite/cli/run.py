@@ -1,0 +1,111 @@
+"""`adsuite plan`, `adsuite apply` and `adsuite drift`: the pipeline from the shell.
+
+Exit codes: 0 success (drift: clean), 1 error, failure or conflict, 2 drift found.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from adsuite.cli import render
+from adsuite.cli.console import Bar, default_path, err, inventory_option, out, playbook_argument
+from adsuite.engine.session import Session
+from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
+
+
+def _session(playbook: Path | None, inventory: Path | None) -> Session:
+    playbook = default_path(playbook, "ADSUITE_PLAYBOOK", "playbooks/site.yml", "playbook")
+    inventory = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
+    return Session(playbook, inventory)
+
+
+@click.command()
+@playbook_argument
+@inventory_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
+    """Show what apply would change, and change nothing (a dry run)."""
+    session = _session(playbook, inventory)
+    with session.directory() as directory:
+        result = session.plan(directory, Bar())
+    name = str(session.playbook.path)
+    if fmt == "json":
+        click.echo(render.plan_json(result, name, "plan"))
+    else:
+        out.print(render.plan_text(result, name))
+
+
+@click.command()
+@playbook_argument
+@inventory_option
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@click.option("--ticket", metavar="ID", help="Change ticket this run carries out (journaled).")
+@click.pass_context
+def apply(
+    ctx: click.Context, playbook: Path | None, inventory: Path | None, yes: bool, ticket: str | None
+) -> None:
+    """Show the plan, ask, then apply exactly that plan and journal every change."""
+    session = _session(playbook, inventory)
+    name = str(session.playbook.path)
+    with session.directory() as directory:
+        planned = session.plan(directory, Bar())
+        out.print(render.plan_text(planned, name))
+        if not planned.empty and not yes:
+            if not sys.stdin.isatty():
+                raise InputError(
+                    "refusing to apply without confirmation: pass --yes when not at a terminal"
+                )
+            click.confirm("Apply these changes?", abort=True, err=True)
+        result = session.apply(planned, directory, ticket=ticket, progress=Bar())
+    for line in render.outcome_lines(result):
+        err.print(f"[red]{line}[/red]")
+    out.print(render.apply_summary(result))
+    ctx.exit(0 if result.status == "ok" else EXIT_ERROR)
+
+
+@click.command()
+@playbook_argument
+@inventory_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit", "html"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the report to a file instead of stdout.",
+)
+@click.pass_context
+def drift(
+    ctx: click.Context, playbook: Path | None, inventory: Path | None, fmt: str, output: Path | None
+) -> None:
+    """Report what has moved away from the declared state. Exit 0 clean, 2 drift, 1 error."""
+    session = _session(playbook, inventory)
+    with session.directory() as directory:
+        result = session.plan(directory, Bar())
+        run_id = session.record_drift(result, directory)
+    name = str(session.playbook.path)
+    renderers = {
+        "text": lambda: render.drift_text(result, name),
+        "json": lambda: render.plan_json(result, name, "drift"),
+        "junit": lambda: render.drift_junit(result, name),
+        "html": lambda: render.drift_html(result, name),
+    }
+    report = renderers[fmt]()
+    if output is not None:
+        output.write_text(report if report.endswith("\n") else report + "\n", encoding="utf-8")
+        err.print(f"report written to {output} (journal run {run_id})")
+    elif fmt == "text":
+        out.print(report, markup=False)
+    else:
+        click.echo(report)
+    ctx.exit(EXIT_DRIFT if not result.empty else 0)
