@@ -1,0 +1,90 @@
+"""Fixtures for tests against the real lab DC: an inventory pointing at it, a bound
+directory connection, and a playbook writer. Each test works under its own top OU."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from labkit import Cli, Lab
+
+from adsuite.connectors.credentials import Secret
+from adsuite.connectors.ldap import Directory, Endpoint
+from adsuite.lab.samba import LabStatus
+
+
+@pytest.fixture(scope="session")
+def lab_env(lab: LabStatus, tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    folder = tmp_path_factory.mktemp("lab-inventory")
+    inventory = folder / "lab.yml"
+    inventory.write_text(
+        f"""domains:
+  group:
+    realm: {lab.realm}
+    base_dn: {lab.base_dn}
+    netbios: GROUP
+    credential: lab-admin
+    dcs:
+      dc1: {{ldap_url: "{lab.ldap_url}", ca_file: "{lab.ca_file}", tls_name: {lab.tls_name}}}
+companies:
+  - {{code: HQ, name: 集团总部 Group headquarters, ip_range: 172.16.0.0/16}}
+  - {{code: HANTONG, name: 韩通船舶 Hantong Shipbuilding, ip_range: 172.17.0.0/16}}
+credentials:
+  lab-admin:
+    username: {lab.admin_username}
+    secret_file: {lab.secret_file}
+""",
+        encoding="utf-8",
+    )
+    return Lab(lab, inventory, folder / "journal.sqlite")
+
+
+@pytest.fixture()
+def directory(lab_env: Lab) -> Iterator[Directory]:
+    status = lab_env.status
+    endpoint = Endpoint(
+        status.ldap_url, str(status.ca_file), status.tls_name, status.admin_username
+    )
+    password = Path(status.secret_file).read_text(encoding="utf-8").strip()
+    with Directory.connect(endpoint, Secret(password)) as conn:
+        yield conn
+
+
+@pytest.fixture()
+def top(request: pytest.FixtureRequest) -> str:
+    """A top-level OU name of this test's own, so tests never see each other's objects."""
+    return f"T{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture()
+def write_playbook(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str, name: str = "playbook.yml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture()
+def cli(lab_env: Lab) -> Callable[..., Cli]:
+    """Run the real `adsuite` command line in a subprocess."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Cli:
+        full_env = {**os.environ, "ADSUITE_JOURNAL": str(lab_env.journal), **(env or {})}
+        done = subprocess.run(
+            [sys.executable, "-m", "adsuite", *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        return Cli(done.returncode, done.stdout, done.stderr)
+
+    return run
