@@ -20,6 +20,8 @@ from adsuite.errors import InputError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+if not out.is_terminal:  # piped into a file or a mail: no 80-column squeeze of tables
+    out.width = 200
 
 
 class Bar:

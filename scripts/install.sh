@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything adsuite and its tests need on Debian 12, as root:
+# Samba (a real AD DC for the lab and the tests), the LDAP client tools used as
+# baselines, Samba's Python bindings (a test oracle only), and adsuite itself in
+# .venv with its test extras. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run as root (it installs Debian packages)" >&2
+  exit 1
+fi
+
+packages=(samba samba-ad-dc winbind krb5-user ldb-tools smbclient ldap-utils python3-samba python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing Debian packages: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The distribution's own Samba services would hold port 445 and stop the lab DC.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl disable --now smbd nmbd winbind samba-ad-dc >/dev/null 2>&1 || true
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  python3 -m venv .venv
+fi
+echo "==> installing adsuite with its test extras into .venv"
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'

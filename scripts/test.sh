@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Lint, type-check and run the whole test suite, as root on Debian 12. The
+# integration tests start their own Samba AD DC (state in /tmp/adsuite-test-lab).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "==> ruff"
+sources=(adsuite tests)
+[ -d benchmarks ] && sources+=(benchmarks)
+ruff check "${sources[@]}"
+ruff format --check "${sources[@]}"
+echo "==> mypy"
+mypy adsuite
+echo "==> pytest"
+pytest -p no:cacheprovider "$@"
