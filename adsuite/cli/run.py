@@ -19,7 +19,7 @@ from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
 def _session(playbook: Path | None, inventory: Path | None) -> Session:
     playbook = default_path(playbook, "ADSUITE_PLAYBOOK", "playbooks/site.yml", "playbook")
     inventory = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
-    return Session(playbook, inventory)
+    return Session.from_files(playbook, inventory)
 
 
 @click.command()
@@ -31,8 +31,8 @@ def _session(playbook: Path | None, inventory: Path | None) -> Session:
 def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
     """Show what apply would change, and change nothing (a dry run)."""
     session = _session(playbook, inventory)
-    with session.directory() as directory:
-        result = session.plan(directory, Bar())
+    with session.connect() as conn:
+        result = session.plan(conn, Bar())
     name = str(session.playbook.path)
     if fmt == "json":
         click.echo(render.plan_json(result, name, "plan"))
@@ -52,8 +52,8 @@ def apply(
     """Show the plan, ask, then apply exactly that plan and journal every change."""
     session = _session(playbook, inventory)
     name = str(session.playbook.path)
-    with session.directory() as directory:
-        planned = session.plan(directory, Bar())
+    with session.connect() as conn:
+        planned = session.plan(conn, Bar())
         out.print(render.plan_text(planned, name))
         if not planned.empty and not yes:
             if not sys.stdin.isatty():
@@ -61,7 +61,7 @@ def apply(
                     "refusing to apply without confirmation: pass --yes when not at a terminal"
                 )
             click.confirm("Apply these changes?", abort=True, err=True)
-        result = session.apply(planned, directory, ticket=ticket, progress=Bar())
+        result = session.apply(planned, conn, ticket=ticket, progress=Bar())
     for line in render.outcome_lines(result):
         err.print(f"[red]{line}[/red]")
     out.print(render.apply_summary(result))
@@ -90,9 +90,9 @@ def drift(
 ) -> None:
     """Report what has moved away from the declared state. Exit 0 clean, 2 drift, 1 error."""
     session = _session(playbook, inventory)
-    with session.directory() as directory:
-        result = session.plan(directory, Bar())
-        run_id = session.record_drift(result, directory)
+    with session.connect() as conn:
+        result = session.plan(conn, Bar())
+        run_id = session.record_drift(result, conn)
     name = str(session.playbook.path)
     renderers = {
         "text": lambda: render.drift_text(result, name),

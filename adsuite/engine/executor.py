@@ -16,8 +16,9 @@ from typing import Any
 
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Entry
+from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
-from adsuite.errors import ConflictError, DirectoryError
+from adsuite.errors import AdsuiteError, ConflictError, DirectoryError
 from adsuite.formats import dn as dnlib
 from adsuite.journal.store import Journal
 from adsuite.resources.base import Change, Expect, LdapWrite, SecretRef
@@ -25,6 +26,10 @@ from adsuite.resources.base import Change, Expect, LdapWrite, SecretRef
 log = logging.getLogger(__name__)
 
 SecretLookup = Callable[[str], Secret]
+Writer = Callable[[Connections, Any], None]
+Checker = Callable[[Connections, str, Any], None]
+WRITERS: dict[type, Writer] = {}  # write type -> how to carry it out
+CHECKERS: dict[type, Checker] = {}  # expectation type -> how to check it before writing
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,9 @@ def generate_password(length: int = 24) -> Secret:
 
 def apply_changes(
     changes: tuple[Change, ...],
-    directory: Directory,
+    conn: Connections,
     journal: Journal,
     run_id: str,
-    lookup: SecretLookup,
     progress: Progress,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
@@ -66,7 +70,7 @@ def apply_changes(
         outcome = (
             Outcome(change, "skipped", "an earlier change failed")
             if stopped
-            else _apply_one(change, directory, lookup)
+            else _apply_one(change, conn)
         )
         journal.record_outcome(run_id, number, outcome.outcome, outcome.error)
         stopped = stopped or outcome.outcome in ("failed", "conflict")
@@ -76,15 +80,15 @@ def apply_changes(
     return outcomes
 
 
-def _apply_one(change: Change, directory: Directory, lookup: SecretLookup) -> Outcome:
+def _apply_one(change: Change, conn: Connections) -> Outcome:
     try:
-        check_expectation(directory, change.target, change.expect)
+        CHECKERS[type(change.expect)](conn, change.target, change.expect)
         for write in change.writes:
-            execute(directory, write, lookup)
+            WRITERS[type(write)](conn, write)
     except ConflictError as error:
         log.warning("conflict on %s: %s", change.target, error)
         return Outcome(change, "conflict", str(error))
-    except DirectoryError as error:
+    except AdsuiteError as error:  # the directory, a file server or a host refused
         log.error("failed on %s: %s", change.target, error)
         return Outcome(change, "failed", str(error))
     except Exception as error:  # a bug must still leave a recorded outcome, not a gap
@@ -93,9 +97,9 @@ def _apply_one(change: Change, directory: Directory, lookup: SecretLookup) -> Ou
     return Outcome(change, "applied")
 
 
-def check_expectation(directory: Directory, dn: str, expect: Expect) -> None:
+def check_expectation(conn: Connections, dn: str, expect: Expect) -> None:
     names = {*expect.raw, *expect.has_dns, *expect.lacks_dns, "objectGUID"}
-    entry = directory.read(dn, sorted(names), sd_flags=expect.sd_flags)
+    entry = conn.directory.read(dn, sorted(names), sd_flags=expect.sd_flags)
     if expect.exists is False and entry is not None:
         raise ConflictError(f"{dn} was created by someone else since the plan")
     if entry is None:
@@ -119,9 +123,10 @@ def _check_values(dn: str, entry: Entry, expect: Expect) -> None:
             raise ConflictError(f"{dn}: {name} changed since the plan (a value was added)")
 
 
-def execute(directory: Directory, write: LdapWrite, lookup: SecretLookup) -> None:
+def execute(conn: Connections, write: LdapWrite) -> None:
+    directory = conn.directory
     if write.op == "add":
-        directory.add(write.dn, _resolve_secrets(write.attributes, lookup))
+        directory.add(write.dn, _resolve_secrets(write.attributes, conn.secret))
     elif write.op == "modify":
         directory.modify(write.dn, write.changes, sd_flags=write.sd_flags)
     elif write.op == "delete":
@@ -133,6 +138,10 @@ def execute(directory: Directory, write: LdapWrite, lookup: SecretLookup) -> Non
         _edit_security_descriptor(directory, write)
     else:
         raise ValueError(f"unknown write operation {write.op!r}")
+
+
+WRITERS[LdapWrite] = execute
+CHECKERS[Expect] = check_expectation
 
 
 def _edit_security_descriptor(directory: Directory, write: LdapWrite) -> None:

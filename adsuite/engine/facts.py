@@ -1,17 +1,26 @@
-"""Facts: the actual state, read in bulk — one paged search per query, each run once."""
+"""Facts: the actual state, read in bulk — every request run once, by its reader.
+
+An LDAP :class:`Query` is one paged search. Other kinds of request (a SYSVOL file, a
+share's security descriptors) register a reader in :data:`READERS` that takes all
+requests of its type at once, so it can batch them.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any
 
-from adsuite.connectors.ldap import Directory, Entry, Query, or_filter
+from adsuite.connectors.ldap import Entry, Query, or_filter
+from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 
 log = logging.getLogger(__name__)
 
 NAME_CHUNK = 500
-Facts = dict[Query, list[Entry]]
+Facts = dict[Hashable, Any]
+Reader = Callable[[Connections, Sequence[Any], Progress], dict[Any, Any]]
+READERS: dict[type, Reader] = {}
 
 
 def name_queries(base_dn: str, names: Iterable[str]) -> list[Query]:
@@ -23,22 +32,35 @@ def name_queries(base_dn: str, names: Iterable[str]) -> list[Query]:
     ]
 
 
-def gather(directory: Directory, queries: Sequence[Query], progress: Progress) -> Facts:
-    unique = list(dict.fromkeys(queries))
-    facts: Facts = {}
-    progress.start("reading the directory", len(unique))
-    for query in unique:
-        facts[query] = list(directory.search(query))
-        log.debug("%d entries under %s for %s", len(facts[query]), query.base, query.filter[:80])
+def read_ldap(conn: Connections, queries: Sequence[Query], progress: Progress) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    progress.start("reading the directory", len(queries))
+    for query in queries:
+        out[query] = list(conn.directory.search(query))
+        log.debug("%d entries under %s for %s", len(out[query]), query.base, query.filter[:80])
         progress.advance()
     progress.finish()
+    return out
+
+
+READERS[Query] = read_ldap
+
+
+def gather(conn: Connections, requests: Sequence[Hashable], progress: Progress) -> Facts:
+    by_type: dict[type, list[Any]] = {}
+    for request in dict.fromkeys(requests):
+        by_type.setdefault(type(request), []).append(request)
+    facts: Facts = {}
+    for kind, batch in by_type.items():
+        facts.update(READERS[kind](conn, batch, progress))
     return facts
 
 
 def names_found(facts: Facts, queries: Sequence[Query]) -> dict[str, str]:
     out: dict[str, str] = {}
     for query in queries:
-        for entry in facts.get(query, []):
+        entries: list[Entry] = facts.get(query, [])
+        for entry in entries:
             sam = entry.text("sAMAccountName")
             if sam:
                 out[sam.lower()] = entry.dn

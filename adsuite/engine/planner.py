@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
-from adsuite.connectors.ldap import Directory, Query
 from adsuite.engine import facts as factlib
+from adsuite.engine.connections import Connections
 from adsuite.engine.inventory import Domain
 from adsuite.engine.loader import Playbook
 from adsuite.engine.progress import Progress
@@ -65,7 +65,7 @@ def build_plan(
     domain_key: str,
     domain: Domain,
     desired: Mapping[str, Sequence[Desired]],
-    read: Callable[[Sequence[Query]], factlib.Facts],
+    read: Callable[[Sequence[Hashable]], factlib.Facts],
 ) -> Plan:
     """Plan from desired state and what *read* returns for the queries the kinds ask."""
     ctx = PlanContext(domain.base_dn, domain.realm, {})
@@ -82,16 +82,16 @@ def build_plan(
         ctx.pending |= {dnlib.key(dn) for dn in declared.values()} - existing
         ctx.names.update(declared)
     changes = [c for kind, items in kinds for c in kind.plan(items, ctx)]
-    objects = sum(len(entries) for entries in ctx.facts.values())
+    objects = sum(len(found) for found in ctx.facts.values() if isinstance(found, list))
     return Plan(
         domain_key, domain.base_dn, tuple(sorted(changes, key=_order)), objects, len(ctx.facts)
     )
 
 
 def read_from(
-    directory: Directory, progress: Progress
-) -> Callable[[Sequence[Query]], factlib.Facts]:
-    return lambda queries: factlib.gather(directory, queries, progress)
+    conn: Connections, progress: Progress
+) -> Callable[[Sequence[Hashable]], factlib.Facts]:
+    return lambda requests: factlib.gather(conn, requests, progress)
 
 
 def _order(change: Change) -> tuple[int, int, int, str]:

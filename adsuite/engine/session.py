@@ -9,15 +9,17 @@ from __future__ import annotations
 import getpass
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.engine import planner
+from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.loader import Playbook, load_playbook
@@ -51,13 +53,25 @@ class Session:
     """A loaded playbook and inventory, bound to the domain they target."""
 
     def __init__(
-        self, playbook_path: Path, inventory_path: Path, journal_path: Path | None = None
+        self,
+        playbook: Playbook,
+        inventory: Inventory,
+        inventory_path: Path,
+        journal_path: Path | None = None,
     ) -> None:
+        self.playbook = playbook
+        self.inventory = inventory
         self.inventory_path = inventory_path
-        self.inventory: Inventory = load_inventory(inventory_path)
-        self.playbook: Playbook = load_playbook(playbook_path, self.inventory, registry.specs())
-        self.domain_key, self.domain = self.inventory.domain(planner.playbook_domain(self.playbook))
-        self.journal_path = journal_path or self.inventory.journal or default_journal_path()
+        self.domain_key, self.domain = inventory.domain(planner.playbook_domain(playbook))
+        self.journal_path = journal_path or default_journal_path(inventory.journal)
+
+    @classmethod
+    def from_files(
+        cls, playbook_path: Path, inventory_path: Path, journal_path: Path | None = None
+    ) -> Session:
+        inventory = load_inventory(inventory_path)
+        playbook = load_playbook(playbook_path, inventory, registry.specs())
+        return cls(playbook, inventory, inventory_path, journal_path)
 
     def secret(self, name: str) -> Secret:
         entry = self.inventory.credentials.get(name)
@@ -66,56 +80,69 @@ class Session:
     def endpoint(self) -> Endpoint:
         dc = self.domain.preferred()
         username = self.inventory.credentials[self.domain.credential].username
-        return Endpoint(dc.ldap_url, str(dc.ca_file) if dc.ca_file else None, dc.tls_name, username)
+        ca_file = str(dc.ca_file) if dc.ca_file else None
+        return Endpoint(dc.ldap_url, ca_file, dc.tls_name, username)
 
     @contextmanager
-    def directory(self) -> Iterator[Directory]:
-        with Directory.connect(self.endpoint(), self.secret(self.domain.credential)) as directory:
-            yield directory
+    def connect(self) -> Iterator[Connections]:
+        """Bind to the preferred DC; other connections open on first use."""
+        password = self.secret(self.domain.credential)
+        with Directory.connect(self.endpoint(), password) as directory:
+            conn = Connections(directory, self.inventory, self.secret)
+            try:
+                yield conn
+            finally:
+                conn.close()
 
-    def plan(self, directory: Directory, progress: Progress | None = None) -> Plan:
+    def plan(self, conn: Connections, progress: Progress | None = None) -> Plan:
         desired = planner.desired_by_kind(self.playbook)
-        read = planner.read_from(directory, progress or Silent())
+        read = planner.read_from(conn, progress or Silent())
         return planner.build_plan(self.domain_key, self.domain, desired, read)
 
-    def operator(self, directory: Directory) -> dict[str, str]:
-        return {"os_user": getpass.getuser(), "bind_identity": directory.endpoint.username}
+    def operator(self, conn: Connections) -> dict[str, str]:
+        return {"os_user": getpass.getuser(), "bind_identity": conn.directory.endpoint.username}
 
     def apply(
         self,
         plan: Plan,
-        directory: Directory,
+        conn: Connections,
         *,
         ticket: str | None = None,
+        extra: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
     ) -> ApplyResult:
         """Apply exactly *plan*, journaling every change."""
         with Journal.open(self.journal_path) as journal:
-            run_id = self._start(journal, "apply", directory, ticket)
-            outcomes = apply_changes(
-                plan.changes, directory, journal, run_id, self.secret, progress or Silent()
-            )
+            run_id = self._start(journal, "apply", conn, ticket, extra)
+            outcomes = apply_changes(plan.changes, conn, journal, run_id, progress or Silent())
             result = ApplyResult(run_id, tuple(outcomes))
-            journal.finish_run(
-                run_id, status=result.status, counts={**plan.counts(), **result.counts()}
-            )
+            counts = {**plan.counts(), **result.counts()}
+            journal.finish_run(run_id, status=result.status, counts=counts)
         return result
 
-    def record_drift(self, plan: Plan, directory: Directory) -> str:
+    def record_drift(self, plan: Plan, conn: Connections) -> str:
         """Journal that a drift check ran and what it found (no changes are made)."""
         with Journal.open(self.journal_path) as journal:
-            run_id = self._start(journal, "drift", directory, None)
+            run_id = self._start(journal, "drift", conn, None, None)
             journal.finish_run(
                 run_id, status="drift" if plan.changes else "ok", counts=plan.counts()
             )
         return run_id
 
-    def _start(self, journal: Journal, mode: str, directory: Directory, ticket: str | None) -> str:
+    def _start(
+        self,
+        journal: Journal,
+        mode: str,
+        conn: Connections,
+        ticket: str | None,
+        extra: Mapping[str, Any] | None,
+    ) -> str:
         return journal.start_run(
             mode=mode,
-            operator=self.operator(directory),
+            operator=self.operator(conn),
             playbook=str(self.playbook.path),
             playbook_sha256=self.playbook.sha256,
             inventory=str(self.inventory_path),
             ticket=ticket,
+            extra=extra,
         )

@@ -12,8 +12,9 @@ ENV_JOURNAL = "ADSUITE_JOURNAL"
 SYSTEM_JOURNAL = Path("/var/lib/adsuite/journal.sqlite")
 
 
-def default_journal_path() -> Path:
-    """``$ADSUITE_JOURNAL`` if set; else the system path for root; else the user's state dir.
+def default_journal_path(configured_path: Path | None = None) -> Path:
+    """``$ADSUITE_JOURNAL`` if set; else *configured_path* (the inventory's ``journal:``);
+    else the system path for root; else the user's state dir.
 
     The user path is ``$XDG_STATE_HOME/adsuite/journal.sqlite`` when XDG_STATE_HOME is an
     absolute path, otherwise ``~/.local/state/adsuite/journal.sqlite`` (the XDG default).
@@ -21,6 +22,8 @@ def default_journal_path() -> Path:
     configured = os.environ.get(ENV_JOURNAL, "")
     if configured:
         return Path(configured).expanduser()
+    if configured_path is not None:
+        return configured_path
     if _is_root():
         return SYSTEM_JOURNAL
     state_home = os.environ.get("XDG_STATE_HOME", "")

@@ -8,7 +8,7 @@ desired state and facts to :class:`Change` objects). Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,8 +70,8 @@ class Change:
     before: Mapping[str, Any] | None
     after: Mapping[str, Any] | None
     source: Location | None
-    writes: tuple[LdapWrite, ...]
-    expect: Expect
+    writes: tuple[Any, ...]  # LdapWrite, or another protocol's write (see engine/executor.py)
+    expect: Any  # Expect, or another protocol's expectation
     phase: int = 0  # 1: needs objects that phase-0 changes create (e.g. a managedBy group)
 
     def summary(self) -> dict[str, Any]:
@@ -101,7 +101,7 @@ class PlanContext:
 
     base_dn: str
     realm: str
-    facts: Mapping[Query, Sequence[Entry]]
+    facts: Mapping[Hashable, Any]  # request (an LDAP Query, or another kind's) -> result
     names: dict[str, str] = field(default_factory=dict)  # lower sAMAccountName -> DN
     pending: set[str] = field(default_factory=set)  # DN keys this run declares but must create
 
@@ -114,7 +114,12 @@ class PlanContext:
         return {f: values[f] for f in dn_fields if values.get(f) and not self.exists(values[f])}
 
     def entries(self, query: Query) -> Sequence[Entry]:
-        return self.facts.get(query, ())
+        found: Sequence[Entry] = self.facts.get(query, ())
+        return found
+
+    def fact(self, request: Hashable) -> Any:
+        """The result for a non-LDAP request (None if it was not read)."""
+        return self.facts.get(request)
 
     def resolve(self, reference: str, where: Desired) -> str:
         """A sAMAccountName or DN → DN, from the facts or from this run's declarations."""
@@ -137,7 +142,7 @@ class Kind(Protocol):
     ORDER: int
     Spec: type[BaseModel]
 
-    def queries(self, desired: Sequence[Desired], ctx: PlanContext) -> list[Query]: ...
+    def queries(self, desired: Sequence[Desired], ctx: PlanContext) -> list[Hashable]: ...
 
     def declares(self, desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]: ...
 

@@ -16,7 +16,7 @@ class Lab:
     journal: Path
 
     def session(self, playbook: Path) -> Session:
-        return Session(playbook, self.inventory, self.journal)
+        return Session.from_files(playbook, self.inventory, self.journal)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,19 @@ import pytest
 from labkit import Cli, Lab
 
 from adsuite.connectors.ldap import Directory
+from adsuite.engine.session import Session
 from adsuite.errors import DirectoryError
 from adsuite.journal.store import Journal
 
 pytestmark = pytest.mark.lab
+
+
+def apply_all(session: Session) -> None:
+    with session.connect() as conn:
+        result = session.apply(session.plan(conn), conn)
+    assert result.status == "ok", result.outcomes
+
+
 BASE = "DC=group,DC=example,DC=com"
 
 
@@ -75,7 +84,7 @@ def test_protected_ou_cannot_be_deleted_until_adsuite_unprotects_it(
 ) -> None:
     playbook = write_playbook(f"tasks:\n  - ou: {{path: {top}}}\n")
     session = lab_env.session(playbook)
-    session.apply(session.plan(directory), directory)
+    apply_all(session)
     with pytest.raises(DirectoryError, match="insufficient access"):
         directory.delete(f"OU={top},{BASE}")
 
@@ -83,10 +92,15 @@ def test_protected_ou_cannot_be_deleted_until_adsuite_unprotects_it(
         f"tasks:\n  - ou: {{path: {top}, state: absent, allow_delete: true}}\n", "rm.yml"
     )
     session = lab_env.session(removal)
-    plan = session.plan(directory)
-    assert [str(c.action) for c in plan.changes] == ["delete"]
-    assert plan.changes[0].before == {"description": None, "managed_by": None, "protected": True}
-    result = session.apply(plan, directory)
+    with session.connect() as conn:
+        plan = session.plan(conn)
+        assert [str(c.action) for c in plan.changes] == ["delete"]
+        assert plan.changes[0].before == {
+            "description": None,
+            "managed_by": None,
+            "protected": True,
+        }
+        result = session.apply(plan, conn)
     assert result.status == "ok"
     assert directory.read(f"OU={top},{BASE}", ["ou"]) is None
 
@@ -102,7 +116,7 @@ def test_non_empty_ou_is_never_deleted(
         f"tasks:\n  - ou: {{path: {top}, protected: false}}\n  - ou: {{path: {top}/Keep}}\n"
     )
     session = lab_env.session(setup)
-    session.apply(session.plan(directory), directory)
+    apply_all(session)
     removal = write_playbook(
         f"tasks:\n  - ou: {{path: {top}, state: absent, allow_delete: true}}\n", "rm.yml"
     )
@@ -193,14 +207,15 @@ def test_apply_stops_with_conflict_when_the_target_moved_after_the_plan(
 ) -> None:
     setup = write_playbook(f"tasks:\n  - ou: {{path: {top}, description: one, protected: false}}\n")
     session = lab_env.session(setup)
-    session.apply(session.plan(directory), directory)
+    apply_all(session)
     change = write_playbook(
         f"tasks:\n  - ou: {{path: {top}, description: two, protected: false}}\n", "two.yml"
     )
     session = lab_env.session(change)
-    plan = session.plan(directory)
-    directory.modify(f"OU={top},{BASE}", {"description": ("replace", ["someone else"])})
-    result = session.apply(plan, directory)
+    with session.connect() as conn:
+        plan = session.plan(conn)
+        directory.modify(f"OU={top},{BASE}", {"description": ("replace", ["someone else"])})
+        result = session.apply(plan, conn)
     assert result.status == "conflict"
     assert result.outcomes[0].outcome == "conflict"
     entry = directory.read(f"OU={top},{BASE}", ["description"])
@@ -230,5 +245,7 @@ def test_group_over_1500_members_is_read_in_full(
     playbook = write_playbook(
         f"tasks:\n  - membership:\n      group: {top}-big\n      mode: exact\n      members:\n{listed}\n"
     )
-    plan = lab_env.session(playbook).plan(directory)
+    session = lab_env.session(playbook)
+    with session.connect() as conn:
+        plan = session.plan(conn)
     assert plan.empty, [c.summary() for c in plan.changes][:1]
