@@ -18,7 +18,7 @@ from typing import Any
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import planner
+from adsuite.engine import planner, protocols
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
@@ -30,6 +30,7 @@ from adsuite.journal.store import Journal
 from adsuite.resources import registry
 
 log = logging.getLogger(__name__)
+_REGISTERED = protocols  # readers and writers of every protocol are in place
 
 
 @dataclass(frozen=True)

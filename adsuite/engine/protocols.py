@@ -1,0 +1,9 @@
+"""Importing this module registers every protocol's fact readers, writers and checkers.
+
+LDAP's live in engine/facts.py and engine/executor.py. A protocol added later (SMB,
+WinRM) registers its own in a module of its own, imported here.
+"""
+
+from adsuite.engine import executor, facts
+
+__all__ = ["executor", "facts"]
