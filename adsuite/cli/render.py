@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from adsuite.engine import drift
 from adsuite.engine.planner import Plan
 from adsuite.engine.session import ApplyResult
 from adsuite.resources.base import Action, Change
@@ -15,19 +16,7 @@ from adsuite.templates import environment
 
 SIGNS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
 COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
-DRIFT_WORDS = {
-    Action.CREATE: "missing",
-    Action.UPDATE: "differs",
-    Action.DELETE: "should be absent",
-}
-
-
-def value(text: Any) -> str:
-    if isinstance(text, str):
-        return json.dumps(text, ensure_ascii=False)
-    if isinstance(text, bool) or text is None:
-        return json.dumps(text)
-    return str(text)
+value = drift.show
 
 
 def attribute_lines(change: Change) -> list[str]:
@@ -86,46 +75,46 @@ def plan_json(plan: Plan, playbook: str, mode: str) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2)
 
 
-def finding(change: Change) -> str:
-    what = DRIFT_WORDS[change.action]
-    detail = "; ".join(_drift_detail(change)) if change.action is not Action.CREATE else ""
-    return f"{change.kind} {change.target}: {what}" + (f": {detail}" if detail else "")
-
-
-def _drift_detail(change: Change) -> list[str]:
-    before, after = change.before or {}, change.after or {}
-    if change.kind == "membership":
-        return [f"lacks member {dn}" for dn in after.get("added", [])] + [
-            f"has unwanted member {dn}" for dn in before.get("removed", [])
-        ]
-    if change.action is Action.DELETE:
-        return []
-    return [f"{k} is {value(before.get(k))}, want {value(after[k])}" for k in after]
-
-
-def drift_text(plan: Plan, playbook: str) -> str:
+def drift_text(plan: Plan, playbook: str, comparison: drift.Comparison | None = None) -> str:
     lines = [f"Drift check of domain {plan.domain} against {playbook}"]
-    lines += [
-        f"  DRIFT {finding(c)}" + (f"  (declared at {c.source})" if c.source else "")
-        for c in plan.changes
-    ]
+    for found in drift.findings(plan):
+        where = f"  (declared at {found.source})" if found.source else ""
+        label = "DRIFT"
+        if comparison is not None:
+            label = "NEW  " if found in comparison.new else "STILL"
+        lines.append(f"  {label} [{found.id}] {found.text}{where}")
+    if comparison is not None:
+        lines += [f"  FIXED [{f.id}] {f.text}" for f in comparison.fixed]
     n = len(plan.changes)
     lines.append("Clean: no drift." if not n else f"Drift: {n} finding{'s' if n != 1 else ''}.")
+    if comparison is not None:
+        c = comparison
+        lines[-1] += f" {len(c.new)} new, {len(c.persisting)} still there, {len(c.fixed)} fixed."
     lines[-1] += f" ({_read(plan)})"
     return "\n".join(lines)
 
 
+def drift_json(plan: Plan, playbook: str, comparison: drift.Comparison | None = None) -> str:
+    doc: dict[str, Any] = json.loads(plan_json(plan, playbook, "drift"))
+    doc["findings"] = [f.to_dict() for f in drift.findings(plan)]
+    if comparison is not None:
+        doc["compare"] = {
+            "new": [f.id for f in comparison.new],
+            "persisting": [f.id for f in comparison.persisting],
+            "fixed": [f.to_dict() for f in comparison.fixed],
+        }
+    return json.dumps(doc, ensure_ascii=False, indent=2)
+
+
 def drift_junit(plan: Plan, playbook: str) -> str:
     cases = [
-        f"  <testcase classname={quoteattr(c.kind)} name={quoteattr(c.target)}>"
-        f"<failure message={quoteattr(finding(c))}>{_detail_json(c)}</failure>"
-        f"</testcase>"
-        for c in plan.changes
+        f"  <testcase classname={quoteattr(f.kind)} name={quoteattr(f.target)}>"
+        f"<failure message={quoteattr(f.text)}>{_as_json(f.to_dict())}</failure></testcase>"
+        for f in drift.findings(plan)
     ]
     if not cases:
-        cases = [
-            f'  <testcase classname="drift" name={quoteattr(f"{plan.domain} matches {playbook}")}/>'
-        ]
+        name = quoteattr(f"{plan.domain} matches {playbook}")
+        cases = [f'  <testcase classname="drift" name={name}/>']
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<testsuite name={quoteattr("adsuite drift " + playbook)} tests="{len(cases)}" '
@@ -133,8 +122,8 @@ def drift_junit(plan: Plan, playbook: str) -> str:
     )
 
 
-def _detail_json(change: Change) -> str:
-    return escape(json.dumps(change.summary(), ensure_ascii=False))
+def _as_json(data: Any) -> str:
+    return escape(json.dumps(data, ensure_ascii=False))
 
 
 def drift_html(plan: Plan, playbook: str) -> str:
@@ -142,7 +131,7 @@ def drift_html(plan: Plan, playbook: str) -> str:
     return template.render(
         plan=plan,
         playbook=playbook,
-        findings=[{"change": c, "text": finding(c)} for c in plan.changes],
+        findings=drift.findings(plan),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 

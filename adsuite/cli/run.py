@@ -12,7 +12,8 @@ import click
 
 from adsuite.cli import render
 from adsuite.cli.console import Bar, default_path, err, inventory_option, out, playbook_argument
-from adsuite.engine.session import Session
+from adsuite.engine import drift as driftlib
+from adsuite.engine.session import Session, previous_findings
 from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
 
 
@@ -79,24 +80,37 @@ def apply(
     show_default=True,
 )
 @click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Write the report to a file instead of stdout.",
+    "-o", "--output", type=click.Path(path_type=Path), help="Write the report to a file instead."
+)
+@click.option(
+    "--compare",
+    metavar="RUN|last",
+    help="Compare with an earlier drift check (run id or 'last'); exit 2 only on new drift.",
 )
 @click.pass_context
 def drift(
-    ctx: click.Context, playbook: Path | None, inventory: Path | None, fmt: str, output: Path | None
+    ctx: click.Context,
+    playbook: Path | None,
+    inventory: Path | None,
+    fmt: str,
+    output: Path | None,
+    compare: str | None,
 ) -> None:
     """Report what has moved away from the declared state. Exit 0 clean, 2 drift, 1 error."""
     session = _session(playbook, inventory)
+    previous = None
+    if compare:
+        previous = previous_findings(session.journal_path, compare, session.playbook.sha256)
     with session.connect() as conn:
         result = session.plan(conn, Bar())
         run_id = session.record_drift(result, conn)
+    comparison = None
+    if previous is not None:
+        comparison = driftlib.compare(driftlib.findings(result), previous)
     name = str(session.playbook.path)
     renderers = {
-        "text": lambda: render.drift_text(result, name),
-        "json": lambda: render.plan_json(result, name, "drift"),
+        "text": lambda: render.drift_text(result, name, comparison),
+        "json": lambda: render.drift_json(result, name, comparison),
         "junit": lambda: render.drift_junit(result, name),
         "html": lambda: render.drift_html(result, name),
     }
@@ -108,4 +122,5 @@ def drift(
         out.print(report, markup=False)
     else:
         click.echo(report)
-    ctx.exit(EXIT_DRIFT if not result.empty else 0)
+    drifted = bool(comparison.new) if comparison is not None else not result.empty
+    ctx.exit(EXIT_DRIFT if drifted else 0)

@@ -18,13 +18,14 @@ from typing import Any
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import planner, protocols
+from adsuite.engine import drift, planner, protocols
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.loader import Playbook, load_playbook
 from adsuite.engine.planner import Plan
 from adsuite.engine.progress import Progress, Silent
+from adsuite.errors import InputError
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.resources import registry
@@ -123,8 +124,9 @@ class Session:
 
     def record_drift(self, plan: Plan, conn: Connections) -> str:
         """Journal that a drift check ran and what it found (no changes are made)."""
+        found = {"findings": [f.to_dict() for f in drift.findings(plan)]}
         with Journal.open(self.journal_path) as journal:
-            run_id = self._start(journal, "drift", conn, None, None)
+            run_id = self._start(journal, "drift", conn, None, found)
             journal.finish_run(
                 run_id, status="drift" if plan.changes else "ok", counts=plan.counts()
             )
@@ -147,3 +149,24 @@ class Session:
             ticket=ticket,
             extra=extra,
         )
+
+
+def previous_findings(journal_path: Path, reference: str, playbook_sha256: str) -> list[Any]:
+    """The findings of an earlier drift check: a run id, or ``last`` for the latest
+    check of the same playbook."""
+    with Journal.open(journal_path) as journal:
+        if reference != "last":
+            run = journal.run(reference)
+        else:
+            runs = [
+                r
+                for r in journal.runs()
+                if r.mode == "drift" and r.playbook_sha256 == playbook_sha256
+            ]
+            if not runs:
+                raise InputError("no earlier drift check of this playbook in the journal")
+            run = runs[0]
+    if run.mode != "drift":
+        raise InputError(f"run {run.id} is a {run.mode} run, not a drift check")
+    found: list[Any] = run.extra.get("findings", [])
+    return found

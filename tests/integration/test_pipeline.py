@@ -3,6 +3,7 @@ is empty → a change made out of band with ldap3 shows as drift → apply repai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -249,3 +250,36 @@ def test_group_over_1500_members_is_read_in_full(
     with session.connect() as conn:
         plan = session.plan(conn)
     assert plan.empty, [c.summary() for c in plan.changes][:1]
+
+
+def test_drift_compare_tells_new_persisting_and_fixed_findings_with_stable_ids(
+    lab_env: Lab,
+    directory: Directory,
+    top: str,
+    write_playbook: Callable[..., Path],
+    cli: Callable[..., Cli],
+) -> None:
+    playbook = write_playbook(
+        f"tasks:\n  - ou: {{path: {top}, description: declared, protected: false}}\n"
+    )
+    inv = str(lab_env.inventory)
+    assert cli("apply", str(playbook), "-i", inv, "--yes").code == 0
+    assert cli("drift", str(playbook), "-i", inv).code == 0
+
+    directory.modify(f"OU={top},{BASE}", {"description": ("replace", ["edited"])})
+    first = cli("drift", str(playbook), "-i", inv, "--compare", "last", "--format", "json")
+    assert first.code == 2, first.err
+    report = json.loads(first.out)
+    (finding,) = report["findings"]
+    assert report["compare"]["new"] == [finding["id"]]
+
+    directory.modify(f"OU={top},{BASE}", {"description": ("replace", ["edited again"])})
+    second = cli("drift", str(playbook), "-i", inv, "--compare", "last")
+    assert second.code == 0, "drift that was already reported is not new"
+    assert f"STILL [{finding['id']}]" in second.out
+
+    assert cli("apply", str(playbook), "-i", inv, "--yes").code == 0
+    third = cli("drift", str(playbook), "-i", inv, "--compare", "last")
+    assert third.code == 0
+    assert f"FIXED [{finding['id']}]" in third.out
+    assert "0 new, 0 still there, 1 fixed" in third.out

@@ -1,0 +1,91 @@
+"""Drift: the planned changes of a check, as findings in words with stable ids.
+
+A finding's id depends on what drifted (kind, object, which attributes or members),
+not on the values, so the same drift keeps its id from one check to the next and
+``adsuite drift --compare`` can say what is new, what is fixed and what persists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from adsuite.engine.planner import Plan
+from adsuite.formats import dn as dnlib
+from adsuite.resources.base import Action, Change
+
+WORDS = {Action.CREATE: "missing", Action.UPDATE: "differs", Action.DELETE: "should be absent"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    kind: str
+    target: str
+    text: str
+    source: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    new: tuple[Finding, ...]
+    fixed: tuple[Finding, ...]
+    persisting: tuple[Finding, ...]
+
+
+def show(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
+def describe(change: Change) -> str:
+    """One line an administrator reads: what is wrong with the object."""
+    what = f"{change.kind} {change.target}: {WORDS[change.action]}"
+    details = details_of(change)
+    return f"{what}: {'; '.join(details)}" if details else what
+
+
+def details_of(change: Change) -> list[str]:
+    before, after = change.before or {}, change.after or {}
+    if change.kind == "membership":
+        lacks = [f"lacks member {dn}" for dn in after.get("added", [])]
+        return lacks + [f"has unwanted member {dn}" for dn in before.get("removed", [])]
+    if change.action is not Action.UPDATE:
+        return []
+    return [f"{key} is {show(before.get(key))}, want {show(value)}" for key, value in after.items()]
+
+
+def finding_id(change: Change) -> str:
+    before, after = change.before or {}, change.after or {}
+    if change.kind == "membership":
+        aspects = sorted(f"+{dnlib.key(d)}" for d in after.get("added", []))
+        aspects += sorted(f"-{dnlib.key(d)}" for d in before.get("removed", []))
+    else:
+        aspects = sorted(set(before) | set(after))
+    raw = "|".join([change.kind, str(change.action), dnlib.key(change.target), *aspects])
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
+
+
+def findings(plan: Plan) -> list[Finding]:
+    return [
+        Finding(finding_id(c), c.kind, c.target, describe(c), str(c.source) if c.source else None)
+        for c in plan.changes
+    ]
+
+
+def compare(current: Sequence[Finding], previous: Sequence[Mapping[str, Any]]) -> Comparison:
+    """Classify *current* against the findings of an earlier check (as journaled)."""
+    before = {f["id"]: Finding(**f) for f in previous}
+    now = {f.id: f for f in current}
+    return Comparison(
+        new=tuple(f for i, f in now.items() if i not in before),
+        fixed=tuple(f for i, f in before.items() if i not in now),
+        persisting=tuple(f for i, f in now.items() if i in before),
+    )
