@@ -81,7 +81,9 @@ def build_plan(
         declared = kind.declares(items, ctx)
         ctx.pending |= {dnlib.key(dn) for dn in declared.values()} - existing
         ctx.names.update(declared)
-    changes = [c for kind, items in kinds for c in kind.plan(items, ctx)]
+    # contents before containers, so a container's plan knows what the run deletes in it
+    by_contents_first = sorted(kinds, key=lambda pair: -int(pair[0].ORDER))
+    changes = [c for kind, items in by_contents_first for c in kind.plan(items, ctx)]
     objects = sum(len(found) for found in ctx.facts.values() if isinstance(found, list))
     return Plan(
         domain_key, domain.base_dn, tuple(sorted(changes, key=_order)), objects, len(ctx.facts)

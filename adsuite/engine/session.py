@@ -18,17 +18,19 @@ from typing import Any
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import drift, planner, protocols
+from adsuite.engine import drift, planner, protocols, rollback
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
-from adsuite.engine.loader import Playbook, load_playbook
+from adsuite.engine.loader import Play, Playbook, load_playbook
 from adsuite.engine.planner import Plan
 from adsuite.engine.progress import Progress, Silent
+from adsuite.engine.rollback import RollbackPlan
 from adsuite.errors import InputError
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.resources import registry
+from adsuite.source import Location
 
 log = logging.getLogger(__name__)
 _REGISTERED = protocols  # readers and writers of every protocol are in place
@@ -96,10 +98,36 @@ class Session:
             finally:
                 conn.close()
 
+    @classmethod
+    def for_inventory(
+        cls, inventory_path: Path, domain: str | None = None, journal_path: Path | None = None
+    ) -> Session:
+        """A session with no playbook of its own (rollback, reports), bound to *domain*."""
+        inventory = load_inventory(inventory_path)
+        key, _ = inventory.domain(domain)
+        empty = Playbook(
+            inventory_path, "", (Play("none", key, (), Location(str(inventory_path))),), ()
+        )
+        return cls(empty, inventory, inventory_path, journal_path)
+
     def plan(self, conn: Connections, progress: Progress | None = None) -> Plan:
-        desired = planner.desired_by_kind(self.playbook)
+        return self.plan_for(self.playbook, conn, progress)
+
+    def plan_for(
+        self, playbook: Playbook, conn: Connections, progress: Progress | None = None
+    ) -> Plan:
+        desired = planner.desired_by_kind(playbook)
         read = planner.read_from(conn, progress or Silent())
         return planner.build_plan(self.domain_key, self.domain, desired, read)
+
+    def rollback_plan(
+        self, run_id: str, conn: Connections, progress: Progress | None = None
+    ) -> RollbackPlan:
+        """The reverse of journaled run *run_id*, planned against the directory as it is now."""
+        with Journal.open(self.journal_path) as journal:
+            records = journal.changes(journal.run(run_id).id)
+        plan_of = lambda playbook: self.plan_for(playbook, conn, progress)  # noqa: E731
+        return rollback.build(run_id, records, self.domain_key, self.domain.base_dn, plan_of)
 
     def operator(self, conn: Connections) -> dict[str, str]:
         return {"os_user": getpass.getuser(), "bind_identity": conn.directory.endpoint.username}
@@ -112,10 +140,11 @@ class Session:
         ticket: str | None = None,
         extra: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
+        mode: str = "apply",
     ) -> ApplyResult:
         """Apply exactly *plan*, journaling every change."""
         with Journal.open(self.journal_path) as journal:
-            run_id = self._start(journal, "apply", conn, ticket, extra)
+            run_id = self._start(journal, mode, conn, ticket, extra)
             outcomes = apply_changes(plan.changes, conn, journal, run_id, progress or Silent())
             result = ApplyResult(run_id, tuple(outcomes))
             counts = {**plan.counts(), **result.counts()}

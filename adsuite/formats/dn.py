@@ -102,6 +102,17 @@ def ou_path_to_dn(path: str, base_dn: str) -> str:
     return join(parts + split(base_dn))
 
 
+def ou_path_from_dn(dn: str, base_dn: str) -> str:
+    """``OU=Users,OU=HQ,<base>`` → ``HQ/Users``; ValueError if it is not an OU under base."""
+    parts, base = split(dn), split(base_dn)
+    inner = parts[: len(parts) - len(base)]
+    if key(join(parts[len(inner) :])) != key(base_dn) or not inner:
+        raise ValueError(f"{dn} is not under {base_dn}")
+    if any(kind != "OU" for kind, _ in inner):
+        raise ValueError(f"{dn} is not an OU path (only OUs can be named by path)")
+    return "/".join(value.replace("/", "\\/") for _, value in reversed(inner))
+
+
 def _unescape(value: str) -> str:
     """Undo RFC 4514 escapes; ``\\XX`` hex pairs are UTF-8 bytes."""
     out = bytearray()

@@ -47,6 +47,7 @@ class AccountKind:
         default=lambda entry, after, dn: []
     )
     dn_fields: Sequence[str] = ()
+    cn_of: Callable[[str], str] = field(default=lambda name: name)  # computers: no '$'
 
     def attributes(self) -> tuple[str, ...]:
         names = ["sAMAccountName", "objectGUID", *(a.ldap for a in self.table)]
@@ -65,7 +66,7 @@ class AccountKind:
         ]
 
     def declares(self, pairs: Sequence[tuple[str, str]], ctx: PlanContext) -> dict[str, str]:
-        return {name.lower(): _dn(name, ou, ctx) for name, ou in pairs}
+        return {name.lower(): _dn(self.cn_of(name), ou, ctx) for name, ou in pairs}
 
     def view(self, entry: Entry) -> dict[str, Any]:
         return {**attrs.observe(entry, self.table), **self.view_extra(entry)}
@@ -92,6 +93,7 @@ class AccountKind:
             entry = found.get(want.name.lower())
             if not want.present:
                 changes += self._delete(item, entry)
+                ctx.deleting |= {dnlib.key(entry.dn)} if entry else set()
             elif entry is None:
                 changes += self._create(item, want, ctx, create_attributes)
             else:
@@ -101,7 +103,7 @@ class AccountKind:
     def _create(
         self, item: Desired, want: Want, ctx: PlanContext, create: Callable[[Want], dict[str, Any]]
     ) -> list[Change]:
-        dn = _dn(want.name, want.ou, ctx)
+        dn = _dn(self.cn_of(want.name), want.ou, ctx)
         later = ctx.deferred(want.values, self.dn_fields)
         values = {k: v for k, v in want.values.items() if k not in later}
         add = {**create(want), **attrs.add_attributes(values, self.table)}
@@ -170,3 +172,19 @@ class AccountKind:
 
 def _dn(name: str, ou: str, ctx: PlanContext) -> str:
     return dnlib.join([("CN", name), *dnlib.split(dnlib.ou_path_to_dn(ou, ctx.base_dn))])
+
+
+def restore_args(
+    target: str, view: Mapping[str, Any] | None, base_dn: str, fields: Sequence[str]
+) -> dict[str, Any]:
+    """Spec arguments for a group or user as a journaled *view* shows it (None: absent).
+
+    The account is named by its CN, which is its name when adsuite created it.
+    """
+    name = dnlib.rdn_value(target)
+    location = (view or {}).get("ou") or dnlib.parent(target)
+    ou = location if not dnlib.looks_like_dn(location) else dnlib.ou_path_from_dn(location, base_dn)
+    if view is None:
+        return {"name": name, "ou": ou, "state": "absent"}
+    values = {k: ("" if v is None else v) for k, v in view.items() if k in fields}
+    return {"name": name, "ou": ou, **values}

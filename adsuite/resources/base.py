@@ -104,6 +104,7 @@ class PlanContext:
     facts: Mapping[Hashable, Any]  # request (an LDAP Query, or another kind's) -> result
     names: dict[str, str] = field(default_factory=dict)  # lower sAMAccountName -> DN
     pending: set[str] = field(default_factory=set)  # DN keys this run declares but must create
+    deleting: set[str] = field(default_factory=set)  # DN keys this run deletes (kinds record them)
 
     def exists(self, dn: str) -> bool:
         """False for an object that only this run's playbook declares (not created yet)."""
@@ -163,6 +164,8 @@ def attribute_diff(
 
 
 def _norm(value: Any) -> Any:
+    if value is None or value == "" or value == []:
+        return None  # empty: an absent attribute and a cleared one are the same
     if isinstance(value, str) and dnlib.looks_like_dn(value):
         return dnlib.normalize(value).lower()
     if isinstance(value, list):

@@ -40,8 +40,8 @@ class Spec(BaseModel):
 
     name: str
     ou: str
-    scope: Literal["global", "domain_local", "universal"] = "global"
-    category: Literal["security", "distribution"] = "security"
+    scope: Literal["global", "domain_local", "universal"] | None = "global"  # None: unmanaged
+    category: Literal["security", "distribution"] | None = "security"
     description: str | None = None
     managed_by: str | None = None
     state: Literal["present", "absent"] = "present"
@@ -105,7 +105,7 @@ def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
         "scope": spec.scope,
         "category": spec.category,
         "description": spec.description,
-        "managed_by": ctx.resolve(spec.managed_by, item) if spec.managed_by else None,
+        "managed_by": ctx.resolve(spec.managed_by, item) if spec.managed_by else spec.managed_by,
     }
     return accounts.Want(spec.name, spec.ou, spec.state == "present", values)
 
@@ -127,7 +127,7 @@ def references(desired: Sequence[Desired]) -> set[str]:
 
 
 def create_attributes(want: accounts.Want) -> dict[str, Any]:
-    value = group_type(want.values["scope"], want.values["category"])
+    value = group_type(want.values["scope"] or "global", want.values["category"] or "security")
     return {"objectClass": ["group"], "sAMAccountName": [want.name], "groupType": [str(value)]}
 
 
@@ -137,3 +137,9 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
 
 def identity(spec: Spec) -> str:
     return spec.name.lower()
+
+
+def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:
+    fields = ("scope", "category", "description", "managed_by")
+    args = accounts.restore_args(target, view, base_dn, fields)
+    return {"scope": None, "category": None, **args} if view is not None else args

@@ -12,8 +12,8 @@ members are read in ranges (the connector merges them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -90,6 +90,8 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
 
 def _plan_one(item: Desired, entry: Entry | None, ctx: PlanContext) -> Change | None:
     spec = _spec(item)
+    if entry is None and spec.mode == "remove" and spec.group.lower() not in ctx.names:
+        return None  # no such group: nobody to remove (e.g. a rollback after the group went)
     group_dn = ctx.resolve(spec.group, item)
     current = {
         dnlib.key(dn): dnlib.normalize(dn) for dn in (entry.texts("member") if entry else [])
@@ -122,3 +124,17 @@ def _plan_one(item: Desired, entry: Entry | None, ctx: PlanContext) -> Change | 
     return Change(
         NAME, Action.UPDATE, group_dn, before, after, item.location, tuple(writes), expect
     )
+
+
+def replay(
+    target: str, before: Mapping[str, Any], after: Mapping[str, Any], *, undo: bool
+) -> list[dict[str, Any]]:
+    """Spec arguments that redo a journaled membership change, or undo it (for rollback)."""
+    group = dnlib.rdn_value(target)
+    added, removed = list(after.get("added", [])), list(before.get("removed", []))
+    out = []
+    if added:
+        out.append({"group": group, "members": added, "mode": "remove" if undo else "add"})
+    if removed:
+        out.append({"group": group, "members": removed, "mode": "add" if undo else "remove"})
+    return out

@@ -12,7 +12,7 @@ holds objects is never deleted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -48,7 +48,7 @@ class Spec(BaseModel):
     path: str
     description: str | None = None
     managed_by: str | None = None
-    protected: bool = True
+    protected: bool | None = True  # None: not managed
     state: Literal["present", "absent"] = "present"
     allow_delete: bool = False
 
@@ -115,7 +115,8 @@ def view(entry: Entry, parent: Entry | None) -> dict[str, Any]:
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
     read = [*ctx.entries(all_ous(ctx)), *ctx.entries(domain_root(ctx))]
     found = {dnlib.key(e.dn): e for e in read}
-    deleting = {dnlib.key(_dn(d, ctx)) for d in desired if _spec(d).state == "absent"}
+    ctx.deleting |= {dnlib.key(_dn(d, ctx)) for d in desired if _spec(d).state == "absent"}
+    deleting = ctx.deleting
     changes: list[Change] = []
     for item in desired:
         dn = _dn(item, ctx)
@@ -146,7 +147,7 @@ def _dn(item: Desired, ctx: PlanContext) -> str:
 
 def _want(item: Desired, ctx: PlanContext) -> dict[str, Any]:
     spec = _spec(item)
-    managed_by = ctx.resolve(spec.managed_by, item) if spec.managed_by else None
+    managed_by = ctx.resolve(spec.managed_by, item) if spec.managed_by else spec.managed_by
     return {"description": spec.description, "managed_by": managed_by, "protected": spec.protected}
 
 
@@ -238,3 +239,14 @@ def _delete(
 
 def identity(spec: Spec) -> str:
     return "/".join(dnlib.ou_path_segments(spec.path)).lower()
+
+
+def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:
+    """Spec arguments that declare *target* as *view* says (None: absent), for rollback."""
+    path = dnlib.ou_path_from_dn(target, base_dn)
+    if view is None:
+        return {"path": path, "state": "absent", "allow_delete": True}
+    fields = {k: v for k, v in view.items() if k in ("description", "managed_by", "protected")}
+    clearable = ("description", "managed_by")
+    cleared: dict[str, Any] = {k: "" for k in clearable if k in fields and fields[k] is None}
+    return {"path": path, "protected": None, **fields, **cleared}

@@ -81,7 +81,7 @@ class Spec(BaseModel):
     phone: str | None = None
     office: str | None = None
     manager: str | None = None
-    enabled: bool = True
+    enabled: bool | None = True  # None: not managed (an existing account keeps its state)
     password: Password = Field(default_factory=lambda: Password(generate=True))
     must_change_password: bool = False
     state: Literal["present", "absent"] = "present"
@@ -131,7 +131,7 @@ def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
     spec = _spec(item)
     values: dict[str, Any] = {f: getattr(spec, f) for f in FIELDS}
     values["upn"] = spec.upn or f"{spec.name}@{ctx.realm.lower()}"
-    values["manager"] = ctx.resolve(spec.manager, item) if spec.manager else None
+    values["manager"] = ctx.resolve(spec.manager, item) if spec.manager else spec.manager
     values["enabled"] = spec.enabled
     return accounts.Want(spec.name, spec.ou, spec.state == "present", values)
 
@@ -155,7 +155,7 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
 
     def create(want: accounts.Want) -> dict[str, Any]:
         spec = specs[want.name.lower()]
-        uac = NORMAL_ACCOUNT | (0 if spec.enabled else ACCOUNTDISABLE)
+        uac = NORMAL_ACCOUNT | (ACCOUNTDISABLE if spec.enabled is False else 0)
         out: dict[str, Any] = {
             "objectClass": ["user"],
             "sAMAccountName": [spec.name],
@@ -192,3 +192,8 @@ def _with_password_note(change: Change, specs: Mapping[str, Spec]) -> Change:
 
 def identity(spec: Spec) -> str:
     return spec.name.lower()
+
+
+def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:
+    args = accounts.restore_args(target, view, base_dn, [*FIELDS, "enabled"])
+    return {"enabled": None, **args} if view is not None else args
