@@ -69,6 +69,10 @@ class DomainController(_Model):
     ldap_url: str
     ca_file: InventoryPath | None = None
     tls_name: str | None = None
+    # A Samba DC's JSON audit logs (auth_audit.log, dsdb_audit.log), read where they are
+    # or where syslog ships them; Windows DCs are read over WinRM through `winrm_host`.
+    samba_audit_dir: InventoryPath | None = None
+    winrm_host: str | None = None  # key in `hosts` for WinRM access to this DC
 
     @field_validator("ldap_url")
     @classmethod

@@ -30,7 +30,7 @@ def lab_env(lab: LabStatus, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     netbios: GROUP
     credential: lab-admin
     dcs:
-      dc1: {{ldap_url: "{lab.ldap_url}", ca_file: "{lab.ca_file}", tls_name: {lab.tls_name}}}
+      dc1: {{ldap_url: "{lab.ldap_url}", ca_file: "{lab.ca_file}", tls_name: {lab.tls_name}, samba_audit_dir: "{lab.dsdb_audit_log.parent}"}}
 companies:
   - {{code: HQ, name: 集团总部 Group headquarters, ip_range: 172.16.0.0/16}}
   - {{code: HANTONG, name: 韩通船舶 Hantong Shipbuilding, ip_range: 172.17.0.0/16}}
