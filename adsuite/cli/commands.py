@@ -8,7 +8,18 @@ from adsuite.cli.audit import audit
 from adsuite.cli.creds import creds
 from adsuite.cli.journal import journal
 from adsuite.cli.lab import lab
+from adsuite.cli.report import report
 from adsuite.cli.rollback import rollback
 from adsuite.cli.run import apply, drift, plan
 
-ALL: list[click.Command] = [plan, apply, drift, rollback, audit, journal, creds, lab]
+ALL: list[click.Command] = [
+    plan,
+    apply,
+    drift,
+    rollback,
+    audit,
+    report,
+    journal,
+    creds,
+    lab,
+]

@@ -1,0 +1,80 @@
+"""`adsuite report monthly`: the monthly change report, as HTML or Markdown."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from adsuite.cli.console import default_path, err, inventory_option
+from adsuite.engine.inventory import load_inventory
+from adsuite.errors import InputError
+from adsuite.journal import monthly
+from adsuite.journal.paths import default_journal_path
+from adsuite.journal.store import Journal
+from adsuite.templates import environment
+
+
+@click.group()
+def report() -> None:
+    """Reports for management and auditors, from the journal."""
+
+
+@report.command(name="monthly")
+@inventory_option
+@click.option("--month", required=True, metavar="YYYY-MM", help="Calendar month (UTC).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "markdown"]),
+    default="markdown",
+    show_default=True,
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of stdout."
+)
+@click.option(
+    "--ticket", metavar="ID", help="Ticket that authorises reading the journal (recorded)."
+)
+def monthly_report(
+    inventory: Path | None, month: str, fmt: str, output: Path | None, ticket: str | None
+) -> None:
+    """Runs, changes by company and kind, tickets and approvers, failures, rollbacks, drift."""
+    try:
+        monthly.check_month(month)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    inv = load_inventory(
+        default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
+    )
+    _, domain = inv.domain()
+    path = default_journal_path(inv.journal)
+    with Journal.open(path) as journal:
+        journal.record_access(who=getpass.getuser(), what=f"report monthly {month}", ticket=ticket)
+        runs = journal.runs()
+        changes = {r.id: journal.changes(r.id) for r in runs if r.started.startswith(month)}
+        intact = journal.verify().ok
+    summary = monthly.summarize(
+        month, runs, changes, domain.base_dn, [c.code for c in inv.companies]
+    )
+    kinds = sorted({k for counts in summary.changes_by_company.values() for k in counts})
+    name = "reports/monthly.html.j2" if fmt == "html" else "reports/monthly.md.j2"
+    text = (
+        environment()
+        .get_template(name)
+        .render(
+            s=summary,
+            kinds=kinds,
+            base_dn=domain.base_dn,
+            journal=path,
+            intact=intact,
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    )
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"report written to {output}")
+    else:
+        click.echo(text, nl=False)
