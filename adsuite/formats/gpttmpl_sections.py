@@ -1,0 +1,203 @@
+"""Build the GptTmpl.inf sections the GPO engine manages, from plain Python values.
+
+Each builder validates its input (a typo in a key would otherwise be silently ignored by
+Windows) and returns an :class:`~adsuite.formats.gpttmpl_inf.InfSection` whose lines are
+written the way Samba's writer writes them (``key = value``), so Samba reads them back
+unchanged. :func:`build_gpttmpl` assembles a whole file.
+
+Units follow MS-GPSB 2.2.1: password ages in days, ``ResetLockoutCount`` and
+``LockoutDuration`` in minutes, ``-1`` for "never" where the spec allows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+
+from adsuite.errors import InputError
+from adsuite.formats.gpttmpl_inf import (
+    EVENT_AUDIT,
+    GROUP_MEMBERSHIP,
+    PRIVILEGE_RIGHTS,
+    REGISTRY_VALUES,
+    SYSTEM_ACCESS,
+    GptTmpl,
+    GroupMembership,
+    InfSection,
+    RegistryValue,
+    assemble,
+    registry_value_to_text,
+)
+from adsuite.formats.sid import normalize_sid
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACCESS_KEYS: tuple[str, ...] = (
+    "MinimumPasswordAge",
+    "MaximumPasswordAge",
+    "MinimumPasswordLength",
+    "PasswordComplexity",
+    "PasswordHistorySize",
+    "LockoutBadCount",
+    "ResetLockoutCount",
+    "LockoutDuration",
+    "AllowAdministratorLockout",
+    "RequireLogonToChangePassword",
+    "ForceLogoffWhenHourExpire",
+    "NewAdministratorName",
+    "NewGuestName",
+    "ClearTextPassword",
+    "LSAAnonymousNameLookup",
+    "EnableAdminAccount",
+    "EnableGuestAccount",
+)
+"""[System Access] keys (MS-GPSB 2.2.1), in the order Windows writes them."""
+
+SYSTEM_ACCESS_NAMES = frozenset({"NewAdministratorName", "NewGuestName"})
+"""The [System Access] keys whose value is a quoted name rather than a number."""
+
+EVENT_AUDIT_KEYS: tuple[str, ...] = (
+    "AuditSystemEvents",
+    "AuditLogonEvents",
+    "AuditObjectAccess",
+    "AuditPrivilegeUse",
+    "AuditPolicyChange",
+    "AuditAccountManage",
+    "AuditProcessTracking",
+    "AuditDSAccess",
+    "AuditAccountLogon",
+)
+"""[Event Audit] keys (MS-GPSB 2.2.4), in the order Windows writes them."""
+
+_RIGHT = re.compile(r"Se[A-Za-z]+(Privilege|Right)\Z")
+_SID_LIKE = re.compile(r"\*?S-1-", re.I)
+_BAD_NAME_CHARS = set(',="\r\n')
+
+
+def _canonical_key(key: str, known: tuple[str, ...], section: str) -> str:
+    for name in known:
+        if name.casefold() == key.casefold():
+            return name
+    raise InputError(f"unknown [{section}] key {key!r} (known: {', '.join(known)})")
+
+
+def _canonical_mapping(
+    settings: Mapping[str, object], known: tuple[str, ...], section: str
+) -> dict[str, object]:
+    given = {_canonical_key(k, known, section): v for k, v in settings.items()}
+    if len(given) != len(settings):
+        raise InputError(f"[{section}] names a key twice (keys are case-insensitive)")
+    return given
+
+
+def system_access_section(settings: Mapping[str, int | bool | str]) -> InfSection:
+    """``[System Access]`` from ``{"MinimumPasswordLength": 12, ...}``.
+
+    Booleans are written 1/0; ``NewAdministratorName`` / ``NewGuestName`` take a name.
+    """
+    given = _canonical_mapping(settings, SYSTEM_ACCESS_KEYS, SYSTEM_ACCESS)
+    lines = []
+    for key in (k for k in SYSTEM_ACCESS_KEYS if k in given):
+        value = given[key]
+        if key in SYSTEM_ACCESS_NAMES:
+            if not isinstance(value, str) or not value or set(value) & _BAD_NAME_CHARS:
+                raise InputError(f"[{SYSTEM_ACCESS}] {key} must be an account name, not {value!r}")
+            lines.append(f'{key} = "{value}"')
+        elif isinstance(value, bool | int) and -1 <= int(value) < 1 << 32:
+            lines.append(f"{key} = {int(value)}")
+        else:
+            raise InputError(f"[{SYSTEM_ACCESS}] {key} must be a number, not {value!r}")
+    return InfSection(SYSTEM_ACCESS, tuple(lines))
+
+
+def event_audit_section(settings: Mapping[str, int]) -> InfSection:
+    """``[Event Audit]`` from ``{"AuditLogonEvents": 3, ...}`` (0 none .. 3 both)."""
+    given = _canonical_mapping(settings, EVENT_AUDIT_KEYS, EVENT_AUDIT)
+    lines = []
+    for key in (k for k in EVENT_AUDIT_KEYS if k in given):
+        value = given[key]
+        if isinstance(value, bool) or value not in (0, 1, 2, 3):
+            raise InputError(f"[{EVENT_AUDIT}] {key} must be 0, 1, 2 or 3, not {value!r}")
+        lines.append(f"{key} = {value}")
+    return InfSection(EVENT_AUDIT, tuple(lines))
+
+
+def principal(text: str) -> str:
+    """``S-1-5-32-544`` or ``*S-1-5-32-544`` -> ``*S-1-5-32-544``; a name stays a name."""
+    text = text.strip()
+    if _SID_LIKE.match(text):
+        return "*" + normalize_sid(text.lstrip("*"))
+    if not text or set(text) & _BAD_NAME_CHARS or text.startswith("*"):
+        raise InputError(f"{text!r} is neither a SID nor an account name")
+    return text
+
+
+def _principals(values: Iterable[str]) -> tuple[str, ...]:
+    listed = tuple(principal(v) for v in values)
+    if len({p.casefold() for p in listed}) != len(listed):
+        raise InputError(f"principals {list(listed)} name someone twice")
+    return listed
+
+
+def privilege_rights_section(rights: Mapping[str, Iterable[str]]) -> InfSection:
+    """``[Privilege Rights]`` from ``{"SeRemoteInteractiveLogonRight": ["S-1-5-32-544"]}``.
+
+    An empty list is written too: it takes the right away from everyone.
+    """
+    lines = []
+    for right, holders in rights.items():
+        if not _RIGHT.match(right):
+            raise InputError(
+                f"{right!r} is not a privilege or logon right name (Se...Privilege/Right)"
+            )
+        lines.append(f"{right} = {','.join(_principals(holders))}")
+    return InfSection(PRIVILEGE_RIGHTS, tuple(lines))
+
+
+def group_membership_section(groups: Mapping[str, GroupMembership]) -> InfSection:
+    """``[Group Membership]`` (Restricted Groups): Memberof line, then Members, per group."""
+    lines = []
+    for group, membership in groups.items():
+        key = principal(group)
+        if membership.memberof is not None:
+            lines.append(f"{key}__Memberof = {','.join(_principals(membership.memberof))}")
+        if membership.members is not None:
+            lines.append(f"{key}__Members = {','.join(_principals(membership.members))}")
+    return InfSection(GROUP_MEMBERSHIP, tuple(lines))
+
+
+def registry_values_section(values: Mapping[str, RegistryValue]) -> InfSection:
+    """``[Registry Values]`` from ``{"MACHINE\\System\\...\\NoLMHash": RegistryValue(4, 1)}``."""
+    lines = []
+    for path, value in values.items():
+        if not path.upper().startswith("MACHINE\\") or "=" in path or set(path) & {"\r", "\n"}:
+            raise InputError(
+                f"registry value path {path!r} must start with MACHINE\\ and hold no '='"
+            )
+        lines.append(f"{path}={registry_value_to_text(value)}")
+    return InfSection(REGISTRY_VALUES, tuple(lines))
+
+
+def build_gpttmpl(
+    *,
+    system_access: Mapping[str, int | bool | str] | None = None,
+    event_audit: Mapping[str, int] | None = None,
+    privilege_rights: Mapping[str, Iterable[str]] | None = None,
+    group_membership: Mapping[str, GroupMembership] | None = None,
+    registry_values: Mapping[str, RegistryValue] | None = None,
+    other_sections: Iterable[InfSection] = (),
+) -> GptTmpl:
+    """A complete template: preamble plus every non-empty section given."""
+    sections = []
+    if system_access:
+        sections.append(system_access_section(system_access))
+    if event_audit:
+        sections.append(event_audit_section(event_audit))
+    if registry_values:
+        sections.append(registry_values_section(registry_values))
+    if privilege_rights:
+        sections.append(privilege_rights_section(privilege_rights))
+    if group_membership:
+        sections.append(group_membership_section(group_membership))
+    return assemble([*sections, *other_sections])
