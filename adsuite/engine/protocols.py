@@ -4,6 +4,7 @@ LDAP's live in engine/facts.py and engine/executor.py. A protocol added later (S
 WinRM) registers its own in a module of its own, imported here.
 """
 
+from adsuite.engine import dacl_io as dacl_io  # delegation: DACL edits, ACE trustee names
 from adsuite.engine import executor, facts
 
 __all__ = ["executor", "facts"]

@@ -6,9 +6,9 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
-from adsuite.resources import group, membership, ou, user
+from adsuite.resources import delegation, group, membership, ou, user
 
-KINDS: dict[str, ModuleType] = {m.NAME: m for m in (ou, group, user, membership)}
+KINDS: dict[str, ModuleType] = {m.NAME: m for m in (ou, group, user, membership, delegation)}
 
 
 def specs() -> dict[str, type[BaseModel]]:
