@@ -6,9 +6,21 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
-from adsuite.resources import delegation, group, membership, ou, user
+from adsuite.resources import (
+    delegation,
+    group,
+    membership,
+    ou,
+    password_policy,
+    pso,
+    site,
+    subnet,
+    user,
+)
 
-KINDS: dict[str, ModuleType] = {m.NAME: m for m in (ou, group, user, membership, delegation)}
+KINDS: dict[str, ModuleType] = {
+    m.NAME: m for m in (ou, group, user, membership, delegation, password_policy, pso, site, subnet)
+}
 
 
 def specs() -> dict[str, type[BaseModel]]:

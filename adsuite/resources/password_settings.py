@@ -1,0 +1,236 @@
+"""Password and lockout settings as playbooks say them, shared by ``password_policy``
+(the domain object) and ``pso`` (fine-grained password settings objects).
+
+    min_length: 8               # characters
+    history: 5                  # remembered passwords
+    complexity: true
+    reversible_encryption: false
+    min_age: 1                  # days
+    max_age: 180                # days, or never
+    lockout_threshold: 5        # bad attempts; 0 never locks out
+    lockout_window: 30          # minutes until the bad-attempt count resets, or never
+    lockout_duration: 30        # minutes, or never (until an administrator unlocks)
+    floor_override: {reason: "..."}   # only to go below the regulation floor
+
+Below the floor of regulation 二.2.c (see :mod:`adsuite.resources.regulations`) a
+setting is refused when the playbook is loaded, at the line of the setting, unless
+``floor_override`` gives a written reason. A change that writes a setting below the
+floor carries ``floor_override: <reason>`` in its ``after``, so the journal records
+why. Values are shown in words ("180 days", "never") in plans and drift.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationInfo, field_validator
+
+from adsuite.connectors.ldap import Entry
+from adsuite.formats import intervals
+from adsuite.formats.intervals import IntervalKind
+from adsuite.resources import regulations
+
+log = logging.getLogger(__name__)
+
+Count = Annotated[int, Field(ge=0, le=1024)]
+
+
+def _interval(kind: IntervalKind) -> PlainValidator:
+    """Whole days or minutes, or never where the attribute allows it. AD reads a
+    maximum age or a lockout duration of 0 as never, so those start at 1."""
+    lowest = 1 if kind.zero_is_never else 0
+    allowed = f"a whole number of {kind.unit} ({lowest} or more)"
+    allowed += " or never" if kind.never_allowed else ""
+
+    def check(value: Any, info: ValidationInfo) -> int | str:
+        if value == intervals.NEVER and kind.never_allowed:
+            return intervals.NEVER
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise ValueError(f"{info.field_name} must be {allowed}, not {value!r}")
+        try:
+            intervals.to_ticks(value, kind)
+        except ValueError as error:  # too long for 64 bits
+            raise ValueError(f"{info.field_name}: {error}") from None
+        return value
+
+    return PlainValidator(check)
+
+
+Interval = int | str
+MaxAge = Annotated[Interval, _interval(intervals.MAX_PASSWORD_AGE)]
+MinAge = Annotated[Interval, _interval(intervals.MIN_PASSWORD_AGE)]
+Window = Annotated[Interval, _interval(intervals.LOCKOUT_WINDOW)]
+Duration = Annotated[Interval, _interval(intervals.LOCKOUT_DURATION)]
+
+
+def _longer(a: Interval, b: Interval) -> bool:
+    """True if interval *a* is longer than *b* (never is longer than any number)."""
+    if a == intervals.NEVER:
+        return b != intervals.NEVER
+    return b != intervals.NEVER and int(a) > int(b)
+
+
+class FloorOverride(BaseModel):
+    """Permission to go below the regulation floor, with the written reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _written(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("floor_override needs a written reason, not an empty one")
+        return value.strip()
+
+
+def _floor(message: str | None, info: ValidationInfo) -> None:
+    if message is not None and info.data.get("floor_override") is None:
+        raise ValueError(f"{message}; to go below it, give floor_override: {{reason: ...}}")
+
+
+class Settings(BaseModel):
+    """Every setting is optional here; a setting left out is not managed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    floor_override: FloorOverride | None = None  # first: the checks below read it
+    min_length: Count | None = None
+    history: Count | None = None
+    complexity: bool | None = None
+    reversible_encryption: bool | None = None
+    min_age: MinAge | None = None
+    max_age: MaxAge | None = None
+    lockout_threshold: Annotated[int, Field(ge=0, le=65535)] | None = None
+    lockout_window: Window | None = None
+    lockout_duration: Duration | None = None
+
+    @field_validator("min_length")
+    @classmethod
+    def _min_length_floor(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None:
+            _floor(regulations.min_length_violation(value), info)
+        return value
+
+    @field_validator("history")
+    @classmethod
+    def _history_floor(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None:
+            _floor(regulations.history_violation(value), info)
+        return value
+
+    @field_validator("max_age")
+    @classmethod
+    def _max_age(cls, value: Interval | None, info: ValidationInfo) -> Interval | None:
+        if value is None:
+            return value
+        _floor(regulations.max_age_violation(value), info)
+        min_age = info.data.get("min_age")
+        if min_age is not None and not _longer(value, min_age):
+            raise ValueError(
+                f"max_age ({_words(value, 'max_age')}) must be longer than "
+                f"min_age ({_words(min_age, 'min_age')})"
+            )
+        return value
+
+    @field_validator("lockout_duration")
+    @classmethod
+    def _duration(cls, value: Interval | None, info: ValidationInfo) -> Interval | None:
+        window = info.data.get("lockout_window")
+        if value is not None and window is not None and _longer(window, value):
+            raise ValueError(
+                f"lockout_duration ({_words(value, 'lockout_duration')}) must not be "
+                f"shorter than lockout_window ({_words(window, 'lockout_window')})"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    field: str
+    interval: IntervalKind | None = None  # None: a plain count
+
+
+NUMBERS = (
+    Setting("min_length"),
+    Setting("history"),
+    Setting("min_age", intervals.MIN_PASSWORD_AGE),
+    Setting("max_age", intervals.MAX_PASSWORD_AGE),
+    Setting("lockout_threshold"),
+    Setting("lockout_window", intervals.LOCKOUT_WINDOW),
+    Setting("lockout_duration", intervals.LOCKOUT_DURATION),
+)
+FLAGS = ("complexity", "reversible_encryption")
+FIELDS = tuple(s.field for s in NUMBERS) + FLAGS
+
+
+def shown(setting: Setting, value: Any) -> Any:
+    """A number as plans show it: intervals in words, counts as they are."""
+    if value is None or setting.interval is None:
+        return value
+    return intervals.describe(value, setting.interval)
+
+
+def wanted(spec: Settings) -> dict[str, Any]:
+    """The managed settings in the words plans use (None: not managed)."""
+    out: dict[str, Any] = {s.field: shown(s, getattr(spec, s.field)) for s in NUMBERS}
+    out.update({flag: getattr(spec, flag) for flag in FLAGS})
+    return out
+
+
+def observed_numbers(entry: Entry, names: Mapping[str, str]) -> dict[str, Any]:
+    """The number settings of *entry* in words; an unreadable value is shown raw."""
+    out: dict[str, Any] = {}
+    for setting in NUMBERS:
+        text = entry.text(names[setting.field])
+        out[setting.field] = _read_number(setting, text)
+    return out
+
+
+def _read_number(setting: Setting, text: str | None) -> Any:
+    if text is None:
+        return None
+    if setting.interval is None:
+        return int(text)
+    try:
+        return shown(setting, intervals.parse(text, setting.interval))
+    except ValueError:
+        return f"{text} (not an interval)"
+
+
+def number_text(spec: Settings, field: str) -> str:
+    """The LDAP value of a number setting: ticks for intervals, else the count."""
+    setting = next(s for s in NUMBERS if s.field == field)
+    value = getattr(spec, field)
+    if setting.interval is None:
+        return str(value)
+    return str(intervals.to_ticks(value, setting.interval))
+
+
+def _words(value: Interval, field: str) -> str:
+    setting = next(s for s in NUMBERS if s.field == field)
+    return str(shown(setting, value))
+
+
+def below_floor(spec: Settings) -> list[str]:
+    """The settings of *spec* below the regulation floor (allowed by its override)."""
+    checks: list[tuple[str, Callable[[Any], str | None]]] = [
+        ("min_length", regulations.min_length_violation),
+        ("max_age", regulations.max_age_violation),
+        ("history", regulations.history_violation),
+    ]
+    return [f for f, check in checks if getattr(spec, f) is not None and check(getattr(spec, f))]
+
+
+def with_override(spec: Settings, after: Mapping[str, Any]) -> dict[str, Any]:
+    """*after*, plus the override's reason when it writes a setting below the floor."""
+    out = dict(after)
+    if spec.floor_override is not None and set(below_floor(spec)) & set(after):
+        out["floor_override"] = spec.floor_override.reason
+    return out

@@ -1,0 +1,217 @@
+"""``site``: AD sites in the configuration partition, one per company (三.2.b).
+
+    - site:
+        name: HQ                  # CN under CN=Sites,CN=Configuration,<forest root>
+        description: 集团总部 Group headquarters
+        location: Nantong         # optional
+
+A site is created as ``samba-tool sites create`` and Windows make it: the ``site``
+object, its ``CN=NTDS Site Settings`` (nTDSSiteSettings) child and its ``CN=Servers``
+container (serversContainer); a site missing either child is drift, and apply adds
+it. Site names are DNS labels (letters, digits, hyphens), since they appear in DNS
+service records (``_ldap._tcp.HQ._sites.<domain>``). ``state: absent`` deletes the
+site and its two children, never a site that still holds a server.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from adsuite.connectors.ldap import Entry, Query
+from adsuite.formats import dn as dnlib
+from adsuite.resources import attributes as attrs
+from adsuite.resources.base import (
+    Action,
+    Change,
+    Desired,
+    Expect,
+    LdapWrite,
+    PlanContext,
+    attribute_diff,
+    first_error,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "site"
+ORDER = 70
+TABLE = (attrs.Attr("description", "description"), attrs.Attr("location", "location"))
+CHILDREN = {  # field -> (RDN value, objectClass), as samba.sites.create_site makes them
+    "ntds_site_settings": ("NTDS Site Settings", "nTDSSiteSettings"),
+    "servers_container": ("Servers", "serversContainer"),
+}
+DECLARED_PREFIX = "site:"  # ctx.names key of a site this run declares (':' is no account name)
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str | None = None
+    location: str | None = None
+    state: Literal["present", "absent"] = "present"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_site_name(value)
+
+
+def check_site_name(value: str) -> str:
+    """Raise ValueError unless *value* is a usable site name."""
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"site name {value!r} must be a DNS label: letters, digits and '-', "
+            "at most 63 characters (like HQ)"
+        )
+    return value
+
+
+def _spec(item: Desired) -> Spec:
+    assert isinstance(item.spec, Spec)
+    return item.spec
+
+
+def configuration_dn(ctx: PlanContext) -> str:
+    """The configuration NC. It hangs under the forest root domain; the group has one
+    forest whose root domain is the inventory's domain (三.2.b), so its base DN is the
+    forest root. A child domain would need the forest root's DN here instead."""
+    return f"CN=Configuration,{ctx.base_dn}"
+
+
+def sites_dn(ctx: PlanContext) -> str:
+    return f"CN=Sites,{configuration_dn(ctx)}"
+
+
+def site_dn(name: str, ctx: PlanContext) -> str:
+    return dnlib.join([("CN", name), *dnlib.split(sites_dn(ctx))])
+
+
+def all_sites(ctx: PlanContext) -> Query:
+    """Sites, their children and any servers, in one subtree search."""
+    classes = "(objectClass=site)(objectClass=nTDSSiteSettings)"
+    classes += "(objectClass=serversContainer)(objectClass=server)"
+    names = ("objectClass", "description", "location", "objectGUID")
+    return Query(sites_dn(ctx), f"(|{classes})", names)
+
+
+def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
+    return [all_sites(ctx)]
+
+
+def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
+    """Sites this run creates, so a subnet may name a site created in the same run."""
+    found = found_sites(ctx)
+    dns = {s.name: site_dn(s.name, ctx) for s in map(_spec, desired) if s.state == "present"}
+    return {
+        DECLARED_PREFIX + name.lower(): dn for name, dn in dns.items() if dnlib.key(dn) not in found
+    }
+
+
+def references(desired: Sequence[Desired]) -> set[str]:
+    return set()
+
+
+def identity(spec: Spec) -> str:
+    return spec.name.lower()
+
+
+def found_sites(ctx: PlanContext) -> dict[str, Entry]:
+    """Every object the site query found, by DN key."""
+    return {dnlib.key(e.dn): e for e in ctx.entries(all_sites(ctx))}
+
+
+def view(dn: str, found: dict[str, Entry]) -> dict[str, Any]:
+    entry = found[dnlib.key(dn)]
+    children = {
+        field: dnlib.key(dnlib.join([("CN", rdn), *dnlib.split(dn)])) in found
+        for field, (rdn, _) in CHILDREN.items()
+    }
+    return {**attrs.observe(entry, TABLE), **children}
+
+
+def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
+    found = found_sites(ctx)
+    changes: list[Change] = []
+    for item in desired:
+        dn = site_dn(_spec(item).name, ctx)
+        exists = dnlib.key(dn) in found
+        if _spec(item).state == "absent":
+            changes += _delete(item, dn, found) if exists else []
+        elif not exists:
+            changes.append(_create(item, dn))
+        else:
+            changes += _update(item, dn, found)
+    return changes
+
+
+def _child_adds(dn: str, fields: Sequence[str]) -> list[LdapWrite]:
+    adds = []
+    for field in fields:
+        rdn, object_class = CHILDREN[field]
+        child = dnlib.join([("CN", rdn), *dnlib.split(dn)])
+        adds.append(LdapWrite("add", child, attributes={"objectClass": [object_class]}))
+    return adds
+
+
+def _want(spec: Spec) -> dict[str, Any]:
+    return {"description": spec.description, "location": spec.location}
+
+
+def _create(item: Desired, dn: str) -> Change:
+    want = _want(_spec(item))
+    add = {"objectClass": ["site"], **attrs.add_attributes(want, TABLE)}
+    writes = [LdapWrite("add", dn, attributes=add), *_child_adds(dn, list(CHILDREN))]
+    after = {k: v for k, v in want.items() if v is not None}
+    return Change(NAME, Action.CREATE, dn, None, after, item.location, tuple(writes), Expect(False))
+
+
+def _update(item: Desired, dn: str, found: dict[str, Entry]) -> list[Change]:
+    entry = found[dnlib.key(dn)]
+    want = {**_want(_spec(item)), **dict.fromkeys(CHILDREN, True)}
+    before, after = attribute_diff(view(dn, found), want)
+    if not after:
+        return []
+    writes = []
+    modify = attrs.modify(after, TABLE)
+    if modify:
+        writes.append(LdapWrite("modify", entry.dn, changes=modify))
+    writes += _child_adds(entry.dn, [f for f in CHILDREN if f in after])
+    raw = {**attrs.raw_of(entry, TABLE, list(after)), "objectGUID": entry.raw("objectGUID")}
+    return [
+        Change(
+            NAME,
+            Action.UPDATE,
+            entry.dn,
+            before,
+            after,
+            item.location,
+            tuple(writes),
+            Expect(True, raw=raw),
+        )
+    ]
+
+
+def _delete(item: Desired, dn: str, found: dict[str, Entry]) -> list[Change]:
+    servers = [
+        e.dn
+        for key, e in found.items()
+        if key.endswith("," + dnlib.key(dn)) and b"server" in e.raw("objectClass")
+    ]
+    if servers:
+        raise first_error(item, f"site {dn} still holds servers ({servers[0]}); move them first")
+    entry = found[dnlib.key(dn)]
+    children = [dnlib.join([("CN", rdn), *dnlib.split(dn)]) for rdn, _ in CHILDREN.values()]
+    writes = [LdapWrite("delete", c) for c in children if dnlib.key(c) in found]
+    writes.append(LdapWrite("delete", entry.dn))
+    expect = Expect(True, raw={"objectGUID": entry.raw("objectGUID")})
+    before = view(dn, found)
+    return [
+        Change(NAME, Action.DELETE, entry.dn, before, None, item.location, tuple(writes), expect)
+    ]

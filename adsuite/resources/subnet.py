@@ -1,0 +1,178 @@
+"""``subnet``: an IP range assigned to an AD site (三.2.b: each company's IP plan).
+
+    - subnet:
+        prefix: 172.16.0.0/16     # CN under CN=Subnets,CN=Sites,<configuration NC>
+        site: HQ                  # the site's name (or its DN): siteObject
+        description: 集团总部 Group headquarters
+        location: Nantong         # optional
+
+The prefix is a network in canonical form (no host bits; IPv6 compressed), which is
+how AD names subnets. The site must exist or be declared by a ``site`` task of the
+same run (it is then created first). ``state: absent`` deletes the subnet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from ipaddress import ip_network
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from adsuite.connectors.ldap import Entry, Query
+from adsuite.formats import dn as dnlib
+from adsuite.resources import attributes as attrs
+from adsuite.resources import site as sitelib
+from adsuite.resources.base import (
+    Action,
+    Change,
+    Desired,
+    Expect,
+    LdapWrite,
+    PlanContext,
+    attribute_diff,
+    first_error,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "subnet"
+ORDER = 72
+TABLE = (
+    attrs.Attr("site", "siteObject", "dn"),
+    attrs.Attr("description", "description"),
+    attrs.Attr("location", "location"),
+)
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prefix: str
+    site: str | None = None
+    description: str | None = None
+    location: str | None = None
+    state: Literal["present", "absent"] = "present"
+
+    @field_validator("prefix", mode="before")
+    @classmethod
+    def _prefix(cls, value: Any) -> str:
+        text = str(value)
+        try:
+            network = ip_network(text, strict=True)
+        except ValueError:
+            raise ValueError(
+                f"prefix {text!r} is not a network like 172.16.0.0/16 (no host bits set)"
+            ) from None
+        return str(network)
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str | None) -> str | None:
+        if value is not None and not dnlib.looks_like_dn(value):
+            sitelib.check_site_name(value)
+        return value
+
+
+def _spec(item: Desired) -> Spec:
+    assert isinstance(item.spec, Spec)
+    return item.spec
+
+
+def subnets_dn(ctx: PlanContext) -> str:
+    return f"CN=Subnets,{sitelib.sites_dn(ctx)}"
+
+
+def all_subnets(ctx: PlanContext) -> Query:
+    names = ("siteObject", "description", "location", "objectGUID")
+    return Query(subnets_dn(ctx), "(objectClass=subnet)", names, "one")
+
+
+def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
+    return [all_subnets(ctx), sitelib.all_sites(ctx)]
+
+
+def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
+    return {}
+
+
+def references(desired: Sequence[Desired]) -> set[str]:
+    return set()
+
+
+def identity(spec: Spec) -> str:
+    return spec.prefix.lower()
+
+
+def resolve_site(item: Desired, ctx: PlanContext) -> str | None:
+    """The site's DN: it must exist, or be a site this run creates."""
+    name = _spec(item).site
+    if name is None:
+        return None
+    if dnlib.looks_like_dn(name):
+        return dnlib.normalize(name)
+    dn = sitelib.site_dn(name, ctx)
+    if dnlib.key(dn) in sitelib.found_sites(ctx):
+        return dn
+    if sitelib.DECLARED_PREFIX + name.lower() in ctx.names:
+        return dn
+    raise first_error(item, f"no site named {name!r} in the directory or the playbook")
+
+
+def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
+    found = {dnlib.key(e.dn): e for e in ctx.entries(all_subnets(ctx))}
+    changes: list[Change] = []
+    for item in desired:
+        dn = dnlib.join([("CN", _spec(item).prefix), *dnlib.split(subnets_dn(ctx))])
+        entry = found.get(dnlib.key(dn))
+        if _spec(item).state == "absent":
+            changes += _delete(item, entry)
+            continue
+        want = {"site": resolve_site(item, ctx), **_want(item)}
+        if entry is None:
+            changes.append(_create(item, dn, want))
+        else:
+            changes += _update(item, entry, want)
+    return changes
+
+
+def _want(item: Desired) -> dict[str, Any]:
+    spec = _spec(item)
+    return {"description": spec.description, "location": spec.location}
+
+
+def _create(item: Desired, dn: str, want: dict[str, Any]) -> Change:
+    add = {"objectClass": ["subnet"], **attrs.add_attributes(want, TABLE)}
+    after = {k: v for k, v in want.items() if v is not None}
+    write = LdapWrite("add", dn, attributes=add)
+    return Change(NAME, Action.CREATE, dn, None, after, item.location, (write,), Expect(False))
+
+
+def _update(item: Desired, entry: Entry, want: dict[str, Any]) -> list[Change]:
+    before, after = attribute_diff(attrs.observe(entry, TABLE), want)
+    if not after:
+        return []
+    write = LdapWrite("modify", entry.dn, changes=attrs.modify(after, TABLE))
+    raw = {**attrs.raw_of(entry, TABLE, list(after)), "objectGUID": entry.raw("objectGUID")}
+    return [
+        Change(
+            NAME,
+            Action.UPDATE,
+            entry.dn,
+            before,
+            after,
+            item.location,
+            (write,),
+            Expect(True, raw=raw),
+        )
+    ]
+
+
+def _delete(item: Desired, entry: Entry | None) -> list[Change]:
+    if entry is None:
+        return []
+    expect = Expect(True, raw={"objectGUID": entry.raw("objectGUID")})
+    before = attrs.observe(entry, TABLE)
+    write = LdapWrite("delete", entry.dn)
+    return [Change(NAME, Action.DELETE, entry.dn, before, None, item.location, (write,), expect)]
