@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -27,11 +26,17 @@ KEYRING_SERVICE = "adsuite"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-@dataclass(frozen=True)
 class Secret:
-    """A secret value that refuses to be printed."""
+    """A secret value that refuses to be printed.
 
-    _value: str = field(repr=False)
+    Deliberately not a dataclass: ``dataclasses.asdict`` and friends would copy the
+    value out of any record that holds one.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
 
     def reveal(self) -> str:
         return self._value
@@ -41,6 +46,12 @@ class Secret:
 
     def __repr__(self) -> str:
         return "Secret(***)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
 def env_var_for(name: str) -> str:

@@ -138,3 +138,16 @@ def test_unreachable_dc_is_one_line_naming_the_url(
     assert code == 1
     assert err.splitlines()[0].startswith("adsuite: cannot reach ldaps://127.0.0.1:1: ")
     assert "not-used-for-long" not in err
+
+
+def test_a_secret_inside_a_dataclass_does_not_leak_through_asdict() -> None:
+    from dataclasses import asdict, dataclass
+
+    from adsuite.connectors.credentials import Secret
+
+    @dataclass
+    class Holder:
+        password: Secret
+
+    holder = Holder(Secret("do-not-show-me"))
+    assert "do-not-show-me" not in repr(asdict(holder)) + repr(holder) + str(holder)
