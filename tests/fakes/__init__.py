@@ -1,0 +1,1 @@
+"""Fakes for peers that cannot run on this machine (Windows hosts). Named as fakes."""
