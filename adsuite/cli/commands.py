@@ -11,6 +11,7 @@ from adsuite.cli.lab import lab
 from adsuite.cli.report import report
 from adsuite.cli.rollback import rollback
 from adsuite.cli.run import apply, drift, plan
+from adsuite.cli.ticket import ticket
 
 ALL: list[click.Command] = [
     plan,
@@ -19,6 +20,7 @@ ALL: list[click.Command] = [
     rollback,
     audit,
     report,
+    ticket,
     journal,
     creds,
     lab,

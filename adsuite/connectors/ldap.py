@@ -12,6 +12,7 @@ import logging
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import ldap3
@@ -94,6 +95,7 @@ class Directory:
         self._conn = connection
         self.endpoint = endpoint
         self.round_trips = 0
+        self.bound_at = datetime.now(UTC).isoformat(timespec="microseconds")  # just bound
 
     @classmethod
     def connect(cls, endpoint: Endpoint, password: Secret, timeout: int = 15) -> Directory:
@@ -201,7 +203,7 @@ class Directory:
             self._raise("delete", dn, self._conn.result)
 
     def move(self, dn: str, new_parent: str) -> None:
-        rdn = ldap3.utils.dn.to_dn(dn, escape=False)[0].rstrip(",")
+        rdn = ldap3.utils.dn.to_dn(dn)[0]  # the first RDN, escapes kept
         self.round_trips += 1
         if not self._conn.modify_dn(dn, rdn, new_superior=new_parent):
             self._raise("move", dn, self._conn.result)

@@ -6,5 +6,6 @@ WinRM) registers its own in a module of its own, imported here.
 
 from adsuite.engine import dacl_io as dacl_io  # delegation: DACL edits, ACE trustee names
 from adsuite.engine import executor, facts
+from adsuite.engine import passwords as passwords  # password_reset writes
 
 __all__ = ["executor", "facts"]

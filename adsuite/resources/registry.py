@@ -7,11 +7,13 @@ from types import ModuleType
 from pydantic import BaseModel
 
 from adsuite.resources import (
+    computer,
     delegation,
     group,
     membership,
     ou,
     password_policy,
+    password_reset,
     pso,
     site,
     subnet,
@@ -19,7 +21,20 @@ from adsuite.resources import (
 )
 
 KINDS: dict[str, ModuleType] = {
-    m.NAME: m for m in (ou, group, user, membership, delegation, password_policy, pso, site, subnet)
+    m.NAME: m
+    for m in (
+        ou,
+        group,
+        user,
+        membership,
+        password_policy,
+        pso,
+        site,
+        subnet,
+        computer,
+        password_reset,
+        delegation,
+    )
 }
 
 

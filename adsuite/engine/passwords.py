@@ -1,0 +1,37 @@
+"""The writer for ``password_reset``: a new password, then the logon flags.
+
+The password is resolved at write time — from a credential, or generated — and sent
+only as the UTF-16 ``unicodePwd`` value; it is never logged, returned or journaled.
+Setting a password stamps ``pwdLastSet`` with the time, so "must change at next
+logon" (``pwdLastSet = 0``) is written after it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from adsuite.connectors.credentials import Secret
+from adsuite.engine.connections import Connections
+from adsuite.engine.executor import WRITERS, generate_password
+from adsuite.resources.password_reset import PasswordWrite
+
+log = logging.getLogger(__name__)
+
+
+def encode_password(secret: Secret) -> bytes:
+    """``unicodePwd`` as AD wants it: the password in double quotes, UTF-16LE."""
+    return ('"' + secret.reveal() + '"').encode("utf-16-le")
+
+
+def write_password(conn: Connections, write: PasswordWrite) -> None:
+    ref = write.password
+    secret = generate_password() if ref.generate else conn.secret(str(ref.credential))
+    conn.directory.modify(write.dn, {"unicodePwd": ("replace", [encode_password(secret)])})
+    log.info("password of %s replaced", write.dn)
+    if write.must_change:
+        conn.directory.modify(write.dn, {"pwdLastSet": ("replace", ["0"])})
+    if write.unlock:
+        conn.directory.modify(write.dn, {"lockoutTime": ("replace", ["0"])})
+
+
+WRITERS[PasswordWrite] = write_password

@@ -1,0 +1,264 @@
+"""A ticket as a run: validated completely, planned by the engine, applied, journaled.
+
+:func:`check_offline` does every check that needs no directory — the ticket's form,
+its type, its parameters, its approvals and confirmations against the rules file,
+its companies, and that it has not been carried out before. :class:`TicketRunner`
+then reads the facts the type needs, builds the playbook tasks (refusing a ticket the
+facts contradict), and plans them through the normal engine. Only then is anything
+applied: the run journals the ticket id, and the requester, approvals, the rule that
+was met and the type's record in the run's ``extra``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from adsuite.connectors.credentials import Secret
+from adsuite.engine.connections import Connections
+from adsuite.engine.executor import generate_password
+from adsuite.engine.inventory import Inventory, load_inventory
+from adsuite.engine.loader import Play, Playbook
+from adsuite.engine.planner import Plan
+from adsuite.engine.progress import Progress
+from adsuite.engine.session import ApplyResult, Session
+from adsuite.engine.yamlsource import validation_error
+from adsuite.errors import InputError
+from adsuite.journal.paths import default_journal_path
+from adsuite.journal.store import Journal
+from adsuite.resources.base import Change, LdapWrite, SecretRef
+from adsuite.resources.password_reset import PasswordWrite
+from adsuite.source import Location
+from adsuite.tickets import directory, registry
+from adsuite.tickets.base import Build, Found, Needs, TicketEnv, TicketType
+from adsuite.tickets.model import TicketFile, read_ticket
+from adsuite.tickets.rules import LoadedRules, Satisfied, TypeRule, check_ticket, load_rules
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RULES = "playbooks/approvals.yml"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A ticket that passed every check that needs no directory."""
+
+    file: TicketFile
+    rules: LoadedRules
+    rule: TypeRule
+    kind: TicketType
+    params: BaseModel
+    env: TicketEnv
+    needs: Needs
+    satisfied: tuple[Satisfied, ...]
+    inventory_path: Path
+    journal_path: Path
+
+    @property
+    def inventory(self) -> Inventory:
+        return self.env.inventory
+
+
+@dataclass(frozen=True)
+class TicketPlan:
+    """The facts read, the tasks built from them, and the plan the engine made."""
+
+    found: Found
+    build: Build
+    session: Session
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A password the run set, for the operator to hand over out of band."""
+
+    account: str
+    secret: Secret
+    set: bool  # False: the change that would set it did not apply
+
+
+@dataclass(frozen=True)
+class TicketResult:
+    result: ApplyResult
+    deliveries: tuple[Delivery, ...]
+
+
+def check_offline(
+    ticket_path: Path,
+    inventory_path: Path,
+    rules_path: Path,
+    *,
+    now: datetime | None = None,
+    journal_path: Path | None = None,
+) -> Checked:
+    """Validate a ticket without the directory; the first problem is one InputError."""
+    rules = load_rules(rules_path, registry.known())
+    inventory = load_inventory(inventory_path)
+    file = read_ticket(ticket_path)
+    kind = _kind(file, rules)
+    rule = rules.rule_for(file)
+    params = _params(file, kind)
+    env = _env(file, inventory)
+    bindings = kind.bind_roles(env, params)
+    satisfied = check_ticket(file, rules, now=now or datetime.now(UTC), bindings=bindings)
+    needs = kind.needs(env, params)
+    journal = journal_path or default_journal_path(inventory.journal)
+    _not_carried_out(file, journal)
+    return Checked(
+        file, rules, rule, kind, params, env, needs, tuple(satisfied), inventory_path, journal
+    )
+
+
+def _kind(file: TicketFile, rules: LoadedRules) -> TicketType:
+    name = file.ticket.type
+    kind = registry.IMPLEMENTED.get(name)
+    if kind is not None:
+        return kind
+    if name in registry.known():
+        raise file.error(
+            ("type",),
+            f"ticket type '{name}' has an approval rule ({rules.file}) but adsuite "
+            "does not carry it out yet",
+        )
+    close = difflib.get_close_matches(name, registry.known(), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(registry.IMPLEMENTED)}"
+    raise file.error(("type",), f"unknown ticket type '{name}' ({hint})")
+
+
+def _params(file: TicketFile, kind: TicketType) -> BaseModel:
+    try:
+        return kind.params.model_validate(file.ticket.parameters)
+    except ValidationError as exc:
+        raise validation_error(
+            file.doc, exc, base=("parameters",), what="parameters", model=kind.params
+        ) from None
+
+
+def _env(file: TicketFile, inventory: Inventory) -> TicketEnv:
+    try:
+        key, domain = inventory.domain(file.ticket.domain)
+    except InputError as exc:
+        raise file.error(("domain",), exc.message) from None
+    return TicketEnv(file, inventory, key, domain.base_dn)
+
+
+def _not_carried_out(file: TicketFile, journal_path: Path) -> None:
+    """A ticket runs once: its approvals were given for one change, not for replays."""
+    if not journal_path.exists():
+        return
+    with Journal.open(journal_path) as journal:
+        runs = journal.runs()
+    for run in runs:
+        if run.ticket == file.ticket.id and run.mode == "apply" and run.status == "ok":
+            raise file.error(
+                ("id",),
+                f"ticket {file.ticket.id} was already carried out (journal run {run.id}, "
+                f"{run.started}); a ticket runs once, so file a new one",
+            )
+
+
+class _TicketSession(Session):
+    """A session whose credential lookup knows the passwords this ticket generates."""
+
+    def __init__(
+        self, playbook: Playbook, checked: Checked, generated: Mapping[str, Secret]
+    ) -> None:
+        super().__init__(playbook, checked.inventory, checked.inventory_path, checked.journal_path)
+        self._generated = generated
+
+    def secret(self, name: str) -> Secret:
+        found = self._generated.get(name)
+        return found if found is not None else super().secret(name)
+
+
+class TicketRunner:
+    """Plans and applies one checked ticket over one connection to its domain."""
+
+    def __init__(self, checked: Checked) -> None:
+        self.checked = checked
+        self._generated: dict[str, Secret] = {}
+        self._connector = _TicketSession(self._playbook(()), checked, self._generated)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connections]:
+        with self._connector.connect() as conn:
+            yield conn
+
+    def plan(self, conn: Connections, progress: Progress | None = None) -> TicketPlan:
+        """Read the facts, build the tasks (refusing what the facts contradict), plan."""
+        c = self.checked
+        found = directory.read(conn, c.env.base_dn, c.needs, progress)
+        build = c.kind.build(c.env, c.params, found)
+        session = _TicketSession(self._playbook(build.tasks), c, self._generated)
+        plan = session.plan(conn, progress)
+        if build.memberships_first:
+            ordered = sorted(plan.changes, key=lambda change: change.kind != "membership")
+            plan = dataclasses.replace(plan, changes=tuple(ordered))
+        return TicketPlan(found, build, session, plan)
+
+    def apply(
+        self, planned: TicketPlan, conn: Connections, progress: Progress | None = None
+    ) -> TicketResult:
+        """Generate the ticket's passwords, apply exactly *planned*, journal it."""
+        for name in planned.build.passwords:
+            self._generated[name] = generate_password()
+        result = planned.session.apply(
+            planned.plan,
+            conn,
+            ticket=self.checked.file.ticket.id,
+            extra=self.extra(planned),
+            progress=progress,
+        )
+        return TicketResult(result, self._deliveries(planned, result))
+
+    def extra(self, planned: TicketPlan) -> dict[str, Any]:
+        """What the run journals beside its changes: the ticket, the rule met, the record."""
+        c = self.checked
+        return {
+            "ticket": c.file.record(),
+            "approval_rules": {
+                "file": c.rules.file,
+                "sha256": c.rules.sha256,
+                "clause": c.rule.clause,
+                "satisfied": [s.record() for s in c.satisfied],
+            },
+            "record": dict(planned.build.record),
+        }
+
+    def _playbook(self, tasks: tuple[Any, ...]) -> Playbook:
+        c = self.checked
+        path = Path(c.file.file)
+        name = f"ticket {c.file.ticket.id} ({c.file.ticket.type})"
+        play = Play(name, c.env.domain_key, tasks, Location(c.file.file, 1))
+        return Playbook(path, c.file.sha256, (play,), (path,))
+
+    def _deliveries(self, planned: TicketPlan, result: ApplyResult) -> tuple[Delivery, ...]:
+        out = []
+        for name, account in planned.build.passwords.items():
+            done = any(
+                o.outcome == "applied" and _sets_password_from(o.change, name)
+                for o in result.outcomes
+            )
+            out.append(Delivery(account, self._generated[name], done))
+        return tuple(out)
+
+
+def _sets_password_from(change: Change, credential: str) -> bool:
+    for write in change.writes:
+        if isinstance(write, PasswordWrite) and write.password.credential == credential:
+            return True
+        if isinstance(write, LdapWrite):
+            ref = write.attributes.get("unicodePwd")
+            if isinstance(ref, SecretRef) and ref.credential == credential:
+                return True
+    return False
