@@ -11,6 +11,7 @@ from adsuite.cli.lab import lab
 from adsuite.cli.report import report
 from adsuite.cli.rollback import rollback
 from adsuite.cli.run import apply, drift, plan
+from adsuite.cli.serve import serve
 from adsuite.cli.ticket import ticket
 
 ALL: list[click.Command] = [
@@ -21,6 +22,7 @@ ALL: list[click.Command] = [
     audit,
     report,
     ticket,
+    serve,
     journal,
     creds,
     lab,

@@ -1,0 +1,180 @@
+"""What the server answers: routes, authentication, validation and queueing, without sockets.
+
+    POST /tickets              adsuite's own ticket document
+    POST /tickets/jira         a Jira Service Management issue (needs the --mapping file)
+    POST /tickets/servicenow   the ServiceNow body of docs/service-desk.md
+    GET  /runs/<id>            a queued ticket's status and change outcomes
+    GET  /health               200 while the server runs (not authenticated)
+
+Every other request is signed (:mod:`adsuite.serve.signature`; ``/tickets/jira`` also
+takes Jira's own ``X-Hub-Signature``); the signature is checked before the body is
+parsed. A refusal is a 4xx with ``{"error": "<reason>"}``
+and queues nothing; an accepted ticket is 202 ``{"id", "status": "queued", "url"}``,
+or 200 with the existing run when the same ticket is already queued, running or done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from adsuite.connectors.credentials import Secret
+from adsuite.serve import mapping
+from adsuite.serve.contract import Refused, TicketTypes
+from adsuite.serve.desk_config import DeskMapping
+from adsuite.serve.intake import DomainOf, admit
+from adsuite.serve.queue import Queue
+from adsuite.serve.signature import DEFAULT_WINDOW, Signed, verify, verify_jira
+
+log = logging.getLogger(__name__)
+
+SOURCES = {"/tickets": "native", "/tickets/jira": "jira", "/tickets/servicenow": "servicenow"}
+_RUN = re.compile(r"^/runs/(q-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6})$")
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: dict[str, Any]
+    ticket: str | None = None  # for the request log
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # the request target as sent
+    timestamp: str | None  # X-Adsuite-Timestamp
+    signature: str | None  # X-Adsuite-Signature
+    body: bytes = b""
+    jira_signature: str | None = None  # X-Hub-Signature, from Jira's own webhooks
+
+
+class App:
+    """The service's answers to requests; shared by the server's threads."""
+
+    def __init__(
+        self,
+        *,
+        secret: Secret,
+        queue: Queue,
+        types: TicketTypes,
+        domain_of: DomainOf,
+        desks: DeskMapping,
+        on_queued: Callable[[], None],
+        clock: Callable[[], float],
+        window: int = DEFAULT_WINDOW,
+    ) -> None:
+        self._secret = secret
+        self._queue = queue
+        self._types = types
+        self._domain_of = domain_of
+        self._desks = desks
+        self._on_queued = on_queued
+        self._clock = clock
+        self._window = window
+
+    def handle(self, request: Request) -> Response:
+        try:
+            return self._route(request)
+        except Refused as exc:
+            return Response(exc.status, {"error": exc.message}, exc.ticket)
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        if path == "/health":
+            _allow(request, "GET")
+            return Response(200, {"status": "ok"})
+        if path in SOURCES:
+            _allow(request, "POST")
+            return self._post(request, SOURCES[path])
+        if path.startswith("/runs/"):
+            _allow(request, "GET")
+            return self._get_run(request)
+        raise Refused(404, f"no such endpoint: {shown(path)}")
+
+    def _post(self, request: Request, source: str) -> Response:
+        if source == "jira" and self._desks.jira is None:
+            raise Refused(404, "the Jira mapping is not configured (adsuite serve --mapping FILE)")
+        if source == "jira" and request.signature is None and request.jira_signature:
+            signed = verify_jira(
+                self._secret,
+                request.jira_signature,
+                request.body,
+                now=self._clock(),
+                window=self._window,
+            )
+        else:
+            signed = self._verify(request, request.body)
+        document = self._map(source, _json(request.body))
+        try:
+            admission = admit(document, source, self._types, self._domain_of)
+            run, new = self._queue.enqueue(admission, signed)
+        except Refused as exc:
+            named = document.get("id")
+            exc.ticket = named if isinstance(named, str) else None
+            raise
+        if new:
+            self._on_queued()
+        body = {"id": run.id, "status": run.status, "url": f"/runs/{run.id}", "ticket": run.ticket}
+        return Response(202 if new else 200, body, run.ticket)
+
+    def _get_run(self, request: Request) -> Response:
+        self._verify(request, request.path.encode("utf-8"))
+        match = _RUN.match(request.path)
+        run = self._queue.get(match.group(1)) if match else None
+        if run is None:
+            raise Refused(404, f"no run {shown(request.path.removeprefix('/runs/'))}")
+        return Response(200, run.to_dict(), run.ticket)
+
+    def _verify(self, request: Request, payload: bytes) -> Signed:
+        return verify(
+            self._secret,
+            request.timestamp,
+            request.signature,
+            payload,
+            now=self._clock(),
+            window=self._window,
+        )
+
+    def _map(self, source: str, body: Any) -> dict[str, Any]:
+        if source == "jira":
+            assert self._desks.jira is not None
+            return mapping.from_jira(body, self._desks.jira)
+        if source == "servicenow":
+            return mapping.from_servicenow(body, self._desks.servicenow)
+        return mapping.from_native(body)
+
+
+def _allow(request: Request, method: str) -> None:
+    if request.method != method:
+        raise Refused(405, f"{shown(request.path)} takes {method}, not {request.method}")
+
+
+def _json(body: bytes) -> Any:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "the body is not UTF-8 text") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise Refused(
+            400, f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise Refused(400, f"the body is not JSON adsuite reads: {exc}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """User-controlled text made safe for a one-line reason or a log line."""
+    clean = "".join(c if c.isprintable() else "?" for c in text)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"

@@ -1,0 +1,156 @@
+"""The wiring of ``adsuite serve`` to the ticket framework (``adsuite.tickets``).
+
+:class:`LiveTicketRunner` carries a queued ticket out exactly as ``adsuite ticket
+apply --yes`` would: the ticket is written to the server's spool folder (the file the
+journal names, with its hash), checked completely, planned, applied and journaled.
+A password the ticket sets goes into a new file in ``--password-dir`` (mode 0600),
+never into the answer to the service desk. :func:`ticket_types` reads which types
+the approval rules name and adsuite carries out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from adsuite.engine.inventory import Inventory
+from adsuite.errors import InputError
+from adsuite.journal.records import RunRecord
+from adsuite.journal.store import Journal
+from adsuite.serve.contract import ChangeOutcome, Job, RunResult, TicketTypes
+from adsuite.serve.intake import DomainOf
+from adsuite.tickets import registry
+from adsuite.tickets.delivery import PasswordFile
+from adsuite.tickets.rules import load_rules
+from adsuite.tickets.runner import Checked, TicketResult, TicketRunner, check_offline
+
+log = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def ticket_types(rules_path: Path, password_dir: Path | None) -> TicketTypes:
+    """The types the rules file names and adsuite carries out (passwords need a folder)."""
+    rules = load_rules(rules_path, registry.known())
+    accepted: set[str] = set()
+    unavailable: dict[str, str] = {}
+    for name in rules.rules.types:
+        kind = registry.IMPLEMENTED.get(name)
+        if kind is None:
+            unavailable[name] = (
+                f"it has a rule in {rules.file}, but adsuite does not carry it out yet"
+            )
+        elif kind.sets_password and password_dir is None:
+            unavailable[name] = "it sets a password, and this server has no --password-dir for it"
+        else:
+            accepted.add(name)
+    return TicketTypes(frozenset(accepted), unavailable)
+
+
+def domain_resolver(inventory: Inventory) -> DomainOf:
+    """A ticket's ``domain`` (or none: the inventory's only domain) → the domain key."""
+    return lambda name: inventory.domain(name)[0]
+
+
+class LiveTicketRunner:
+    """Validates, plans, applies and journals one queued ticket against its domain."""
+
+    def __init__(self, rules: Path, journal: Path, spool: Path, password_dir: Path | None) -> None:
+        self.rules = rules
+        self.journal = journal
+        self.spool = spool
+        self.password_dir = password_dir
+
+    def __call__(self, job: Job) -> RunResult:
+        if job.attempt > 1:
+            earlier = self._carried_out_before(job)
+            if earlier is not None:
+                return earlier
+        path = self._spool(job)
+        checked = check_offline(path, job.inventory, self.rules, journal_path=self.journal)
+        runner = TicketRunner(checked)
+        delivery = self._delivery(checked, job)
+        with runner.connect() as conn:
+            planned = runner.plan(conn)
+            if delivery is not None:
+                delivery.reserve()
+            try:
+                done = runner.apply(planned, conn)
+            except BaseException:
+                if delivery is not None:
+                    delivery.discard()
+                raise
+        notes = self._deliver(done, delivery, checked.file.ticket.id)
+        return RunResult(
+            done.result.run_id, done.result.status, _outcomes(done), planned.build.summary, notes
+        )
+
+    def _spool(self, job: Job) -> Path:
+        self.spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.spool / f"{job.id}.json"
+        text = json.dumps(job.ticket, ensure_ascii=False, indent=2) + "\n"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def _delivery(self, checked: Checked, job: Job) -> PasswordFile | None:
+        if not checked.kind.sets_password:
+            return None
+        if self.password_dir is None:
+            raise InputError(
+                f"a {checked.kind.name} ticket sets a password: start with --password-dir"
+            )
+        name = _UNSAFE.sub("_", checked.file.ticket.id)
+        destination = PasswordFile(self.password_dir / f"{name}-{job.id}.txt")
+        destination.check()
+        return destination
+
+    def _deliver(
+        self, done: TicketResult, delivery: PasswordFile | None, ticket: str
+    ) -> tuple[str, ...]:
+        if delivery is None or not delivery.deliver(done.deliveries, ticket):
+            return ()
+        accounts = ", ".join(d.account for d in done.deliveries if d.set)
+        return (
+            f"the new password of {accounts} is in {delivery.path.name} in the adsuite server's "
+            "password folder: hand it over in person; it must be changed at the first logon",
+        )
+
+    def _carried_out_before(self, job: Job) -> RunResult | None:
+        """A ticket the server was running when it stopped may have been applied already."""
+        if not self.journal.exists():
+            return None
+        with Journal.open(self.journal) as journal:
+            runs = [r for r in journal.runs() if _same_ticket(r, job)]
+            if not runs:
+                return None
+            changes = journal.changes(runs[0].id)
+        outcomes = tuple(
+            ChangeOutcome(c.resource, c.action, c.target, c.outcome, c.error) for c in changes
+        )
+        note = "carried out before the server restarted; found in the journal" + (
+            " (a password it set was not delivered: reset it)" if _sets_password(job) else ""
+        )
+        return RunResult(runs[0].id, runs[0].status, outcomes, None, (note,))
+
+
+def _same_ticket(run: RunRecord, job: Job) -> bool:
+    return (
+        run.ticket == job.ticket.get("id")
+        and run.mode == "apply"
+        and run.status == "ok"
+        and run.started >= job.received.removesuffix("Z")
+    )
+
+
+def _sets_password(job: Job) -> bool:
+    kind = registry.IMPLEMENTED.get(str(job.ticket.get("type")))
+    return kind is not None and kind.sets_password
+
+
+def _outcomes(done: TicketResult) -> tuple[ChangeOutcome, ...]:
+    return tuple(
+        ChangeOutcome(o.change.kind, str(o.change.action), o.change.target, o.outcome, o.error)
+        for o in done.result.outcomes
+    )
