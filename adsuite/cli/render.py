@@ -21,6 +21,9 @@ value = drift.show
 
 def attribute_lines(change: Change) -> list[str]:
     """The attribute-level diff of one change, one line per attribute or member."""
+    own = drift.kind_words(change, drift=False)
+    if own is not None:
+        return own
     before, after = change.before or {}, change.after or {}
     lines = (
         [f"+ member {dn}" for dn in after.get("added", [])] if change.kind == "membership" else []
@@ -46,6 +49,9 @@ def plan_text(plan: Plan, playbook: str, *, markup: bool = True) -> str:
         head = f"{sign} {change.kind:<10} {change.target}"
         lines.append(f"[{colour}]{_esc(head)}[/{colour}]" if markup else head)
         lines += [f"      {_esc(line) if markup else line}" for line in attribute_lines(change)]
+    for notice in plan.notices:  # findings no write can fix: shown, never applied
+        head = f"! {notice.kind:<10} {notice.target}: {notice.severity}: {notice.text}"
+        lines.append(f"[magenta]{_esc(head)}[/magenta]" if markup else head)
     lines.append(plan_summary(plan))
     return "\n".join(lines)
 
@@ -79,13 +85,13 @@ def drift_text(plan: Plan, playbook: str, comparison: drift.Comparison | None = 
     lines = [f"Drift check of domain {plan.domain} against {playbook}"]
     for found in drift.findings(plan):
         where = f"  (declared at {found.source})" if found.source else ""
-        label = "DRIFT"
+        label = "DRIFT" if found.severity != "warning" else "WARN "
         if comparison is not None:
             label = "NEW  " if found in comparison.new else "STILL"
         lines.append(f"  {label} [{found.id}] {found.text}{where}")
     if comparison is not None:
         lines += [f"  FIXED [{f.id}] {f.text}" for f in comparison.fixed]
-    n = len(plan.changes)
+    n = len(drift.drifted(drift.findings(plan)))
     lines.append("Clean: no drift." if not n else f"Drift: {n} finding{'s' if n != 1 else ''}.")
     if comparison is not None:
         c = comparison
@@ -115,10 +121,11 @@ def drift_junit(plan: Plan, playbook: str) -> str:
     if not cases:
         name = quoteattr(f"{plan.domain} matches {playbook}")
         cases = [f'  <testcase classname="drift" name={name}/>']
+    failures = len(drift.drifted(drift.findings(plan)))
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<testsuite name={quoteattr("adsuite drift " + playbook)} tests="{len(cases)}" '
-        f'failures="{len(plan.changes)}" errors="0">\n' + "\n".join(cases) + "\n</testsuite>\n"
+        f'failures="{failures}" errors="0">\n' + "\n".join(cases) + "\n</testsuite>\n"
     )
 
 

@@ -37,11 +37,16 @@ class ManagedScope:
 
 def scope_of(changes: Iterable[ChangeRecord]) -> ManagedScope:
     objects, trees = set(), set()
-    for change in changes:
+    for change in _in_directory(changes):
         objects.add(dnlib.key(change.target))
         if change.resource == "ou":
             trees.add(dnlib.key(change.target))
     return ManagedScope(frozenset(objects), frozenset(trees))
+
+
+def _in_directory(changes: Iterable[ChangeRecord]) -> list[ChangeRecord]:
+    """Changes to directory objects (a file_acl change targets a folder, not a DN)."""
+    return [c for c in changes if dnlib.looks_like_dn(c.target)]
 
 
 def adsuite_sessions(writes: Sequence[DirectoryWrite], changes: Iterable[ChangeRecord]) -> set[str]:
@@ -50,7 +55,7 @@ def adsuite_sessions(writes: Sequence[DirectoryWrite], changes: Iterable[ChangeR
     for write in writes:
         by_dn.setdefault(dnlib.key(write.dn), []).append(write)
     sessions: set[str] = set()
-    for change in changes:
+    for change in _in_directory(changes):
         start = datetime.fromisoformat(change.intent_at) - SLACK
         end = datetime.fromisoformat(change.outcome_at or change.intent_at) + SLACK
         for write in by_dn.get(dnlib.key(change.target), []):

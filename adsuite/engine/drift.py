@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from adsuite.engine.planner import Plan
 from adsuite.formats import dn as dnlib
-from adsuite.resources.base import Action, Change
+from adsuite.resources import registry
+from adsuite.resources.base import Action, Change, Notice
 
 WORDS = {Action.CREATE: "missing", Action.UPDATE: "differs", Action.DELETE: "should be absent"}
 
@@ -27,6 +29,7 @@ class Finding:
     target: str
     text: str
     source: str | None
+    severity: str = "drift"  # drift | warning (a warning is shown, never counted as drift)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +56,9 @@ def describe(change: Change) -> str:
 
 
 def details_of(change: Change) -> list[str]:
+    own = kind_words(change, drift=True)
+    if own is not None:
+        return own
     before, after = change.before or {}, change.after or {}
     if change.kind == "membership":
         lacks = [f"lacks member {dn}" for dn in after.get("added", [])]
@@ -62,6 +68,16 @@ def details_of(change: Change) -> list[str]:
     return [f"{key} is {show(before.get(key))}, want {show(value)}" for key, value in after.items()]
 
 
+def kind_words(change: Change, *, drift: bool) -> list[str] | None:
+    """Lines from a kind that words its own changes (file_acl: ACEs, with the approver)."""
+    words = getattr(registry.KINDS.get(change.kind), "describe", None)
+    return None if words is None else list(words(change, drift=drift))
+
+
+def _target_key(target: str) -> str:
+    return dnlib.key(target) if dnlib.looks_like_dn(target) else target.lower()
+
+
 def finding_id(change: Change) -> str:
     before, after = change.before or {}, change.after or {}
     if change.kind == "membership":
@@ -69,15 +85,31 @@ def finding_id(change: Change) -> str:
         aspects += sorted(f"-{dnlib.key(d)}" for d in before.get("removed", []))
     else:
         aspects = sorted(set(before) | set(after))
-    raw = "|".join([change.kind, str(change.action), dnlib.key(change.target), *aspects])
+    raw = "|".join([change.kind, str(change.action), _target_key(change.target), *aspects])
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
 
 
 def findings(plan: Plan) -> list[Finding]:
-    return [
+    found = [
         Finding(finding_id(c), c.kind, c.target, describe(c), str(c.source) if c.source else None)
         for c in plan.changes
     ]
+    return found + [notice_finding(n) for n in plan.notices]
+
+
+def notice_finding(notice: Notice) -> Finding:
+    """A finding no write can fix; its id ignores numbers (a password's age grows daily)."""
+    words = re.sub(r"\d+", "#", notice.text)
+    raw = "|".join([notice.kind, "notice", _target_key(notice.target), notice.severity, words])
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
+    text = f"{notice.kind} {notice.target}: {notice.text}"
+    source = str(notice.source) if notice.source else None
+    return Finding(digest, notice.kind, notice.target, text, source, notice.severity)
+
+
+def drifted(found: Sequence[Finding]) -> list[Finding]:
+    """The findings that count as drift (warnings do not)."""
+    return [f for f in found if f.severity != "warning"]
 
 
 def compare(current: Sequence[Finding], previous: Sequence[Mapping[str, Any]]) -> Comparison:

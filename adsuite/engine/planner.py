@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from adsuite.engine import facts as factlib
 from adsuite.engine.connections import Connections
@@ -20,7 +21,7 @@ from adsuite.engine.progress import Progress
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
 from adsuite.resources import registry
-from adsuite.resources.base import Action, Change, Desired, PlanContext
+from adsuite.resources.base import Action, Change, Desired, Notice, PlanContext
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Plan:
     changes: tuple[Change, ...]
     objects_read: int
     queries: int
+    notices: tuple[Notice, ...] = ()  # findings no write can fix (resources/base.py)
 
     def counts(self) -> dict[str, int]:
         counted = Counter(str(c.action) for c in self.changes)
@@ -84,10 +86,16 @@ def build_plan(
     # contents before containers, so a container's plan knows what the run deletes in it
     by_contents_first = sorted(kinds, key=lambda pair: -int(pair[0].ORDER))
     changes = [c for kind, items in by_contents_first for c in kind.plan(items, ctx)]
+    notices = [n for kind, items in kinds for n in _notices(kind, items, ctx)]
     objects = sum(len(found) for found in ctx.facts.values() if isinstance(found, list))
-    return Plan(
-        domain_key, domain.base_dn, tuple(sorted(changes, key=_order)), objects, len(ctx.facts)
-    )
+    ordered = tuple(sorted(changes, key=_order))
+    return Plan(domain_key, domain.base_dn, ordered, objects, len(ctx.facts), tuple(notices))
+
+
+def _notices(kind: Any, items: Sequence[Desired], ctx: PlanContext) -> list[Notice]:
+    """The findings no write can fix, from a kind that has them (``notices``)."""
+    found = getattr(kind, "notices", None)
+    return list(found(items, ctx)) if found is not None else []
 
 
 def read_from(
@@ -97,11 +105,18 @@ def read_from(
 
 
 def _order(change: Change) -> tuple[int, int, int, str]:
-    depth = dnlib.depth(change.target)
+    depth, key = _depth_and_key(change.target)
     rank = registry.order(change.kind)
     if change.action is Action.DELETE:
-        return (9, -rank, -depth, dnlib.key(change.target))
-    return (change.phase, rank, depth, dnlib.key(change.target))
+        return (9, -rank, -depth, key)
+    return (change.phase, rank, depth, key)
+
+
+def _depth_and_key(target: str) -> tuple[int, str]:
+    """A DN by its RDNs; another target (a UNC path like \\\\fs1\\data\\HQ) by its parts."""
+    if dnlib.looks_like_dn(target):
+        return dnlib.depth(target), dnlib.key(target)
+    return target.strip("\\").count("\\"), target.lower()
 
 
 def _check_duplicates(desired: Mapping[str, Sequence[Desired]]) -> None:

@@ -7,5 +7,6 @@ WinRM) registers its own in a module of its own, imported here.
 from adsuite.engine import dacl_io as dacl_io  # delegation: DACL edits, ACE trustee names
 from adsuite.engine import executor, facts
 from adsuite.engine import passwords as passwords  # password_reset writes
+from adsuite.engine import smb_io as smb_io  # file_acl: folder permissions over SMB
 
 __all__ = ["executor", "facts"]

@@ -87,6 +87,22 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A finding no write can fix (a password too old, a known deviation), in words.
+
+    A kind that has them defines ``notices(desired, ctx)``; drift reports them beside
+    the changes. ``severity`` ``drift`` counts as drift (exit 2); ``warning`` is shown
+    and journaled but does not.
+    """
+
+    kind: str
+    target: str
+    text: str
+    source: Location | None
+    severity: str = "drift"  # drift | warning
+
+
+@dataclass(frozen=True)
 class Desired:
     """One task's validated spec and where it was declared."""
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from adsuite.resources import (
     computer,
     delegation,
+    file_acl,
     group,
     membership,
     ou,
@@ -34,6 +35,7 @@ KINDS: dict[str, ModuleType] = {
         computer,
         password_reset,
         delegation,
+        file_acl,
     )
 }
 

@@ -1,0 +1,156 @@
+"""Folder permissions over SMB: the readers, writer and checker of file_acl's requests.
+
+- :class:`~adsuite.resources.smb_requests.FolderRead`: all of a run's folders on one
+  share in one pipelined batch (a compound per folder, many in flight).
+- :class:`~adsuite.resources.smb_requests.TreeRead`: whole folder trees, level by level,
+  with progress per level.
+- Every SID the descriptors name is then looked up in the directory in bulk (500 to a
+  search) so plans and drift can name it.
+- :class:`~adsuite.resources.smb_requests.FolderWrite`: create the folder if asked,
+  read the live descriptor (and the parent's), resolve accounts created by this run,
+  build the new descriptor with the resource's pure function, set it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from adsuite.connectors import smb, smb_walk
+from adsuite.connectors.ldap import Directory, Query, or_filter
+from adsuite.engine import executor, facts
+from adsuite.engine.connections import Connections
+from adsuite.engine.progress import Progress
+from adsuite.engine.smb_sessions import share_tree
+from adsuite.errors import ConflictError, DirectoryError
+from adsuite.formats import security_descriptor as sdlib
+from adsuite.formats.sid import WELL_KNOWN_SIDS, sid_from_bytes, sid_to_bytes
+from adsuite.resources import smb_requests as io
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500
+_FIXED_PREFIXES = ("S-1-0-", "S-1-1-", "S-1-3-", "S-1-22-", "S-1-16-")
+
+
+def read_folders(
+    conn: Connections, requests: Sequence[io.FolderRead], progress: Progress
+) -> dict[Any, Any]:
+    raw: dict[io.FolderRead, bytes | None] = {}
+    for (host, share), batch in _by_share(requests).items():
+        tree = share_tree(conn, host, share, batch[0].source)
+        progress.start(f"reading folder permissions on {tree.unc}", len(batch))
+        found = smb_walk.read_many(tree, [r.path for r in batch], advance=progress.advance)
+        progress.finish()
+        raw.update({r: found[r.path] for r in batch})
+    names = sid_names(conn.directory, requests, _sids(d for d in raw.values() if d))
+    return {r: io.FolderState(d, names) for r, d in raw.items()}
+
+
+def read_trees(
+    conn: Connections, requests: Sequence[io.TreeRead], progress: Progress
+) -> dict[Any, Any]:
+    walks: dict[io.TreeRead, smb_walk.Walk] = {}
+    for request in requests:
+        tree = share_tree(conn, request.host, request.share, request.source)
+        top = f"{tree.unc}\\{request.path}" if request.path else tree.unc
+
+        def level(depth: int, count: int, top: str = top) -> None:
+            progress.finish()
+            progress.start(f"reading the folder tree {top}, level {depth}", count)
+
+        walks[request] = smb_walk.walk(tree, request.path, on_level=level, advance=progress.advance)
+        progress.finish()
+        found = walks[request]
+        log.info("read %d folders under %s", len(found.descriptors), top)
+    every = (d for w in walks.values() for d in w.descriptors.values())
+    names = sid_names(conn.directory, requests, _sids(every))
+    return {r: io.TreeState(w.descriptors, w.unreadable, names) for r, w in walks.items()}
+
+
+def _by_share(requests: Sequence[io.FolderRead]) -> dict[tuple[str, str], list[io.FolderRead]]:
+    out: dict[tuple[str, str], list[io.FolderRead]] = {}
+    for request in requests:
+        out.setdefault((request.host, request.share.lower()), []).append(request)
+    return out
+
+
+def _sids(descriptors: Iterable[bytes]) -> set[str]:
+    found: set[str] = set()
+    for raw in descriptors:
+        sd = sdlib.parse(raw)
+        found |= {s for s in (sd.owner, sd.group) if s}
+        for acl in (sd.dacl, sd.sacl):
+            found |= {ace.sid for ace in (acl.aces if acl else ())}
+    return {s for s in found if s not in WELL_KNOWN_SIDS and not s.startswith(_FIXED_PREFIXES)}
+
+
+def sid_names(directory: Directory, requests: Sequence[Any], sids: set[str]) -> dict[str, str]:
+    """SID -> sAMAccountName for every SID the directory knows, 500 to a search."""
+    bases = {r.base_dn for r in requests}
+    if not sids or not bases:
+        return {}
+    ordered, out = sorted(sids), {}
+    for i in range(0, len(ordered), CHUNK):
+        chunk = ["".join(f"\\{b:02x}" for b in sid_to_bytes(s)) for s in ordered[i : i + CHUNK]]
+        terms = "".join(f"(objectSid={value})" for value in chunk)
+        query = Query(next(iter(bases)), f"(|{terms})", ("sAMAccountName", "objectSid"))
+        for entry in directory.search(query):
+            sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
+            if sam and sid:
+                out[sid_from_bytes(sid[0])] = sam
+    return out
+
+
+def write_folder(conn: Connections, write: io.FolderWrite) -> None:
+    tree = share_tree(conn, write.host, write.share)
+    if write.create:
+        smb.create_folder(tree, write.path)
+    if not write.info:
+        return
+    info = write.info | io.OWNER | io.GROUP | io.DACL
+    current = smb.query_security(tree, write.path, info)
+    if current is None:
+        raise smb.FileServerError(f"{tree.unc}\\{write.path} does not exist")
+    parent = None
+    if write.needs_parent:
+        above = smb.query_security(tree, io.parent_path(write.path), io.OWNER | io.GROUP | io.DACL)
+        parent = sdlib.parse(above) if above else None
+    sids = _resolve(conn.directory, write.base_dn, write.resolve)
+    built = write.build(io.SdInputs(sdlib.parse(current), parent, sids))
+    smb.set_security(tree, write.path, built, write.info)
+    log.info("set security (info %#x) of %s\\%s", write.info, tree.unc, write.path)
+
+
+def _resolve(directory: Directory, base_dn: str, names: Sequence[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    query = Query(base_dn, or_filter("sAMAccountName", names), ("sAMAccountName", "objectSid"))
+    out = {}
+    for entry in directory.search(query):
+        sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
+        if sam and sid:
+            out[sam.lower()] = sid_from_bytes(sid[0])
+    missing = [n for n in names if n.lower() not in out]
+    if missing:
+        raise DirectoryError(f"no account named {missing[0]!r} to put in a folder's permissions")
+    return out
+
+
+def check_folder(conn: Connections, target: str, expect: io.FolderExpect) -> None:
+    tree = share_tree(conn, expect.host, expect.share)
+    raw = smb.query_security(tree, expect.path, expect.info | io.OWNER | io.DACL)
+    if expect.exists is False and raw is not None:
+        raise ConflictError(f"{target} was created by someone else since the plan")
+    if expect.exists and raw is None:
+        raise ConflictError(f"{target} no longer exists")
+    changed = raw is not None and io.fingerprint(raw, expect.info) != expect.fingerprint
+    if expect.fingerprint is not None and changed:
+        raise ConflictError(f"{target}: its permissions changed since the plan")
+
+
+facts.READERS[io.FolderRead] = read_folders
+facts.READERS[io.TreeRead] = read_trees
+executor.WRITERS[io.FolderWrite] = write_folder
+executor.CHECKERS[io.FolderExpect] = check_folder

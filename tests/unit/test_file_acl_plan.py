@@ -1,0 +1,104 @@
+"""file_acl diffs as data: declared folders + what the share and the directory hold in,
+planned changes out (before/after in words), with no server.
+
+Each case in file_acl_cases/*.yml has ``tasks``; ``accounts`` (sAMAccountName → SID, as
+the directory holds them); ``folders`` (path → SDDL, a missing path does not exist);
+``trees`` (managed path → {path → SDDL}); ``names`` (SID → sAMAccountName for SIDs
+the server's descriptors name); and either ``changes`` or ``error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from adsuite.connectors.ldap import Entry, Query
+from adsuite.engine.inventory import Domain
+from adsuite.engine.planner import build_plan
+from adsuite.errors import InputError
+from adsuite.formats import sddl
+from adsuite.formats.security_descriptor import to_bytes
+from adsuite.formats.sid import sid_to_bytes
+from adsuite.resources import registry
+from adsuite.resources.base import Desired
+from adsuite.resources.smb_requests import FolderRead, FolderState, TreeRead, TreeState
+from adsuite.source import Location
+
+CASES = Path(__file__).parent / "file_acl_cases"
+DOMAIN_SID = "S-1-5-21-1-2-3"
+BASE = "DC=group,DC=example,DC=com"
+DOMAIN = Domain.model_validate(
+    {
+        "realm": "GROUP.EXAMPLE.COM",
+        "base_dn": BASE,
+        "netbios": "GROUP",
+        "credential": "x",
+        "dcs": {"dc1": {"ldap_url": "ldaps://127.0.0.1:636"}},
+    }
+)
+
+
+def load_cases() -> list[Any]:
+    out = []
+    for path in sorted(CASES.glob("*.yml")):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
+            out.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
+    return out
+
+
+def descriptor(text: str) -> bytes:
+    return to_bytes(sddl.from_sddl(text, DOMAIN_SID))
+
+
+def account_entries(accounts: dict[str, str]) -> list[Entry]:
+    return [
+        Entry(
+            f"CN={name},CN=Users,{BASE}",
+            {"samaccountname": (name.encode(),), "objectsid": (sid_to_bytes(sid),)},
+        )
+        for name, sid in accounts.items()
+    ]
+
+
+def answer(request: Any, case: dict[str, Any], entries: list[Entry]) -> Any:
+    names = case.get("names") or {}
+    if isinstance(request, FolderRead):
+        text = (case.get("folders") or {}).get(request.path)
+        return FolderState(descriptor(text) if text else None, names)
+    if isinstance(request, TreeRead):
+        tree = (case.get("trees") or {}).get(request.path) or {}
+        return TreeState({p: descriptor(t) for p, t in tree.items()}, {}, names)
+    assert isinstance(request, Query)
+    if "crossRef" in request.filter:
+        return [Entry("CN=GROUP,CN=Partitions", {"netbiosname": (b"GROUP",)})]
+    query = request.filter.lower()
+    return [e for e in entries if f"(samaccountname={e.text('sAMAccountName')})".lower() in query]
+
+
+def plan_case(case: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = account_entries(case.get("accounts") or {})
+    desired: dict[str, list[Desired]] = {name: [] for name in registry.KINDS}
+    for line, task in enumerate(case["tasks"], start=1):
+        ((kind, args),) = task.items()
+        spec = registry.KINDS[kind].Spec.model_validate(args)
+        desired[kind].append(Desired(spec, Location("case.yml", line), f"task {line}"))
+
+    def read(requests: Sequence[Any]) -> dict[Any, Any]:
+        return {r: answer(r, case, entries) for r in requests}
+
+    plan = build_plan("group", DOMAIN, desired, read)
+    return [{k: v for k, v in c.summary().items() if k != "source"} for c in plan.changes]
+
+
+@pytest.mark.parametrize("case", load_cases())
+def test_file_acl_plan_case(case: dict[str, Any]) -> None:
+    if "error" in case:
+        with pytest.raises(InputError) as raised:
+            plan_case(case)
+        assert case["error"] in str(raised.value)
+        return
+    assert plan_case(case) == case["changes"]
