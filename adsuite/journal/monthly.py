@@ -107,10 +107,13 @@ def summarize(
 
 
 def _ticket_line(run: RunRecord) -> TicketLine:
-    approvals: list[Any] = run.extra.get("approvals") or []
+    """Ticket runs journal the ticket under ``extra["ticket"]`` (adsuite/tickets/model.py)."""
+    ticket: dict[str, Any] = run.extra.get("ticket") or run.extra
+    approvals: list[Any] = ticket.get("approvals") or []
     names = tuple(
         f"{a.get('name')} ({a.get('role')}, {a.get('time')})" if isinstance(a, dict) else str(a)
         for a in approvals
     )
-    requester = str(run.extra.get("requester") or "-")
-    return TicketLine(str(run.ticket), run.id, run.started, requester, names, run.status)
+    requester = str(ticket.get("requester") or "-")
+    kind = f" ({ticket['type']})" if ticket.get("type") else ""
+    return TicketLine(f"{run.ticket}{kind}", run.id, run.started, requester, names, run.status)

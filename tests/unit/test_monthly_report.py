@@ -26,14 +26,18 @@ def seed(path: Path) -> str:
             operator=OPERATOR,
             ticket="CHG-1001",
             extra={
-                "requester": "li.na",
-                "approvals": [
-                    {
-                        "name": "wang.fang",
-                        "role": "department_head",
-                        "time": "2026-11-02T09:00:00+00:00",
-                    }
-                ],
+                "ticket": {
+                    "id": "CHG-1001",
+                    "type": "new_employee",
+                    "requester": "li.na",
+                    "approvals": [
+                        {
+                            "name": "wang.fang",
+                            "role": "department_head",
+                            "time": "2026-11-02T09:00:00+00:00",
+                        }
+                    ],
+                }
             },
         )
         for target, outcome in [
@@ -78,7 +82,7 @@ def test_monthly_report_counts_a_seeded_month(
     assert "| apply | 1 |" in text and "| rollback | 1 |" in text and "| drift | 1 |" in text
     assert "| HQ | 1 | 1 | 2 |" in text  # group 1, ou 1
     assert "HANTONG" not in text.split("## Changes applied")[1].split("## Tickets")[0]
-    assert f"**CHG-1001** ({month}" in text and "requested by li.na" in text
+    assert f"**CHG-1001 (new_employee)** ({month}" in text and "requested by li.na" in text
     assert "wang.fang (department_head" in text
     assert (
         f"failed: create ou `OU=Users,OU=HANTONG,{BASE}` (run `{run}`) — constraint violation"
