@@ -40,6 +40,7 @@ TABLE = (
     attrs.Attr("managed_by", "managedBy", "dn"),
 )
 SD = "nTSecurityDescriptor"
+DECLARED_PREFIX = "ou:"  # ctx.names key of an OU this run creates
 
 
 class Spec(BaseModel):
@@ -93,7 +94,11 @@ def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
-    return {}
+    """OUs this run creates (``ou:<path>``, no account name has ':'), so that a GPO link
+    may name an OU created in the same run."""
+    found = {dnlib.key(e.dn) for e in ctx.entries(all_ous(ctx))}
+    dns = {identity(s): _dn(d, ctx) for d in desired if (s := _spec(d)).state == "present"}
+    return {DECLARED_PREFIX + p: dn for p, dn in dns.items() if dnlib.key(dn) not in found}
 
 
 def references(desired: Sequence[Desired]) -> set[str]:

@@ -8,8 +8,10 @@ from pydantic import BaseModel
 
 from adsuite.resources import (
     computer,
+    default_domain_policy,
     delegation,
     file_acl,
+    gpo,
     group,
     membership,
     ou,
@@ -36,6 +38,8 @@ KINDS: dict[str, ModuleType] = {
         password_reset,
         delegation,
         file_acl,
+        gpo,
+        default_domain_policy,
     )
 }
 
