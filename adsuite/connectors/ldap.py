@@ -88,6 +88,32 @@ def or_filter(attribute: str, values: Sequence[str], *, extra: str = "") -> str:
     return f"(&{extra}(|{terms}))"
 
 
+NAMES_PER_FILTER = 500
+SCAN_ABOVE = 1000  # more names than this: one scan of the class beats OR filters
+
+
+def by_names(
+    base: str, names: Sequence[str], attributes: tuple[str, ...], extra: str = ""
+) -> list[Query]:
+    """Queries that find objects by sAMAccountName, in bulk.
+
+    A few hundred names go as OR filters of 500; past ``SCAN_ABOVE`` one paged scan of
+    the class is cheaper for the DC than thousands of OR terms, and the caller keeps
+    only the names it asked for.
+    """
+    unique = sorted({n.lower() for n in names})
+    if len(unique) > SCAN_ABOVE:
+        return [Query(base, f"(&{extra}(sAMAccountName=*))", attributes)]
+    return [
+        Query(
+            base,
+            or_filter("sAMAccountName", unique[i : i + NAMES_PER_FILTER], extra=extra),
+            attributes,
+        )
+        for i in range(0, len(unique), NAMES_PER_FILTER)
+    ]
+
+
 class Directory:
     """A bound connection. Use :meth:`connect`; close with :meth:`close` or ``with``."""
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from adsuite.connectors.ldap import Entry, Query, or_filter
+from adsuite.connectors.ldap import Entry, Query, by_names
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 
@@ -24,12 +24,19 @@ READERS: dict[type, Reader] = {}
 
 
 def name_queries(base_dn: str, names: Iterable[str]) -> list[Query]:
-    """Find users, groups and computers by sAMAccountName, in chunks."""
-    unique = sorted({n.lower() for n in names})
-    return [
-        Query(base_dn, or_filter("sAMAccountName", unique[i : i + NAME_CHUNK]), ("sAMAccountName",))
-        for i in range(0, len(unique), NAME_CHUNK)
-    ]
+    """Find users, groups and computers by sAMAccountName, in bulk."""
+    return by_names(base_dn, list(names), ("sAMAccountName",))
+
+
+def names_in(facts: Facts) -> dict[str, str]:
+    """Every account the facts already hold: lower sAMAccountName -> DN."""
+    out: dict[str, str] = {}
+    for found in facts.values():
+        for entry in found if isinstance(found, list) else ():
+            sam = entry.text("samaccountname") if isinstance(entry, Entry) else None
+            if sam:
+                out[sam.lower()] = entry.dn
+    return out
 
 
 def read_ldap(conn: Connections, queries: Sequence[Query], progress: Progress) -> dict[Any, Any]:

@@ -75,9 +75,14 @@ def build_plan(
     kinds = [(registry.KINDS[name], items) for name, items in desired.items() if items]
     queries = [q for kind, items in kinds for q in kind.queries(items, ctx)]
     references = set().union(*(kind.references(items) for kind, items in kinds))
-    lookups = factlib.name_queries(domain.base_dn, references)
-    ctx.facts = read([*queries, *lookups])
-    ctx.names = factlib.names_found(ctx.facts, lookups)
+    ctx.facts = read(queries)
+    # names the kinds' own reads did not already find are looked up in a second round
+    known = factlib.names_in(ctx.facts)
+    lookups = factlib.name_queries(
+        domain.base_dn, [r for r in references if r.lower() not in known]
+    )
+    ctx.facts = {**ctx.facts, **read(lookups)} if lookups else ctx.facts
+    ctx.names = {**known, **factlib.names_found(ctx.facts, lookups)}
     existing = {dnlib.key(dn) for dn in ctx.names.values()}
     for kind, items in kinds:
         declared = kind.declares(items, ctx)

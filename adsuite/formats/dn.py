@@ -7,6 +7,7 @@ An OU path is how playbooks name OUs: ``HQ/Users`` under the domain's base DN is
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ldap3.core.exceptions import LDAPInvalidDnError
@@ -34,29 +35,38 @@ def escape_value(value: str) -> str:
 
 def split(dn: str) -> list[tuple[str, str]]:
     """``[(type, unescaped value), ...]``; ValueError for a malformed DN."""
+    return list(_split(dn))
+
+
+@functools.lru_cache(maxsize=65536)
+def _split(dn: str) -> tuple[tuple[str, str], ...]:
+    # plans compare the same DNs many times over: parse each one once
     try:
         parts = parse_dn(dn, escape=False, strip=True)
     except (LDAPInvalidDnError, IndexError, ValueError) as error:
         raise ValueError(f"malformed DN {dn!r}") from error
     if not parts:
         raise ValueError("empty DN")
-    return [(kind.upper(), _unescape(value)) for kind, value, _sep in parts]
+    return tuple((kind.upper(), _unescape(value)) for kind, value, _sep in parts)
 
 
 def join(parts: list[tuple[str, str]]) -> str:
     return ",".join(f"{kind}={escape_value(value)}" for kind, value in parts)
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize(dn: str) -> str:
     """Canonical spelling: upper-case types, no spaces around separators."""
     return join(split(dn))
 
 
+@functools.lru_cache(maxsize=65536)
 def key(dn: str) -> str:
     """A comparison key: DNs are compared case-insensitively."""
     return normalize(dn).lower()
 
 
+@functools.lru_cache(maxsize=65536)
 def looks_like_dn(text: str) -> bool:
     if not _DN_START.match(text):
         return False

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adsuite.connectors.ldap import Entry, Query, or_filter
+from adsuite.connectors.ldap import Entry, Query, by_names
 from adsuite.formats import dn as dnlib
 from adsuite.resources import attributes as attrs
 from adsuite.resources.base import (
@@ -54,16 +54,7 @@ class AccountKind:
         return tuple(dict.fromkeys([*names, *self.extra_attributes]))
 
     def queries(self, names: Sequence[str], ctx: PlanContext) -> list[Query]:
-        unique = sorted({n.lower() for n in names})
-        extra = f"(objectClass={self.object_class})"
-        return [
-            Query(
-                ctx.base_dn,
-                or_filter("sAMAccountName", unique[i : i + CHUNK], extra=extra),
-                self.attributes(),
-            )
-            for i in range(0, len(unique), CHUNK)
-        ]
+        return by_names(ctx.base_dn, names, self.attributes(), f"(objectClass={self.object_class})")
 
     def declares(self, pairs: Sequence[tuple[str, str]], ctx: PlanContext) -> dict[str, str]:
         return {name.lower(): _dn(self.cn_of(name), ou, ctx) for name, ou in pairs}

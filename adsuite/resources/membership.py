@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from adsuite.connectors.ldap import Entry, Query, or_filter
+from adsuite.connectors.ldap import Entry, Query, by_names
 from adsuite.formats import dn as dnlib
 from adsuite.resources.base import Action, Change, Desired, Expect, LdapWrite, PlanContext
 from adsuite.resources.naming import check_sam_account_name
@@ -54,15 +54,8 @@ def _spec(item: Desired) -> Spec:
 
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
-    names = sorted({_spec(d).group.lower() for d in desired})
-    return [
-        Query(
-            ctx.base_dn,
-            or_filter("sAMAccountName", names[i : i + CHUNK], extra="(objectClass=group)"),
-            ("sAMAccountName", "member"),
-        )
-        for i in range(0, len(names), CHUNK)
-    ]
+    names = [_spec(d).group for d in desired]
+    return by_names(ctx.base_dn, names, ("sAMAccountName", "member"), "(objectClass=group)")
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
