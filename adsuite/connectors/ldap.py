@@ -125,11 +125,17 @@ class Directory:
 
     @classmethod
     def connect(cls, endpoint: Endpoint, password: Secret, timeout: int = 15) -> Directory:
-        tls = ldap3.Tls(
-            validate=ssl.CERT_REQUIRED,
-            ca_certs_file=endpoint.ca_file,
-            valid_names=[endpoint.tls_name] if endpoint.tls_name else None,
-        )
+        try:
+            tls = ldap3.Tls(
+                validate=ssl.CERT_REQUIRED,
+                ca_certs_file=endpoint.ca_file,
+                valid_names=[endpoint.tls_name] if endpoint.tls_name else None,
+            )
+        except LDAPException as error:  # e.g. the CA file does not exist
+            raise ConnectionFailed(
+                f"TLS set-up for {endpoint.url}: {_describe(error)}",
+                hint="check ca_file in the inventory",
+            ) from None
         use_ssl = endpoint.url.lower().startswith("ldaps://")
         server = ldap3.Server(
             endpoint.url, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=timeout

@@ -151,3 +151,16 @@ def test_a_secret_inside_a_dataclass_does_not_leak_through_asdict() -> None:
 
     holder = Holder(Secret("do-not-show-me"))
     assert "do-not-show-me" not in repr(asdict(holder)) + repr(holder) + str(holder)
+
+
+def test_missing_ca_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ADSUITE_CRED_LAB_ADMIN", "x")
+    Path("inv.yml").write_text(INVENTORY, encoding="utf-8")
+    Path("pb.yml").write_text("tasks:\n  - ou: {path: HQ}\n", encoding="utf-8")
+    code, _, err = run(["plan", "pb.yml", "-i", "inv.yml"], capsys)
+    assert code == 1
+    assert err.splitlines()[0].startswith("adsuite: TLS set-up for ldaps://127.0.0.1:1: ")
+    assert "Traceback" not in err
