@@ -35,31 +35,47 @@ rules_option = click.option(
     type=click.Path(path_type=Path),
     help=f"Approval rules [env ADSUITE_APPROVALS, else {DEFAULT_RULES}].",
 )
+playbook_option = click.option(
+    "--playbook",
+    type=click.Path(path_type=Path),
+    help="The file-server playbook a permission_change ticket's folder is declared in "
+    "[env ADSUITE_FILESERVER_PLAYBOOK, else playbooks/fileserver_audit.yml].",
+)
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 
 
-def _checked(file: Path, inventory: Path | None, rules: Path | None) -> Checked:
+def _checked(
+    file: Path, inventory: Path | None, rules: Path | None, playbook: Path | None
+) -> Checked:
     inventory = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     rules = default_path(rules, "ADSUITE_APPROVALS", DEFAULT_RULES, "approval rules file")
-    return check_offline(file, inventory, rules)
+    return check_offline(file, inventory, rules, playbook=playbook)
 
 
 @click.group()
 def ticket() -> None:
-    """Carry out change tickets (new employee, transfer, leaver, password reset, device)."""
+    """Carry out change tickets (accounts, devices, file-server permissions)."""
 
 
 @ticket.command()
 @ticket_argument
 @inventory_option
 @rules_option
+@playbook_option
 @click.option("--offline", is_flag=True, help="Do not read the directory (no plan).")
 @format_option
-def check(file: Path, inventory: Path | None, rules: Path | None, offline: bool, fmt: str) -> None:
+def check(
+    file: Path,
+    inventory: Path | None,
+    rules: Path | None,
+    playbook: Path | None,
+    offline: bool,
+    fmt: str,
+) -> None:
     """Validate a ticket completely and show its plan; change nothing. Exit 0 valid, 1 not."""
-    checked = _checked(file, inventory, rules)
+    checked = _checked(file, inventory, rules, playbook)
     if offline:
         if fmt == "json":
             doc = {"valid": True, "ticket": _ticket_doc(checked, None)}
@@ -84,6 +100,7 @@ def check(file: Path, inventory: Path | None, rules: Path | None, offline: bool,
 @ticket_argument
 @inventory_option
 @rules_option
+@playbook_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option(
     "--password-out",
@@ -100,13 +117,14 @@ def apply(
     file: Path,
     inventory: Path | None,
     rules: Path | None,
+    playbook: Path | None,
     yes: bool,
     password_out: Path | None,
     show_password: bool,
     fmt: str,
 ) -> None:
     """Validate a ticket, show its plan, ask, apply exactly that plan and journal it."""
-    checked = _checked(file, inventory, rules)
+    checked = _checked(file, inventory, rules, playbook)
     if fmt == "json" and not yes:
         raise InputError("--format json needs --yes: there is no one to ask")
     if fmt == "json" and show_password:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from adsuite.connectors.credentials import Secret
@@ -23,6 +24,7 @@ class Connections:
     directory: Directory
     inventory: Inventory
     secret: Callable[[str], Secret]
+    journal_path: Path | None = None  # the run's journal, for readers that consult it
     _opened: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 

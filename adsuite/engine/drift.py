@@ -80,7 +80,10 @@ def _target_key(target: str) -> str:
 
 def finding_id(change: Change) -> str:
     before, after = change.before or {}, change.after or {}
-    if change.kind == "membership":
+    own = getattr(registry.KINDS.get(change.kind), "finding_aspects", None)
+    if own is not None:  # a kind that says what its finding is about (ticketed_membership)
+        aspects = list(own(change))
+    elif change.kind == "membership":
         aspects = sorted(f"+{dnlib.key(d)}" for d in after.get("added", []))
         aspects += sorted(f"-{dnlib.key(d)}" for d in before.get("removed", []))
     else:

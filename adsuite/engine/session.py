@@ -92,7 +92,7 @@ class Session:
         """Bind to the preferred DC; other connections open on first use."""
         password = self.secret(self.domain.credential)
         with Directory.connect(self.endpoint(), password) as directory:
-            conn = Connections(directory, self.inventory, self.secret)
+            conn = Connections(directory, self.inventory, self.secret, self.journal_path)
             try:
                 yield conn
             finally:
@@ -130,7 +130,11 @@ class Session:
         return rollback.build(run_id, records, self.domain_key, self.domain.base_dn, plan_of)
 
     def operator(self, conn: Connections) -> dict[str, str]:
-        return {"os_user": getpass.getuser(), "bind_identity": conn.directory.endpoint.username}
+        return {
+            "os_user": getpass.getuser(),
+            "bind_identity": conn.directory.endpoint.username,
+            "bound_at": conn.directory.bound_at,  # the bind precedes the run: usage reconciles it
+        }
 
     def apply(
         self,
@@ -156,9 +160,8 @@ class Session:
         found = {"findings": [f.to_dict() for f in drift.findings(plan)]}
         with Journal.open(self.journal_path) as journal:
             run_id = self._start(journal, "drift", conn, None, found)
-            journal.finish_run(
-                run_id, status="drift" if plan.changes else "ok", counts=plan.counts()
-            )
+            drifted = drift.drifted(drift.findings(plan))
+            journal.finish_run(run_id, status="drift" if drifted else "ok", counts=plan.counts())
         return run_id
 
     def _start(

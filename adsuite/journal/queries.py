@@ -19,6 +19,7 @@ from adsuite.journal.records import (
     OUTCOME_PENDING,
     STATUS_INCOMPLETE,
     STATUS_RUNNING,
+    AccessRecord,
     ChangeRecord,
     RunRecord,
 )
@@ -57,6 +58,14 @@ def fetch_runs(conn: sqlite3.Connection, limit: int | None = None) -> list[RunRe
     return [_run_record(row) for row in rows]
 
 
+def fetch_runs_for(conn: sqlite3.Connection, ticket_types: list[str]) -> list[RunRecord]:
+    """Runs, newest first, that carried out a ticket of one of *ticket_types*; only those
+    runs pay for finding their run_end."""
+    where = "AND json_extract(s.body, '$.extra.ticket.type') IN (SELECT value FROM json_each(?))"
+    rows = conn.execute(_RUNS.format(where=where), (json.dumps(ticket_types), -1))
+    return [_run_record(row) for row in rows]
+
+
 def fetch_run(conn: sqlite3.Connection, run_id: str) -> RunRecord:
     row = conn.execute(_RUNS.format(where="AND s.run_id = ?"), (run_id, 1)).fetchone()
     if row is None:
@@ -74,6 +83,22 @@ def fetch_pending(conn: sqlite3.Connection) -> list[ChangeRecord]:
     """Intents with no outcome, across all runs, oldest first."""
     rows = conn.execute(_CHANGES.format(where="o.seq IS NULL"))
     return [_change_record(row) for row in rows]
+
+
+def fetch_access(conn: sqlite3.Connection, since: str | None = None) -> list[AccessRecord]:
+    """Reads of the journal (``access`` entries) at or after *since* (a journal timestamp),
+    newest first."""
+    rows = conn.execute(
+        "SELECT seq, at, body FROM entries WHERE kind = 'access' AND at >= ? ORDER BY seq DESC",
+        (since or "",),
+    )
+    records = []
+    for seq, at, text in rows:
+        body = load_body(seq, text)
+        ticket = body.get("ticket")
+        who, what = str(body.get("who", "")), str(body.get("what", ""))
+        records.append(AccessRecord(seq, at, who, what, str(ticket) if ticket else None))
+    return records
 
 
 def run_is_open(conn: sqlite3.Connection, run_id: str) -> bool:

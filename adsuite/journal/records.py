@@ -74,6 +74,17 @@ class ChangeRecord:
 
 
 @dataclass(frozen=True)
+class AccessRecord:
+    """One read of the journal (an ``access`` entry): who read what, when, on which ticket."""
+
+    seq: int
+    at: str
+    who: str
+    what: str
+    ticket: str | None
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     """The result of walking the chain.
 

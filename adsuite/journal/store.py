@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +35,7 @@ from adsuite.journal.records import (
     KIND_RUN_END,
     KIND_RUN_START,
     OUTCOMES,
+    AccessRecord,
     ChangeRecord,
     RunRecord,
     VerifyReport,
@@ -176,6 +177,12 @@ class Journal:
         with self._guard("read"):
             return queries.fetch_runs(self._conn, limit)
 
+    def runs_for(self, ticket_types: Sequence[str]) -> list[RunRecord]:
+        """Runs, newest first, that carried out a ticket of one of *ticket_types* (filtered
+        in SQL: fast where :meth:`runs` reads every run)."""
+        with self._guard("read"):
+            return queries.fetch_runs_for(self._conn, list(ticket_types))
+
     def run(self, run_id: str) -> RunRecord:
         """One run; JournalError if the journal has no such run."""
         with self._guard("read"):
@@ -192,6 +199,12 @@ class Journal:
         """Intents with no outcome across all runs, oldest first: what a crash left behind."""
         with self._guard("read"):
             return queries.fetch_pending(self._conn)
+
+    def accesses(self, since: str | None = None) -> list[AccessRecord]:
+        """Reads of the journal (show, export, reports), newest first; only those at or
+        after *since* (a timestamp like ``2026-11-27T00:00:00.000000Z``) when given."""
+        with self._guard("read"):
+            return queries.fetch_access(self._conn, since)
 
     def head(self) -> tuple[int, str]:
         """(last seq, its hash): anchor it elsewhere to make truncation detectable."""

@@ -25,6 +25,14 @@ or SIDs (:mod:`adsuite.resources.principals`), looked up in bulk. ``check_tree``
 every folder below in bulk and reports, and on apply resets, each one that has explicit
 ACEs, a protected DACL, or inherited ACEs that differ from what its parent passes down
 (:mod:`adsuite.resources.file_acl_tree`). Files are not checked.
+
+Ticket grants (五.5): an ACE granted by a ``permission_change`` ticket — approved by
+the head of the folder's data owner, applied successfully, not revoked by a later
+ticket, not past its ``expires`` date — counts as declared beside
+``access``, so drift stays clean and apply keeps it; an expired one is drift again.
+The kind asks for a ``GrantsRead``, which the engine answers from the journal
+(:mod:`adsuite.resources.file_acl_grants`). A ticket's own task carries
+``ticket_change`` (refused in a playbook): it adds or removes that one ACE, nothing else.
 """
 
 from __future__ import annotations
@@ -35,10 +43,11 @@ from typing import Any
 
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.security_descriptor import Ace, Acl, Control
+from adsuite.resources import file_acl_grants as grantlib
 from adsuite.resources import file_acl_tree, file_acl_words, principals
 from adsuite.resources import file_rights as rights
 from adsuite.resources import smb_requests as io
-from adsuite.resources.base import Action, Change, Desired, PlanContext
+from adsuite.resources.base import Action, Change, Desired, PlanContext, first_error
 from adsuite.resources.file_acl_spec import Shape, Spec, access_shapes, audit_shapes
 from adsuite.resources.file_acl_spec import principal_names as _principal_names
 from adsuite.resources.file_acl_words import ace_words
@@ -84,9 +93,21 @@ def _accounts(desired: Sequence[Desired]) -> set[str]:
     return principals.accounts(n for d in desired for n in _principal_names(_spec(d)))
 
 
+def grants_read(item: Desired, ctx: PlanContext) -> grantlib.GrantsRead:
+    s = _spec(item)
+    return grantlib.GrantsRead(s.host, s.share, s.path, ctx.base_dn)
+
+
+def _takes_grants(item: Desired) -> bool:
+    """Ticket grants count where the playbook declares the access (and not in a ticket)."""
+    spec = _spec(item)
+    return spec.access is not None and spec.ticket_change is None
+
+
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Hashable]:
     reads: list[Hashable] = [folder_read(d, ctx) for d in desired]
     reads += [tree_read(d, ctx) for d in desired if _spec(d).check_tree]
+    reads += [grants_read(d, ctx) for d in desired if _takes_grants(d)]
     reads.append(principals.netbios_query(ctx.base_dn))
     return reads + list(principals.sid_queries(ctx.base_dn, _accounts(desired)))
 
@@ -140,7 +161,11 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
         who = Who(ctx, sids, netbios)
         state = ctx.fact(folder_read(item, ctx)) or io.FolderState(None, {})
         who.found = state.names
-        want = Wanted(item, who)
+        grants = ctx.fact(grants_read(item, ctx)) if _takes_grants(item) else None
+        want = Wanted(item, who, grants or grantlib.GrantState())
+        if _spec(item).ticket_change is not None:
+            want.access = _ticket_access(item, state, who)
+            want.placeholders = dict(who.placeholders)
         changes += _plan_folder(item, state, want, who, ctx.base_dn)
         if _spec(item).check_tree and state.descriptor is not None:
             tree = ctx.fact(tree_read(item, ctx)) or io.TreeState({}, {}, {})
@@ -169,16 +194,29 @@ def _tree_show(who: Who, tree: io.TreeState) -> Callable[[str], str]:
 
 
 class Wanted:
-    """The declared state of one folder, principals turned into SIDs or placeholders."""
+    """The declared state of one folder, principals turned into SIDs or placeholders.
 
-    def __init__(self, item: Desired, who: Who) -> None:
+    The access is the playbook's plus the ACEs approved tickets granted and nobody
+    revoked (:mod:`adsuite.resources.file_acl_grants`).
+    """
+
+    def __init__(self, item: Desired, who: Who, grants: grantlib.GrantState) -> None:
         spec = _spec(item)
         self.spec = spec
         self.owner = who.sid(spec.owner, item) if spec.owner else None
         self.access = _aces(access_shapes(spec), who, item) if spec.access is not None else None
+        granted = grantlib.grant_aces(grants.active)
+        if self.access is not None:
+            self.access = grantlib.with_grants(self.access, [ace for ace, _ in granted])
         audits = audit_shapes(spec)
         self.audit = _aces(audits, who, item) if audits is not None else None
         self.placeholders = dict(who.placeholders)
+        for ace, grant in granted:
+            who.declared.setdefault(ace.sid, grant.rule.who)
+        self.expired = {  # ACE in words -> why it is no longer declared
+            ace_words(ace, who.show): f"ticket {g.ticket}'s grant expired on {g.expires}"
+            for ace, g in grantlib.grant_aces(grants.expired)
+        }
 
     def dacl(self, current: sdlib.SecurityDescriptor) -> list[Ace]:
         """The DACL this folder will have: declared explicit ACEs, then inherited ones."""
@@ -195,6 +233,18 @@ class Wanted:
 
 def _aces(shapes: Sequence[Shape], who: Who, item: Desired) -> list[Ace]:
     return [Ace(s.ace_type, s.flags, s.mask, who.sid(s.who, item)) for s in shapes]
+
+
+def _ticket_access(item: Desired, state: io.FolderState, who: Who) -> list[Ace]:
+    """A ticket's task: the folder's explicit ACEs as they are, one added or removed."""
+    change = _spec(item).ticket_change
+    assert change is not None
+    if state.descriptor is None:
+        raise first_error(item, f"{unc(_spec(item))} does not exist yet: apply its playbook first")
+    sd = sdlib.parse(state.descriptor)
+    ace = grantlib.rule_ace(change.rule, who.sid(change.rule.who, item))
+    current = _explicit(sd.dacl.aces if sd.dacl else ())
+    return grantlib.ticket_access(current, ace, grant=change.grant is not None)
 
 
 def _explicit(aces: Sequence[Ace]) -> list[Ace]:
@@ -269,6 +319,9 @@ def _plan_folder(
     keys = [k for k in wanted_view if _part_of(k) & parts and _differs(k, want, sd)]
     before = {"data_owner": owner, **{k: current[k] for k in keys}}
     after = {"data_owner": owner, **{k: wanted_view[k] for k in keys if k in wanted_view}}
+    expired = {t: why for t, why in want.expired.items() if t in before.get("access", ())}
+    if expired:
+        after["expired_grants"] = expired
     fingerprint = io.fingerprint(state.descriptor, parts)
     expect = io.FolderExpect(spec.host, spec.share, spec.path, True, parts, fingerprint)
     write = _write(want, parts, base_dn, create=False)

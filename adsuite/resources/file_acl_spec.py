@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from adsuite.formats.security_descriptor import AceType
 from adsuite.resources import file_rights as rights
 from adsuite.resources.data_owner import DataOwner
+from adsuite.resources.password_reset import TICKET_CONTEXT
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,30 @@ class AuditRule(BaseModel):
         return _check_rights(value)
 
 
+class TicketChange(BaseModel):
+    """One ACE a permission_change ticket adds (``grant``) or removes (``revoke``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grant: AccessRule | None = None
+    revoke: AccessRule | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> TicketChange:
+        if (self.grant is None) == (self.revoke is None):
+            raise ValueError("ticket_change needs exactly one of 'grant' and 'revoke'")
+        return self
+
+    @property
+    def rule(self) -> AccessRule:
+        rule = self.grant or self.revoke
+        assert rule is not None
+        return rule
+
+
+_TICKET_ONLY_CLEAR = ("owner", "inherit", "access", "audit")
+
+
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,6 +117,7 @@ class Spec(BaseModel):
     audit: list[AuditRule] | None = None
     key_data: bool = False
     check_tree: bool = False
+    ticket_change: TicketChange | None = None  # only from a permission_change ticket
 
     @field_validator("share")
     @classmethod
@@ -104,6 +130,21 @@ class Spec(BaseModel):
     @classmethod
     def _path(cls, value: str) -> str:
         return normal_path(value)
+
+    @model_validator(mode="after")
+    def _ticket_only(self, info: ValidationInfo) -> Spec:
+        if self.ticket_change is None:
+            return self
+        if not (info.context or {}).get(TICKET_CONTEXT):
+            raise ValueError(
+                "ticket_change is made by a permission_change ticket (adsuite ticket apply), "
+                "never by a playbook: 五.5 needs the data owner's approval first; declare "
+                "lasting access under 'access'"
+            )
+        managed = [f for f in _TICKET_ONLY_CLEAR if getattr(self, f) is not None]
+        if managed or self.key_data or self.check_tree:
+            raise ValueError("a ticket's file_acl task changes one ACE and manages nothing else")
+        return self
 
 
 def normal_path(value: str) -> str:
@@ -133,7 +174,7 @@ class Shape:
 
 def access_shapes(spec: Spec) -> list[Shape]:
     """The declared DACL, deny rules first (canonical order), each in declared order."""
-    shapes = [_access_shape(rule) for rule in spec.access or []]
+    shapes = [access_shape(rule) for rule in spec.access or []]
     return sorted(shapes, key=lambda s: s.ace_type != AceType.ACCESS_DENIED)
 
 
@@ -156,7 +197,7 @@ def _words(value: Rights) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _access_shape(rule: AccessRule) -> Shape:
+def access_shape(rule: AccessRule) -> Shape:
     words = _words(rule.rights)
     flags = rights.APPLIES_TO[rule.applies_to or rights.default_applies_to(words)]
     kind = AceType.ACCESS_DENIED if rule.type == "deny" else AceType.ACCESS_ALLOWED
@@ -173,6 +214,8 @@ def _audit_shape(rule: AuditRule) -> Shape:
 
 def principal_names(spec: Spec) -> set[str]:
     names = {rule.who for rule in spec.access or []} | {rule.who for rule in spec.audit or []}
+    if spec.ticket_change is not None:
+        names.add(spec.ticket_change.rule.who)
     if spec.key_data:
         names.add(KEY_DATA_RULE[0])
     return names | ({spec.owner} if spec.owner else set())

@@ -63,12 +63,16 @@ def drift_details(change: Change) -> list[str]:
     if below:
         return _below_details(change, below, approval)
     lines = []
+    expired = after.get("expired_grants") or {}
     for key in ("access", "audit"):
         extra, missing = _list_diff(change, key)
         noun = "audit rule" if key == "audit" else ""
         for text in extra:
             who, what = _who_and_rights(text)
             added = f"{noun} {who}" if noun else who
+            if key == "access" and text in expired:
+                lines.append(f"{expired[text]}: {who} still has '{what}' on {where}")
+                continue
             lines.append(
                 f"added outside adsuite: {added.strip()} has '{what}' on {where}{approval}"
             )
@@ -103,14 +107,19 @@ def plan_lines(change: Change) -> list[str]:
         lines += [f"+ {LABELS[key]} {t}" for key in LIST_KEYS for t in after.get(key) or []]
     else:
         lines = _scalar_lines(before, after, drift=False)
+        expired = after.get("expired_grants") or {}
         for key in LIST_KEYS:
             extra, missing = _list_diff(change, key)
-            lines += [f"- {LABELS[key]} {t}" for t in extra]
+            lines += [f"- {LABELS[key]} {t}{_why(expired, t, key)}" for t in extra]
             lines += [f"+ {LABELS[key]} {t}" for t in missing]
     owner = recorded_owner(change)
     if owner is not None:
         lines.append(f"data owner: {owner.department}, approval by {owner.head}")
     return lines
+
+
+def _why(expired: Mapping[str, str], text: str, key: str) -> str:
+    return f" ({expired[text]})" if key == "access" and text in expired else ""
 
 
 def _scalar_lines(before: Mapping[str, Any], after: Mapping[str, Any], drift: bool) -> list[str]:

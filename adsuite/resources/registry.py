@@ -20,6 +20,7 @@ from adsuite.resources import (
     pso,
     site,
     subnet,
+    ticketed_membership,
     user,
 )
 
@@ -40,6 +41,7 @@ KINDS: dict[str, ModuleType] = {
         file_acl,
         gpo,
         default_domain_policy,
+        ticketed_membership,
     )
 }
 

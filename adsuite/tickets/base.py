@@ -13,6 +13,8 @@ import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -89,6 +91,9 @@ class TicketEnv:
     inventory: Inventory
     domain_key: str
     base_dn: str
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    journal_path: Path | None = None
+    playbook: Path | None = None  # the playbook a ticket type checks against (--playbook)
 
     @property
     def id(self) -> str:

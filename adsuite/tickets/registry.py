@@ -7,7 +7,15 @@ PLANNED, so the rules file can cover every type the regulations name.
 
 from __future__ import annotations
 
-from adsuite.tickets import leaver, new_employee, password_reset, personal_device, transfer
+from adsuite.tickets import (
+    elevation,
+    leaver,
+    new_employee,
+    password_reset,
+    permission_change,
+    personal_device,
+    transfer,
+)
 from adsuite.tickets.base import TicketType
 
 IMPLEMENTED: dict[str, TicketType] = {
@@ -18,11 +26,12 @@ IMPLEMENTED: dict[str, TicketType] = {
         leaver.TYPE,
         password_reset.TYPE,
         personal_device.TYPE,
+        permission_change.TYPE,
+        elevation.TYPE,
+        elevation.REVOKE,
     )
 }
 PLANNED: tuple[str, ...] = (
-    "elevation",  # 二.1.b: local administrator rights on a workstation
-    "permission_change",  # 五.5: file-server permissions
     "admin_checkout",  # 五.6: check-out of a super-administrator account
 )
 

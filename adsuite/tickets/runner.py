@@ -100,19 +100,27 @@ def check_offline(
     *,
     now: datetime | None = None,
     journal_path: Path | None = None,
+    playbook: Path | None = None,
 ) -> Checked:
-    """Validate a ticket without the directory; the first problem is one InputError."""
+    """Validate a ticket without the directory; the first problem is one InputError.
+
+    *playbook* is the one a ticket type checks against, if it uses one (the file-server
+    playbook of a permission_change ticket); the type has its default.
+    """
     rules = load_rules(rules_path, registry.known())
     inventory = load_inventory(inventory_path)
     file = read_ticket(ticket_path)
     kind = _kind(file, rules)
     rule = rules.rule_for(file)
     params = _params(file, kind)
-    env = _env(file, inventory)
-    bindings = kind.bind_roles(env, params)
-    satisfied = check_ticket(file, rules, now=now or datetime.now(UTC), bindings=bindings)
-    needs = kind.needs(env, params)
+    now = now or datetime.now(UTC)
     journal = journal_path or default_journal_path(inventory.journal)
+    env = dataclasses.replace(
+        _env(file, inventory), now=now, journal_path=journal, playbook=playbook
+    )
+    bindings = kind.bind_roles(env, params)
+    satisfied = check_ticket(file, rules, now=now, bindings=bindings)
+    needs = kind.needs(env, params)
     _not_carried_out(file, journal)
     return Checked(
         file, rules, rule, kind, params, env, needs, tuple(satisfied), inventory_path, journal

@@ -4,7 +4,9 @@ planned changes out (before/after in words), with no server.
 Each case in file_acl_cases/*.yml has ``tasks``; ``accounts`` (sAMAccountName → SID, as
 the directory holds them); ``folders`` (path → SDDL, a missing path does not exist);
 ``trees`` (managed path → {path → SDDL}); ``names`` (SID → sAMAccountName for SIDs
-the server's descriptors name); and either ``changes`` or ``error``.
+the server's descriptors name); ``grants`` (path → ticket grants the journal holds:
+``{ticket, rule, expired, sid}``); ``ticket: true`` to validate the tasks as a ticket's;
+and either ``changes`` or ``error``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from adsuite.formats.security_descriptor import to_bytes
 from adsuite.formats.sid import sid_to_bytes
 from adsuite.resources import registry
 from adsuite.resources.base import Desired
+from adsuite.resources.file_acl_grants import Grant, GrantsRead, GrantState
+from adsuite.resources.file_acl_spec import AccessRule
+from adsuite.resources.password_reset import TICKET_CONTEXT
 from adsuite.resources.smb_requests import FolderRead, FolderState, TreeRead, TreeState
 from adsuite.source import Location
 
@@ -72,6 +77,8 @@ def answer(request: Any, case: dict[str, Any], entries: list[Entry]) -> Any:
     if isinstance(request, TreeRead):
         tree = (case.get("trees") or {}).get(request.path) or {}
         return TreeState({p: descriptor(t) for p, t in tree.items()}, {}, names)
+    if isinstance(request, GrantsRead):
+        return grant_state((case.get("grants") or {}).get(request.path) or [])
     assert isinstance(request, Query)
     if "crossRef" in request.filter:
         return [Entry("CN=GROUP,CN=Partitions", {"netbiosname": (b"GROUP",)})]
@@ -79,12 +86,34 @@ def answer(request: Any, case: dict[str, Any], entries: list[Entry]) -> Any:
     return [e for e in entries if f"(samaccountname={e.text('sAMAccountName')})".lower() in query]
 
 
+def grant_state(grants: list[dict[str, Any]]) -> GrantState:
+    made = [
+        (
+            Grant(
+                g["ticket"],
+                f"run-{g['ticket']}",
+                AccessRule.model_validate(g["rule"]),
+                "li.hua",
+                "Finance",
+                g.get("expires"),
+                g.get("sid"),
+            ),
+            bool(g.get("expired")),
+        )
+        for g in grants
+    ]
+    return GrantState(
+        tuple(g for g, expired in made if not expired), tuple(g for g, expired in made if expired)
+    )
+
+
 def plan_case(case: dict[str, Any]) -> list[dict[str, Any]]:
     entries = account_entries(case.get("accounts") or {})
     desired: dict[str, list[Desired]] = {name: [] for name in registry.KINDS}
+    context = {TICKET_CONTEXT: "PC-1"} if case.get("ticket") else None
     for line, task in enumerate(case["tasks"], start=1):
         ((kind, args),) = task.items()
-        spec = registry.KINDS[kind].Spec.model_validate(args)
+        spec = registry.KINDS[kind].Spec.model_validate(args, context=context)
         desired[kind].append(Desired(spec, Location("case.yml", line), f"task {line}"))
 
     def read(requests: Sequence[Any]) -> dict[Any, Any]:

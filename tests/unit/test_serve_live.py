@@ -17,8 +17,8 @@ RULES = REPO / "playbooks/approvals.yml"
 def test_types_are_those_with_a_rule_that_adsuite_carries_out() -> None:
     types = ticket_types(RULES, Path("/srv/passwords"))
     assert {"new_employee", "leaver", "transfer", "password_reset"} <= types.accepted
-    assert "does not carry it out yet" in types.unavailable["elevation"]
-    assert "elevation" not in types.accepted
+    assert "does not carry it out yet" in types.unavailable["admin_checkout"]
+    assert "admin_checkout" not in types.accepted
 
 
 def test_types_that_set_a_password_need_a_password_folder() -> None:

@@ -19,6 +19,7 @@ REGULATED_TYPES = {
     "password_reset",
     "personal_device",
     "elevation",
+    "elevation_revoke",
     "permission_change",
     "admin_checkout",
 }

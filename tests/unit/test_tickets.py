@@ -147,8 +147,8 @@ def test_a_valid_ticket_names_the_approval_that_met_each_requirement(workdir: Pa
         ),
         (
             "type: new_employee",
-            "type: elevation",
-            "ticket.yml:2: ticket type 'elevation' has an approval rule "
+            "type: admin_checkout",
+            "ticket.yml:2: ticket type 'admin_checkout' has an approval rule "
             f"({SHIPPED_RULES}) but adsuite does not carry it out yet",
         ),
         (
