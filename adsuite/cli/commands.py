@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from adsuite.cli.admin import admin
 from adsuite.cli.audit import audit
 from adsuite.cli.creds import creds
 from adsuite.cli.journal import journal
@@ -20,6 +21,7 @@ ALL: list[click.Command] = [
     drift,
     rollback,
     audit,
+    admin,
     report,
     ticket,
     serve,

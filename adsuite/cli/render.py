@@ -76,6 +76,10 @@ def plan_json(plan: Plan, playbook: str, mode: str) -> str:
         "base_dn": plan.base_dn,
         "counts": plan.counts(),
         "changes": [c.summary() for c in plan.changes],
+        "notices": [
+            {"kind": n.kind, "target": n.target, "severity": n.severity, "text": n.text}
+            for n in plan.notices
+        ],
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return json.dumps(doc, ensure_ascii=False, indent=2)

@@ -122,5 +122,6 @@ def drift(
         out.print(report, markup=False)
     else:
         click.echo(report)
-    drifted = bool(comparison.new) if comparison is not None else not result.empty
+    found = comparison.new if comparison is not None else driftlib.findings(result)
+    drifted = bool(driftlib.drifted(found))  # warnings are shown, never counted as drift
     ctx.exit(EXIT_DRIFT if drifted else 0)

@@ -10,6 +10,7 @@ from adsuite.engine import file_grants_io as file_grants_io  # file_acl: ticket 
 from adsuite.engine import gpo_io as gpo_io  # gpo, default_domain_policy: GPOs over LDAP + SMB
 from adsuite.engine import member_tickets_io as member_tickets_io  # ticketed_membership: journal
 from adsuite.engine import passwords as passwords  # password_reset writes
+from adsuite.engine import privileged_io as privileged_io  # privileged: groups by SID, in chain
 from adsuite.engine import smb_io as smb_io  # file_acl: folder permissions over SMB
 
 __all__ = ["executor", "facts"]

@@ -41,6 +41,7 @@ class Logon:
     service: str | None
     auth: str | None
     status: str
+    mapped_account: str | None = None  # the sAMAccountName Samba mapped the logon name to
 
 
 def parse_time(text: str) -> datetime:
@@ -94,4 +95,5 @@ def logons(lines: Iterable[str]) -> Iterator[Logon]:
             service=body.get("serviceDescription"),
             auth=body.get("authDescription"),
             status=str(body.get("status")),
+            mapped_account=body.get("mappedAccount"),
         )

@@ -1,0 +1,195 @@
+"""Check a super-administrator account out to an allow-listed holder, and back in (五.6).
+
+Check-out: the holder must be on the playbook's allow-list; the ticket (with the IT
+head's approval, per approvals.yml ``admin_checkout``) and the reason are journaled;
+a fresh random password is set and kept in the keyring under the account's credential
+name (or handed back to be shown once), and the account is enabled. Check-in sets
+another random password that nobody is told — twice, because a DC keeps accepting the
+previous password over NTLM (an LDAP simple bind included) for an hour ("old password
+allowed period"), so only then does the checked-out one stop working —
+restores the account's resting state and removes the keyring entry. Both are runs in
+the journal (modes ``checkout`` and ``checkin``) with their changes' before and after —
+never the password.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adsuite.admin import tickets as ticketlib
+from adsuite.admin.policy import AdminPolicy
+from adsuite.admin.windows import CHECKIN, CHECKOUT, latest_checkout_state
+from adsuite.connectors import credentials
+from adsuite.connectors.credentials import Secret
+from adsuite.connectors.ldap import Entry, Query, or_filter
+from adsuite.engine.connections import Connections
+from adsuite.engine.executor import generate_password
+from adsuite.engine.planner import Plan
+from adsuite.engine.session import ApplyResult
+from adsuite.errors import CredentialError, InputError
+from adsuite.journal.store import Journal
+from adsuite.resources.base import Action, Change, Expect, LdapWrite, SecretRef
+from adsuite.resources.password_reset import PasswordWrite
+from adsuite.resources.privileged_facts import ACCOUNTDISABLE
+
+log = logging.getLogger(__name__)
+
+ATTRIBUTES = ("sAMAccountName", "objectGUID", "userAccountControl", "lockoutTime")
+RESOURCE = "admin_account"
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    account: str
+    holder: str
+    ticket: str
+    reason: str
+    ticket_file: Path | None = None
+    rules: Path | None = None
+    show_password: bool = False  # the caller will show it once (no keyring needed then)
+
+
+@dataclass(frozen=True)
+class CheckedOut:
+    result: ApplyResult
+    account: str
+    credential: str
+    secret: Secret  # for the caller to show once when asked; never logged
+    stored: bool  # kept in the keyring
+
+
+def checkout(policy: AdminPolicy, conn: Connections, request: CheckoutRequest) -> CheckedOut:
+    """Check *request.account* out; everything is checked before anything changes."""
+    name, _ = policy.account(request.account)
+    policy.check_holder(request.holder)
+    if not request.reason.strip():
+        raise InputError("--reason must say why a personal account cannot do it (五.6)")
+    ticket = ticketlib.check(policy, request, datetime.now(UTC))
+    credential = policy.credential(name)
+    with Journal.open(policy.session.journal_path) as journal:
+        runs = journal.runs()
+    held = latest_checkout_state(runs, name)
+    if held is not None:
+        raise InputError(
+            f"{name} is already checked out to {held.extra.get('holder')} since {held.started} "
+            f"(journal run {held.id}); check it in first"
+        )
+    ticketlib.unused(runs, request.ticket)
+    keyring = credentials.backend_name() is not None
+    if not keyring and not request.show_password:
+        raise CredentialError(
+            "no keyring backend is available to keep the checked-out password",
+            hint="pass --show-password to have it shown once on this terminal",
+        )
+    entry = _read_account(conn, policy, name)
+    secret = generate_password()
+    where = f"kept in the keyring as {credential}" if keyring else "shown once to the holder"
+    change = _change(policy, entry, credential, f"(new, {where})", enable=True, generate=False)
+    extra = {
+        "account": name,
+        "holder": request.holder,
+        "reason": request.reason,
+        "credential": credential if keyring else None,
+        "ticket": ticket,
+    }
+    if keyring:
+        credentials.store(credential, secret)
+    result = _apply(policy, conn, change, CHECKOUT, request.ticket, extra, {credential: secret})
+    if result.status != "ok" and keyring:
+        _forget(credential)
+    return CheckedOut(result, name, credential, secret, keyring and result.status == "ok")
+
+
+def checkin(policy: AdminPolicy, conn: Connections, account_name: str, holder: str) -> ApplyResult:
+    """Rotate the password to one nobody knows and restore the resting state."""
+    name, account = policy.account(account_name)
+    policy.check_holder(holder)
+    with Journal.open(policy.session.journal_path) as journal:
+        held = latest_checkout_state(journal.runs(), name)
+    if held is None:
+        raise InputError(f"{name} is not checked out")
+    entry = _read_account(conn, policy, name)
+    enabled = account.at_rest == "enabled"
+    change = _change(
+        policy, entry, "", "(new, random, kept nowhere)", enable=enabled, generate=True
+    )
+    extra = {"account": name, "holder": holder, "checkout_run": held.id}
+    result = _apply(policy, conn, change, CHECKIN, held.ticket, extra, {})
+    if result.status == "ok":
+        _forget(policy.credential(name))
+    return result
+
+
+def _read_account(conn: Connections, policy: AdminPolicy, name: str) -> Entry:
+    base = policy.session.domain.base_dn
+    query = Query(base, or_filter("sAMAccountName", [name], extra="(objectClass=user)"), ATTRIBUTES)
+    found = list(conn.directory.search(query))
+    if not found:
+        raise InputError(f"no user named {name!r} in the domain", file=policy.location.file)
+    return found[0]
+
+
+def _change(
+    policy: AdminPolicy,
+    entry: Entry,
+    credential: str,
+    password: str,
+    *,
+    enable: bool,
+    generate: bool,
+) -> Change:
+    uac = entry.integer("userAccountControl") or 0
+    locked = (entry.integer("lockoutTime") or 0) > 0
+    ref = SecretRef(None, True) if generate else SecretRef(credential)
+    writes: list[Any] = [PasswordWrite(entry.dn, ref, must_change=False, unlock=locked)]
+    if generate:  # twice: for an hour a DC still accepts the previous password over NTLM
+        writes.append(PasswordWrite(entry.dn, ref, must_change=False, unlock=False))
+    was_enabled = not uac & ACCOUNTDISABLE
+    before: dict[str, Any] = {"password": "(current, never shown)", "enabled": was_enabled}
+    after: dict[str, Any] = {"password": password, "enabled": enable}
+    if enable != was_enabled:
+        value = uac & ~ACCOUNTDISABLE if enable else uac | ACCOUNTDISABLE
+        changes = {"userAccountControl": ("replace", [str(value)])}
+        writes.append(LdapWrite("modify", entry.dn, changes=changes))
+    if locked:
+        before["locked"], after["locked"] = True, False
+    expect = Expect(
+        True,
+        raw={
+            "objectGUID": entry.raw("objectGUID"),
+            "userAccountControl": entry.raw("userAccountControl"),
+        },
+    )
+    return Change(
+        RESOURCE, Action.UPDATE, entry.dn, before, after, policy.location, tuple(writes), expect
+    )
+
+
+def _apply(
+    policy: AdminPolicy,
+    conn: Connections,
+    change: Change,
+    mode: str,
+    ticket: str | None,
+    extra: dict[str, Any],
+    generated: dict[str, Secret],
+) -> ApplyResult:
+    session = policy.session
+    lookup: Callable[[str], Secret] = lambda name: generated.get(name) or conn.secret(name)  # noqa: E731
+    with_secret = Connections(conn.directory, conn.inventory, lookup)
+    plan = Plan(session.domain_key, session.domain.base_dn, (change,), 1, 1)
+    result = session.apply(plan, with_secret, ticket=ticket, extra=extra, mode=mode)
+    log.info("%s of %s: %s (run %s)", mode, extra.get("account"), result.status, result.run_id)
+    return result
+
+
+def _forget(credential: str) -> None:
+    try:
+        credentials.delete(credential)
+    except CredentialError as error:
+        log.info("keyring: %s", error)

@@ -1,0 +1,74 @@
+"""Each logon of a super-administrator account, reconciled with the journal (五.6).
+
+A successful logon is accounted for when it falls inside a check-out of that account
+(``checked_out``, with the holder, ticket and reason) or, for adsuite's own service
+account, inside a journaled run (``automation``). Anything else is ``unrecorded`` — a
+use nobody recorded — and a failed logon is ``failed``: both are findings. Pure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adsuite.admin.events import LogonEvent
+from adsuite.admin.windows import Window
+
+log = logging.getLogger(__name__)
+
+SLACK_S = 2.0  # seconds between the DC's clock and the journal's, either way
+FINDINGS = ("unrecorded", "failed")
+
+
+@dataclass(frozen=True)
+class Use:
+    event: LogonEvent
+    verdict: str  # checked_out | automation | unrecorded | failed
+    window: Window | None = None
+
+    @property
+    def finding(self) -> bool:
+        return self.verdict in FINDINGS
+
+    def explain(self) -> str:
+        w = self.window
+        if self.verdict == "checked_out" and w is not None:
+            ticket = f", ticket {w.ticket}" if w.ticket else ""
+            return f"checked out to {w.holder}{ticket} (run {w.run_id})"
+        if self.verdict == "automation" and w is not None:
+            return f"adsuite's service account during run {w.run_id}"
+        if self.verdict == "failed":
+            return f"failed logon ({self.event.status or 'refused'})"
+        return "no check-out and no adsuite run covers it"
+
+    def row(self) -> dict[str, Any]:
+        return {**self.event.row(), "verdict": self.verdict, "explanation": self.explain()}
+
+
+def reconcile(
+    events: Iterable[LogonEvent],
+    checkouts: Sequence[Window],
+    runs: Sequence[Window],
+    service_account: str,
+    slack_s: float = SLACK_S,
+) -> list[Use]:
+    service = service_account.lower()
+    uses = []
+    for event in events:
+        held = next(
+            (w for w in checkouts if w.account == event.account and w.covers(event.at, slack_s)),
+            None,
+        )
+        if not event.ok:
+            uses.append(Use(event, "failed", held))
+        elif held is not None:
+            uses.append(Use(event, "checked_out", held))
+        elif event.account == service and (
+            run := next((w for w in runs if w.covers(event.at, slack_s)), None)
+        ):
+            uses.append(Use(event, "automation", run))
+        else:
+            uses.append(Use(event, "unrecorded"))
+    return uses

@@ -1,0 +1,197 @@
+"""`adsuite admin checkout|checkin|usage`: super-administrator accounts in use (五.6).
+
+The allow-list is the ``privileged`` task of ``--playbook`` (default
+``$ADSUITE_SUPERADMIN_PLAYBOOK``, else playbooks/superadmin.yml). Exit codes: 0 done
+or clean, 1 refused or failed, 2 (usage) unrecorded or failed logons found.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from adsuite.admin.checkout import CheckoutRequest, checkin, checkout
+from adsuite.admin.policy import DEFAULT_PLAYBOOK, AdminPolicy, load_policy
+from adsuite.admin.usage import UsageReport, usage
+from adsuite.cli import render
+from adsuite.cli.audit import parse_since
+from adsuite.cli.console import default_path, err, inventory_option, out
+from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
+from adsuite.templates import environment
+
+playbook_option = click.option(
+    "-p",
+    "--playbook",
+    type=click.Path(path_type=Path),
+    help="Playbook with the privileged task "
+    f"[env ADSUITE_SUPERADMIN_PLAYBOOK, else {DEFAULT_PLAYBOOK}].",
+)
+holder_option = click.option(
+    "--holder", metavar="NAME", help="The allow-listed holder doing this [default: your OS user]."
+)
+
+
+def _policy(playbook: Path | None, inventory: Path | None) -> AdminPolicy:
+    playbook = default_path(
+        playbook, "ADSUITE_SUPERADMIN_PLAYBOOK", DEFAULT_PLAYBOOK, "super-administrator playbook"
+    )
+    inventory = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
+    return load_policy(playbook, inventory)
+
+
+@click.group()
+def admin() -> None:
+    """Super-administrator accounts: check-out, check-in and the usage log (五.6)."""
+
+
+@admin.command("checkout")
+@click.argument("account")
+@click.option("--ticket", required=True, metavar="ID", help="The ticket that approves this use.")
+@click.option(
+    "--reason", required=True, metavar="TEXT", help="Why a personal account cannot do it."
+)
+@click.option(
+    "--ticket-file", type=click.Path(path_type=Path), help="The approved admin_checkout ticket."
+)
+@click.option(
+    "--rules", type=click.Path(path_type=Path), help="Approval rules [playbooks/approvals.yml]."
+)
+@holder_option
+@click.option("--show-password", is_flag=True, help="Show the new password once, on this terminal.")
+@playbook_option
+@inventory_option
+@click.pass_context
+def checkout_command(
+    ctx: click.Context,
+    account: str,
+    ticket: str,
+    reason: str,
+    ticket_file: Path | None,
+    rules: Path | None,
+    holder: str | None,
+    show_password: bool,
+    playbook: Path | None,
+    inventory: Path | None,
+) -> None:
+    """Check ACCOUNT out: a fresh password (keyring), enabled, journaled with who and why."""
+    if show_password and not sys.stdout.isatty():
+        raise InputError("--show-password needs a terminal: a password never goes to a pipe or log")
+    policy = _policy(playbook, inventory)
+    request = CheckoutRequest(
+        account, holder or getpass.getuser(), ticket, reason, ticket_file, rules, show_password
+    )
+    with policy.session.connect() as conn:
+        done = checkout(policy, conn, request)
+    for line in render.outcome_lines(done.result):
+        err.print(line, style="red", markup=False)
+    if done.result.status != "ok":
+        out.print(f"{done.account} was not checked out. Journal run {done.result.run_id}.")
+        ctx.exit(EXIT_ERROR)
+    kept = f"kept in the keyring as {done.credential}" if done.stored else "not stored anywhere"
+    out.print(
+        f"{done.account} is checked out to {request.holder} (ticket {ticket}); its password is "
+        f"{kept}. Check it in when done: adsuite admin checkin {done.account}. "
+        f"Journal run {done.result.run_id}.",
+        markup=False,
+    )
+    if show_password:  # on a terminal only (checked above), once
+        out.print(f"Password of {done.account}: {done.secret.reveal()}", markup=False)
+
+
+@admin.command("checkin")
+@click.argument("account")
+@holder_option
+@playbook_option
+@inventory_option
+@click.pass_context
+def checkin_command(
+    ctx: click.Context,
+    account: str,
+    holder: str | None,
+    playbook: Path | None,
+    inventory: Path | None,
+) -> None:
+    """Check ACCOUNT in: a new password nobody knows, back to its resting state."""
+    policy = _policy(playbook, inventory)
+    with policy.session.connect() as conn:
+        result = checkin(policy, conn, account, holder or getpass.getuser())
+    for line in render.outcome_lines(result):
+        err.print(line, style="red", markup=False)
+    if result.status != "ok":
+        out.print(f"{account} was not checked in. Journal run {result.run_id}.")
+        ctx.exit(EXIT_ERROR)
+    out.print(f"{account} is checked in; its password was rotated. Journal run {result.run_id}.")
+
+
+@admin.command("usage")
+@click.option("--since", metavar="TIME", help="ISO date or time (UTC unless given) [all].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
+@click.option("--no-collect", is_flag=True, help="Report what is stored; read no DC logs.")
+@click.option("--ticket", metavar="ID", help="Ticket that authorises reading the logs (五.8).")
+@playbook_option
+@inventory_option
+@click.pass_context
+def usage_command(
+    ctx: click.Context,
+    since: str | None,
+    fmt: str,
+    output: Path | None,
+    no_collect: bool,
+    ticket: str | None,
+    playbook: Path | None,
+    inventory: Path | None,
+) -> None:
+    """Collect the super-administrators' logons from every DC and reconcile each one. Exit 2
+    on a use no check-out or run accounts for, or a failed logon."""
+    policy = _policy(playbook, inventory)
+    start = parse_since(since) if since else None
+    with policy.session.connect() as conn:
+        report = usage(policy, conn, start, collect=not no_collect, ticket=ticket)
+    text = {"text": _text, "json": _json, "html": _html}[fmt](report)
+    if output is not None:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        err.print(f"report written to {output} (journal run {report.run_id})")
+    else:
+        click.echo(text)
+    ctx.exit(0 if report.clean else EXIT_DRIFT)
+
+
+def _text(report: UsageReport) -> str:
+    lines = []
+    for use in report.uses:
+        e = use.event
+        label = use.verdict.upper() if use.finding else "ok   "
+        lines.append(
+            f"  {label:<10} {e.at.isoformat(timespec='seconds')} {e.dc} {e.account} "
+            f"{e.event_id} from {e.remote or '?'} ({e.service or '-'}): {use.explain()}"
+        )
+    lines += [f"  PROBLEM    {p}" for p in report.problems]
+    n = len(report.findings)
+    lines.append(
+        f"{len(report.uses)} logon(s) of super-administrator accounts, {n} finding(s)"
+        f"{', ' + str(len(report.problems)) + ' problem(s)' if report.problems else ''}. "
+        f"Journal run {report.run_id}."
+    )
+    return "\n".join(lines)
+
+
+def _json(report: UsageReport) -> str:
+    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+
+
+def _html(report: UsageReport) -> str:
+    template = environment().get_template("reports/usage.html.j2")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return template.render(report=report, generated=generated)

@@ -1,0 +1,330 @@
+"""Super-administrator control (五.6) against the lab DC: the allow-list of the privileged
+groups, check-out and check-in, and the usage log read from the DC's own audit log.
+
+The lab binds as the built-in Administrator, so it is the service account in these
+playbooks. Check-outs use an account of the test's own: the lab's Administrator
+password is what every other test binds with.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ldap3
+import pytest
+from keyrings.alt.file import PlaintextKeyring
+from labkit import Cli, Lab
+
+from adsuite.admin.reconcile import SLACK_S
+from adsuite.connectors.ldap import Directory
+
+pytestmark = pytest.mark.lab
+BASE = "DC=group,DC=example,DC=com"
+REPO = Path(__file__).resolve().parents[2]
+LAB_GROUPS = """\
+        Domain Admins: [Administrator{extra}]
+        Enterprise Admins: [Administrator]
+        Schema Admins: [Administrator]
+        Administrators: [Administrator, Domain Admins, Enterprise Admins]
+        Account Operators: []
+        Server Operators: []
+        Backup Operators: []
+        Print Operators: []
+"""
+INITIAL_PASSWORD = "Initial-Passw0rd-7!"
+
+
+def privileged_task(
+    accounts: str = "{}", extra: str = "", holders: str = "[li.wei, zhao.min]"
+) -> str:
+    return (
+        "  - name: super-administrators\n"
+        "    privileged:\n"
+        f"      holders: {holders}\n"
+        "      service_account: Administrator\n"
+        f"      accounts: {accounts}\n"
+        "      groups:\n" + LAB_GROUPS.format(extra=extra)
+    )
+
+
+@pytest.fixture()
+def keyring_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A real file keyring (keyrings.alt) of the test's own, for the CLI and the test."""
+    env = {
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "XDG_DATA_HOME": str(tmp_path / "keyring"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@dataclass(frozen=True)
+class Bind:
+    ok: bool
+    port: int  # the client port the DC logs as remoteAddress
+    start: datetime
+    end: datetime
+
+
+def bind(lab_env: Lab, user: str, password: str) -> Bind:
+    """A real simple bind over LDAPS: whether it succeeded, its client port and when."""
+    status = lab_env.status
+    tls = ldap3.Tls(
+        validate=ssl.CERT_REQUIRED, ca_certs_file=str(status.ca_file), valid_names=[status.tls_name]
+    )
+    server = ldap3.Server(status.ldap_url, use_ssl=True, tls=tls)
+    conn = ldap3.Connection(server, user=user, password=password)
+    start = datetime.now(UTC)
+    conn.open()
+    port = int(conn.socket.getsockname()[1])
+    ok = bool(conn.bind())
+    conn.unbind()
+    return Bind(ok, port, start, datetime.now(UTC))
+
+
+def ticket_file(path: Path, ticket: str, account: str, requester: str = "li.wei") -> Path:
+    when = (datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="seconds")
+    path.write_text(
+        f"id: {ticket}\ntype: admin_checkout\nrequester: {requester}\n"
+        f"approvals:\n  - {{name: wang.jun, role: it_head, time: '{when}'}}\n"
+        f"parameters: {{account: {account}}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture()
+def admin_account(
+    lab_env: Lab,
+    directory: Directory,
+    top: str,
+    write_playbook: Callable[..., Path],
+    cli: Callable[..., Cli],
+) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """A test super-administrator account in Domain Admins; removed (and so out of the
+    group) afterwards."""
+    name = f"{top}-adm"
+    env = {"ADSUITE_CRED_T_ADM": INITIAL_PASSWORD}
+    playbook = write_playbook(
+        "tasks:\n"
+        f"  - ou: {{path: {top}, protected: false}}\n"
+        f"  - user: {{name: {name}, ou: {top}, password: {{credential: t-adm}}, enabled: true}}\n"
+        + privileged_task(f"{{{name}: {{at_rest: enabled}}}}", f", {name}")
+        + "      checkout: {approved_ticket: true, it_head: wang.jun}\n"
+    )
+    applied = cli("apply", str(playbook), "-i", str(lab_env.inventory), "--yes", env=env)
+    assert applied.code == 0, applied.err + applied.out
+    try:
+        yield name, playbook, env
+    finally:
+        directory.delete(f"CN={name},OU={top},{BASE}")
+
+
+def test_a_third_holder_is_refused_at_load_with_the_clause(
+    lab_env: Lab, write_playbook: Callable[..., Path], cli: Callable[..., Cli]
+) -> None:
+    playbook = write_playbook("tasks:\n" + privileged_task(holders="[li.wei, zhao.min, chen.gang]"))
+    result = cli("plan", str(playbook), "-i", str(lab_env.inventory))
+    assert result.code == 1
+    assert result.err.startswith(f"adsuite: {playbook}:4: ")  # the holders line
+    assert "3 holders named" in result.err and "五.6 allows at most 2" in result.err
+
+
+def test_members_added_out_of_band_are_drift_and_apply_removes_them(
+    lab_env: Lab,
+    directory: Directory,
+    top: str,
+    write_playbook: Callable[..., Path],
+    cli: Callable[..., Cli],
+) -> None:
+    inv = str(lab_env.inventory)
+    playbook = write_playbook(
+        f"tasks:\n  - ou: {{path: {top}, protected: false}}\n" + privileged_task()
+    )
+    playbook_path = str(playbook)
+    assert cli("apply", playbook_path, "-i", inv, "--yes").code == 0
+    direct, primary, nested, via = (f"CN={top}-{n},OU={top},{BASE}" for n in ("d", "p", "g", "v"))
+    domain_admins, administrators = (
+        f"CN=Domain Admins,CN=Users,{BASE}",
+        f"CN=Administrators,CN=Builtin,{BASE}",
+    )
+    try:
+        for dn in (direct, primary, via):
+            directory.add(dn, {"objectClass": ["user"], "sAMAccountName": [dnlib_rdn(dn)]})
+        directory.add(nested, {"objectClass": ["group"], "sAMAccountName": [f"{top}-g"]})
+        directory.modify(nested, {"member": ("add", [via])})
+        directory.modify(domain_admins, {"member": ("add", [direct, primary])})
+        directory.modify(primary, {"primaryGroupID": ("replace", ["512"])})  # no member value now
+        directory.modify(administrators, {"member": ("add", [nested])})
+
+        drift = cli("drift", playbook_path, "-i", inv)
+        assert drift.code == 2, drift.err + drift.out
+        assert f"has unwanted member {direct}" in drift.out
+        assert (
+            f"privileged {primary}: differs: is in Domain Admins as its primary group" in drift.out
+        )
+        assert f"has unwanted member {nested}" in drift.out
+        assert f"undeclared accounts hold its rights: {top}-d, {top}-p, {top}-v" in drift.out
+        assert "WARN" in drift.out and "built-in Administrator (RID 500)" in drift.out
+
+        applied = cli("apply", playbook_path, "-i", inv, "--yes")
+        assert applied.code == 0, applied.err + applied.out
+        assert "Applied 3, failed 0" in applied.out
+        assert cli("drift", playbook_path, "-i", inv).code == 0  # the warning is no drift
+        members = directory.read(domain_admins, ["member"])
+        assert members is not None and [m.lower() for m in members.texts("member")] == [
+            f"cn=administrator,cn=users,{BASE.lower()}"
+        ]
+        moved = directory.read(primary, ["primaryGroupID"])
+        assert moved is not None and moved.integer("primaryGroupID") == 513
+    finally:
+        for dn in (direct, primary, via, nested):
+            if directory.read(dn, ["objectClass"]) is not None:
+                directory.delete(dn)  # a deleted account leaves every group it was in
+
+
+def dnlib_rdn(dn: str) -> str:
+    return dn.split(",", 1)[0].split("=", 1)[1]
+
+
+def use_of(report: Cli, done: Bind, account: str) -> dict[str, Any]:
+    """The report's row for one bind: its port and account, logged while it ran."""
+    rows = [
+        r
+        for r in json.loads(report.out)["uses"]
+        if r["account"] == account.lower()
+        and (r["remote"] or "").endswith(f":{done.port}")
+        and done.start <= datetime.fromisoformat(r["at"]) <= done.end
+    ]
+    assert len(rows) == 1, (done, account, json.loads(report.out)["uses"])
+    return rows[0]
+
+
+def test_binds_without_a_checkout_are_unrecorded_and_one_inside_a_checkout_is_reconciled(
+    lab_env: Lab,
+    admin_account: tuple[str, Path, dict[str, str]],
+    keyring_env: dict[str, str],
+    tmp_path: Path,
+    cli: Callable[..., Cli],
+) -> None:
+    name, playbook, env = admin_account
+    env = {**env, **keyring_env}
+    inv, admin = str(lab_env.inventory), lab_env.status.admin_username
+    since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
+    admin_password = Path(lab_env.status.secret_file).read_text(encoding="utf-8").strip()
+    common = ["-p", str(playbook), "-i", inv]
+
+    time.sleep(SLACK_S + 1)  # clear of the set-up run, and of its clock slack
+    as_administrator = bind(lab_env, admin, admin_password)
+    before = bind(lab_env, f"{name}@GROUP.EXAMPLE.COM", INITIAL_PASSWORD)
+    assert as_administrator.ok and before.ok
+    time.sleep(SLACK_S + 1)  # and clear of the check-out run that follows
+
+    ticket = f"IT-{name}"
+    form = ticket_file(tmp_path / "ticket.yml", ticket, name)
+    rules = str(REPO / "playbooks/approvals.yml")
+    refused = cli("admin", "checkout", name, "--ticket", ticket, "--reason", "x", "--ticket-file",
+                  str(form), "--rules", rules, "--holder", "mallory", *common, env=env)  # fmt: skip
+    assert refused.code == 1 and "mallory is not an allow-listed holder" in refused.err
+    out = cli("admin", "checkout", name, "--ticket", ticket, "--reason", "replication repair",
+              "--ticket-file", str(form), "--rules", rules, "--holder", "li.wei", *common, env=env)  # fmt: skip
+    assert out.code == 0, out.err + out.out
+    credential = f"checkout-{name}"
+    assert f"kept in the keyring as {credential}" in out.out
+    checked_out = PlaintextKeyring().get_password("adsuite", credential)
+    assert checked_out and checked_out != INITIAL_PASSWORD and checked_out not in out.out + out.err
+    inside = bind(lab_env, f"{name}@GROUP.EXAMPLE.COM", checked_out)
+    assert inside.ok
+
+    back = cli("admin", "checkin", name, "--holder", "li.wei", *common, env=env)
+    assert back.code == 0, back.err + back.out
+    assert PlaintextKeyring().get_password("adsuite", credential) is None
+    after = bind(lab_env, f"{name}@GROUP.EXAMPLE.COM", checked_out)
+    assert not after.ok  # check-in really changed the password
+
+    report = cli("admin", "usage", "--since", since, "--format", "json", *common, env=env)
+    assert report.code == 2, report.err
+    unrecorded = [use_of(report, as_administrator, "Administrator"), use_of(report, before, name)]
+    assert [u["verdict"] for u in unrecorded] == ["unrecorded", "unrecorded"], [
+        (u["at"], u["explanation"]) for u in unrecorded
+    ]
+    reconciled = use_of(report, inside, name)
+    assert reconciled["verdict"] == "checked_out"
+    assert f"checked out to li.wei, ticket {ticket}" in reconciled["explanation"]
+    failed = use_of(report, after, name)
+    assert (failed["verdict"], failed["status"]) == ("failed", "NT_STATUS_WRONG_PASSWORD")
+    exported = cli("journal", "export", "--format", "json", env=env)
+    assert checked_out not in exported.out
+    runs = {r["mode"]: r for r in json.loads(exported.out) if r.get("ticket") == ticket}
+    assert set(runs) >= {"checkout", "checkin"}
+    assert runs["checkout"]["extra"]["holder"] == "li.wei"
+    assert runs["checkout"]["extra"]["reason"] == "replication repair"
+
+
+def test_adsuite_own_binds_during_its_runs_are_automation(
+    lab_env: Lab,
+    write_playbook: Callable[..., Path],
+    cli: Callable[..., Cli],
+) -> None:
+    inv = str(lab_env.inventory)
+    playbook = write_playbook("tasks:\n" + privileged_task())
+    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    assert cli("drift", str(playbook), "-i", inv).code == 0
+    report = cli(
+        "admin", "usage", "--since", since, "--format", "json", "-p", str(playbook), "-i", inv
+    )
+    rows = json.loads(report.out)["uses"]
+    assert rows and all(r["verdict"] == "automation" for r in rows), rows
+
+
+def test_a_checkout_enables_an_account_that_rests_disabled_and_checkin_disables_it(
+    lab_env: Lab,
+    directory: Directory,
+    top: str,
+    keyring_env: dict[str, str],
+    write_playbook: Callable[..., Path],
+    tmp_path: Path,
+    cli: Callable[..., Cli],
+) -> None:
+    name, inv = f"{top}-bg", str(lab_env.inventory)
+    playbook = write_playbook(
+        "tasks:\n"
+        f"  - ou: {{path: {top}, protected: false}}\n"
+        f"  - user: {{name: {name}, ou: {top}, password: {{generate: true}}, enabled: false}}\n"
+        + privileged_task(f"{{{name}: {{at_rest: disabled}}}}", f", {name}")
+        + "      checkout: {approved_ticket: false}\n"
+    )
+    assert cli("apply", str(playbook), "-i", inv, "--yes").code == 0
+    dn = f"CN={name},OU={top},{BASE}"
+    try:
+        common = ["-p", str(playbook), "-i", inv, "--holder", "zhao.min"]
+        no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+        refused = cli("admin", "checkout", name, "--ticket", "REF-1", "--reason", "DR test",
+                      *common, env=no_keyring)  # fmt: skip
+        assert refused.code == 1 and "no keyring backend" in refused.err
+        assert "--show-password" in refused.err and _disabled(directory, dn)  # nothing changed
+        out = cli("admin", "checkout", name, "--ticket", "REF-1", "--reason", "DR test", *common,
+                  env=keyring_env)  # fmt: skip
+        assert out.code == 0, out.err + out.out
+        assert not _disabled(directory, dn)
+        again = cli("admin", "checkout", name, "--ticket", "REF-2", "--reason", "x", *common,
+                    env=keyring_env)  # fmt: skip
+        assert again.code == 1 and "already checked out to zhao.min" in again.err
+        assert cli("admin", "checkin", name, *common, env=keyring_env).code == 0
+        assert _disabled(directory, dn)
+    finally:
+        directory.delete(dn)
+
+
+def _disabled(directory: Directory, dn: str) -> bool:
+    entry = directory.read(dn, ["userAccountControl"])
+    assert entry is not None
+    return bool((entry.integer("userAccountControl") or 0) & 2)
