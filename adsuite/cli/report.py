@@ -1,20 +1,26 @@
-"""`adsuite report monthly`: the monthly change report, as HTML or Markdown."""
+"""`adsuite report monthly` (the monthly change report, HTML or Markdown) and `adsuite
+report compliance` (every clause of the regulations, its state and its evidence)."""
 
 from __future__ import annotations
 
 import getpass
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from adsuite.admin import tickets as admin_tickets
 from adsuite.cli.console import default_path, err, inventory_option
+from adsuite.engine import compliance
+from adsuite.engine.compliance_map import DEFAULT_MAP, load_map
 from adsuite.engine.inventory import load_inventory
-from adsuite.errors import InputError
+from adsuite.errors import EXIT_DRIFT, InputError
 from adsuite.journal import monthly
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.templates import environment
+from adsuite.tickets.compliance_rules import ticket_rules
 
 
 @click.group()
@@ -78,3 +84,55 @@ def monthly_report(
         err.print(f"report written to {output}")
     else:
         click.echo(text, nl=False)
+
+
+@report.command(name="compliance")
+@inventory_option
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(path_type=Path),
+    help=f"Compliance map [env ADSUITE_COMPLIANCE_MAP, else {DEFAULT_MAP}].",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of stdout."
+)
+@click.option(
+    "--ticket", metavar="ID", help="Ticket that authorises reading the journal (recorded)."
+)
+@click.pass_context
+def compliance_report(
+    ctx: click.Context,
+    inventory: Path | None,
+    map_path: Path | None,
+    fmt: str,
+    output: Path | None,
+    ticket: str | None,
+) -> None:
+    """Every clause of the regulations: what enforces it, its state from a fresh drift
+    check (journaled), and the journal records that prove it. Exit 2 if a clause drifts."""
+    inv = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
+    loaded = load_map(
+        default_path(map_path, "ADSUITE_COMPLIANCE_MAP", DEFAULT_MAP, "compliance map")
+    )
+    checkout = {admin_tickets.TICKET_TYPE: "adsuite admin checkout"}
+    rules = ticket_rules(loaded.resolve(loaded.map.approvals), checkout)
+    found = compliance.build(loaded, inv, rules, reader=getpass.getuser(), ticket=ticket)
+    if fmt == "json":
+        text = json.dumps(found.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    else:
+        template = environment().get_template("reports/compliance.html.j2")
+        text = template.render(r=found, words=compliance.STATE_WORDS)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"report written to {output}")
+    else:
+        click.echo(text, nl=False)
+    counts = ", ".join(f"{n} {compliance.STATE_WORDS[s]}" for s, n in found.counts().items())
+    runs = found.drift_runs
+    journaled = f"journal runs {runs[0]} to {runs[-1]}" if runs else "none could run"
+    err.print(f"Compliance: {counts}. {len(runs)} drift checks ({journaled}).")
+    ctx.exit(EXIT_DRIFT if found.drifted else 0)
