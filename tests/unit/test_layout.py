@@ -12,13 +12,25 @@ PACKAGE = ROOT / "adsuite"
 
 # layer -> the adsuite layers it must not import
 FORBIDDEN = {
-    "formats": {"connectors", "resources", "engine", "cli", "journal", "tickets", "serve", "lab"},
-    "connectors": {"resources", "engine", "cli", "tickets", "serve"},
-    "resources": {"engine", "cli", "tickets", "serve"},
-    "journal": {"engine", "cli", "resources", "tickets", "serve"},
-    "engine": {"cli", "serve"},
-    "tickets": {"cli", "serve"},
-    "lab": {"engine", "cli", "resources", "tickets", "serve"},
+    "formats": {
+        "connectors",
+        "resources",
+        "engine",
+        "cli",
+        "journal",
+        "tickets",
+        "serve",
+        "lab",
+        "admin",
+    },
+    "connectors": {"resources", "engine", "cli", "tickets", "serve", "admin"},
+    "resources": {"engine", "cli", "tickets", "serve", "admin"},
+    "journal": {"engine", "cli", "resources", "tickets", "serve", "admin"},
+    "engine": {"cli", "serve", "tickets", "admin"},
+    "tickets": {"cli", "serve", "admin"},
+    "admin": {"cli", "serve"},
+    "serve": {"cli"},
+    "lab": {"engine", "cli", "resources", "tickets", "serve", "admin"},
 }
 
 
