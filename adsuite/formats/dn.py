@@ -18,8 +18,13 @@ _DN_START = re.compile(r"^\s*(CN|OU|DC|O|L|ST|C|UID)\s*=", re.IGNORECASE)
 MAX_RDN_VALUE = 64
 
 
+_NEEDS_ESCAPE = re.compile(r'[,+"\\<>;=\x00]|^[ #]| $')
+
+
 def escape_value(value: str) -> str:
     """Escape an attribute value for use in an RDN."""
+    if not _NEEDS_ESCAPE.search(value):
+        return value  # the common case, and planning calls this for every DN it reads
     out = []
     for i, char in enumerate(value):
         leading = i == 0 and char in " #"

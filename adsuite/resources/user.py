@@ -130,7 +130,7 @@ def _spec(item: Desired) -> Spec:
 def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
     spec = _spec(item)
     values: dict[str, Any] = {f: getattr(spec, f) for f in FIELDS}
-    values["upn"] = spec.upn or f"{spec.name}@{ctx.realm.lower()}"
+    values["upn"] = spec.upn  # None: not managed; a new account gets name@realm
     values["manager"] = ctx.resolve(spec.manager, item) if spec.manager else spec.manager
     values["enabled"] = spec.enabled
     return accounts.Want(spec.name, spec.ou, spec.state == "present", values)
@@ -164,18 +164,27 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
         }
         if spec.must_change_password:
             out["pwdLastSet"] = ["0"]
+        if spec.upn is None:
+            out["userPrincipalName"] = [default_upn(spec.name, ctx.realm)]
         return out
 
     changes = KIND.plan(desired, [_want(d, ctx) for d in desired], ctx, create)
-    return [_with_password_note(c, specs) for c in changes]
+    return [_with_password_note(c, specs, ctx.realm) for c in changes]
 
 
-def _with_password_note(change: Change, specs: Mapping[str, Spec]) -> Change:
+def default_upn(name: str, realm: str) -> str:
+    return f"{name}@{realm.lower()}"
+
+
+def _with_password_note(change: Change, specs: Mapping[str, Spec], realm: str) -> Change:
+    """A created account's after-image: its UPN (default or declared) and where the
+    password came from, never the password."""
     if change.after is None or change.before is not None:
         return change
     spec = specs[dnlib.rdn_value(change.target).lower()]
     source = f"credential {spec.password.credential}" if spec.password.credential else "generated"
-    after = {**change.after, "password": f"(set from {source})"}
+    upn = {"upn": spec.upn or default_upn(spec.name, realm)}
+    after = {**upn, **change.after, "password": f"(set from {source})"}
     if spec.must_change_password:
         after["must_change_password"] = True
     return Change(
