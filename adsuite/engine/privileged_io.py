@@ -2,10 +2,10 @@
 
 Searches, whatever the number of members: the domain object (its SID and maxPwdAge);
 the eight groups, Domain Users and the built-in Administrator by SID, in one OR
-search; one LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941) search per group for
-its members through nested groups (Samba 4.17 answers it as Windows does); and one
-search for everything whose ``primaryGroupID`` is one of those groups or of a group
-nested in them (the in-chain rule does not follow primary groups).
+search; per group, its members through nested groups, expanded level by level (one
+search by DN per level: the in-chain matching rule costs Samba a pass over the whole
+domain per group); and one search for everything whose ``primaryGroupID`` is one of
+those groups or of a group nested in them (member values do not show primary groups).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from adsuite.connectors.ldap import Directory, Entry, Query
+from adsuite.connectors.ldap import Directory, Entry, Query, or_filter
 from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
@@ -37,9 +37,7 @@ from adsuite.resources.privileged_facts import (
 
 log = logging.getLogger(__name__)
 
-IN_CHAIN = "1.2.840.113556.1.4.1941"
 GROUP_ATTRIBUTES = (*PRINCIPAL_ATTRIBUTES, "member")
-_FILTER_ESCAPES = {"\\": "\\5c", "*": "\\2a", "(": "\\28", ")": "\\29", "\0": "\\00"}
 
 
 def read_privileged(
@@ -96,16 +94,38 @@ def _by_sid(directory: Directory, base_dn: str, domain_sid: str) -> dict[str, Pr
 def _chain(
     directory: Directory, base_dn: str, group_dn: str, principals: dict[str, Principal]
 ) -> list[str]:
-    """DN keys of everything in *group_dn* through any chain of ``member`` values."""
-    value = "".join(_FILTER_ESCAPES.get(c, c) for c in group_dn)
-    query = Query(base_dn, f"(memberOf:{IN_CHAIN}:={value})", PRINCIPAL_ATTRIBUTES)
-    keys = []
-    for principal in map(_principal, directory.search(query)):
-        if principal is not None:
+    """DN keys of everything in *group_dn* through any chain of ``member`` values.
+
+    Expanded level by level from the member values themselves, each level one search
+    by DN (OR filters of 200): Samba evaluates the in-chain matching rule
+    (1.2.840.113556.1.4.1941) against every object of the domain, which took 18 s per
+    group on a lab of 17,000 objects, while privileged groups hold a handful of members.
+    """
+    start = directory.read(group_dn, list(GROUP_ATTRIBUTES))
+    level = start.texts("member") if start else []
+    seen, keys = {dnlib.key(group_dn)}, []
+    while level:
+        fresh = sorted({dnlib.key(dn): dn for dn in level if dnlib.key(dn) not in seen}.values())
+        seen.update(dnlib.key(dn) for dn in fresh)
+        level = []
+        for entry in _entries_by_dn(directory, base_dn, fresh):
+            principal = _principal(entry)
+            if principal is None:
+                continue
             key = dnlib.key(principal.dn)
             principals[key] = principal
             keys.append(key)
+            if principal.is_group:
+                level.extend(entry.texts("member"))
     return keys
+
+
+def _entries_by_dn(directory: Directory, base_dn: str, dns: Sequence[str]) -> list[Entry]:
+    out: list[Entry] = []
+    for i in range(0, len(dns), 200):
+        query = Query(base_dn, or_filter("distinguishedName", dns[i : i + 200]), GROUP_ATTRIBUTES)
+        out.extend(directory.search(query))
+    return out
 
 
 def _primary_members(
