@@ -26,6 +26,26 @@ from adsuite.resources.base import (
 )
 
 CHUNK = 500
+ACCOUNTDISABLE = 0x2  # userAccountControl
+
+
+def enabled_view(entry: Entry) -> dict[str, Any]:
+    """``enabled`` as users and computers show it: the ACCOUNTDISABLE bit, inverted."""
+    uac = entry.integer("userAccountControl") or 0
+    return {"enabled": not uac & ACCOUNTDISABLE}
+
+
+def enable_writes(default_uac: int) -> Callable[[Entry, Mapping[str, Any], str], list[LdapWrite]]:
+    """A ``write_extra`` that flips ACCOUNTDISABLE, keeping every other bit as read."""
+
+    def writes(entry: Entry, after: Mapping[str, Any], dn: str) -> list[LdapWrite]:
+        if "enabled" not in after:
+            return []
+        uac = entry.integer("userAccountControl") or default_uac
+        uac = uac & ~ACCOUNTDISABLE if after["enabled"] else uac | ACCOUNTDISABLE
+        return [LdapWrite("modify", dn, changes={"userAccountControl": ("replace", [str(uac)])})]
+
+    return writes
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from adsuite.connectors.ldap import Entry, Query
+from adsuite.connectors.ldap import Query
 from adsuite.formats import dn as dnlib
 from adsuite.resources import accounts
 from adsuite.resources import attributes as attrs
-from adsuite.resources.base import Change, Desired, LdapWrite, PlanContext
+from adsuite.resources.base import Change, Desired, PlanContext
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "computer"
 ORDER = 33  # after users: a computer's owner may be a user the same run creates
 WORKSTATION_TRUST_ACCOUNT = 0x1000
-ACCOUNTDISABLE = 0x2
+ACCOUNTDISABLE = accounts.ACCOUNTDISABLE
 MAX_NAME = 15  # NetBIOS computer names
 TABLE = (
     attrs.Attr("description", "description"),
@@ -81,26 +81,13 @@ def sam_account_name(name: str) -> str:
     return f"{name}$"
 
 
-def enabled(entry: Entry) -> dict[str, Any]:
-    uac = entry.integer("userAccountControl") or 0
-    return {"enabled": not uac & ACCOUNTDISABLE}
-
-
-def enable_writes(entry: Entry, after: Mapping[str, Any], dn: str) -> list[LdapWrite]:
-    if "enabled" not in after:
-        return []
-    uac = entry.integer("userAccountControl") or WORKSTATION_TRUST_ACCOUNT
-    uac = uac & ~ACCOUNTDISABLE if after["enabled"] else uac | ACCOUNTDISABLE
-    return [LdapWrite("modify", dn, changes={"userAccountControl": ("replace", [str(uac)])})]
-
-
 KIND = accounts.AccountKind(
     NAME,
     "computer",
     TABLE,
     extra_attributes=("userAccountControl",),
-    view_extra=enabled,
-    write_extra=enable_writes,
+    view_extra=accounts.enabled_view,
+    write_extra=accounts.enable_writes(WORKSTATION_TRUST_ACCOUNT),
     dn_fields=("managed_by",),
     cn_of=lambda sam: sam.removesuffix("$"),
 )

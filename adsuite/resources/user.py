@@ -21,17 +21,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adsuite.connectors.ldap import Entry, Query
+from adsuite.connectors.ldap import Query
 from adsuite.formats import dn as dnlib
 from adsuite.resources import accounts
 from adsuite.resources import attributes as attrs
-from adsuite.resources.base import Change, Desired, LdapWrite, PlanContext, SecretRef
+from adsuite.resources.base import Change, Desired, PlanContext, SecretRef
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "user"
 ORDER = 30
 NORMAL_ACCOUNT = 0x200
-ACCOUNTDISABLE = 0x2
+ACCOUNTDISABLE = accounts.ACCOUNTDISABLE
 TABLE = (
     attrs.Attr("upn", "userPrincipalName"),
     attrs.Attr("given_name", "givenName"),
@@ -98,26 +98,13 @@ class Spec(BaseModel):
         return value
 
 
-def enabled(entry: Entry) -> dict[str, Any]:
-    uac = entry.integer("userAccountControl") or 0
-    return {"enabled": not uac & ACCOUNTDISABLE}
-
-
-def enable_writes(entry: Entry, after: Mapping[str, Any], dn: str) -> list[LdapWrite]:
-    if "enabled" not in after:
-        return []
-    uac = entry.integer("userAccountControl") or NORMAL_ACCOUNT
-    uac = uac & ~ACCOUNTDISABLE if after["enabled"] else uac | ACCOUNTDISABLE
-    return [LdapWrite("modify", dn, changes={"userAccountControl": ("replace", [str(uac)])})]
-
-
 KIND = accounts.AccountKind(
     NAME,
     "user",
     TABLE,
     extra_attributes=("userAccountControl",),
-    view_extra=enabled,
-    write_extra=enable_writes,
+    view_extra=accounts.enabled_view,
+    write_extra=accounts.enable_writes(NORMAL_ACCOUNT),
     dn_fields=("manager",),
 )
 
