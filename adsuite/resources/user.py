@@ -170,8 +170,9 @@ def _with_password_note(change: Change, specs: Mapping[str, Spec], realm: str) -
         return change
     spec = specs[dnlib.rdn_value(change.target).lower()]
     source = f"credential {spec.password.credential}" if spec.password.credential else "generated"
-    upn = {"upn": spec.upn or default_upn(spec.name, realm)}
-    after = {**upn, **change.after, "password": f"(set from {source})"}
+    upn = spec.upn or default_upn(spec.name, realm)
+    after = {"ou": change.after.get("ou"), "upn": upn, **change.after}  # ou, upn first
+    after["password"] = f"(set from {source})"
     if spec.must_change_password:
         after["must_change_password"] = True
     return Change(
