@@ -114,6 +114,20 @@ def by_names(
     ]
 
 
+def _local_endpoint(connection: ldap3.Connection) -> str | None:
+    """This end of the connection as ``address:port`` — what a DC logs as the client.
+
+    It tells adsuite's own writes apart in the DC's log from writes made by anyone else
+    to the same object moments later (`adsuite audit changes`).
+    """
+    sock = getattr(connection, "socket", None)
+    try:
+        address = sock.getsockname() if sock is not None else None
+    except OSError:
+        return None
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else None
+
+
 class Directory:
     """A bound connection. Use :meth:`connect`; close with :meth:`close` or ``with``."""
 
@@ -122,6 +136,7 @@ class Directory:
         self.endpoint = endpoint
         self.round_trips = 0
         self.bound_at = datetime.now(UTC).isoformat(timespec="microseconds")  # just bound
+        self.client = _local_endpoint(connection)
 
     @classmethod
     def connect(cls, endpoint: Endpoint, password: Secret, timeout: int = 15) -> Directory:

@@ -1,9 +1,11 @@
 """Changes made outside adsuite: the DCs' directory write log against the journal.
 
 A write belongs to adsuite when it happened in an LDAP session that carried out a
-journaled change (same object, inside the change's intent→outcome window): every
-write of that session is then adsuite's, including the ones a change makes on other
-objects (the parent's ACE when an OU is protected). Any other write to an object
+journaled change (same object, inside the change's intent→outcome window, and — where
+the journal recorded it — from the client address:port of adsuite's connection, so a
+hand edit of the same object a moment later is not taken for adsuite's): every write
+of that session is then adsuite's, including the ones a change makes on other objects
+(the parent's ACE when an OU is protected). Any other write to an object
 adsuite manages — one a journaled run touched, or anything inside an OU it manages —
 is a change made outside adsuite.
 """
@@ -22,7 +24,7 @@ from adsuite.journal.records import ChangeRecord
 log = logging.getLogger(__name__)
 
 SLACK = timedelta(seconds=2)  # clock granularity between the journal and the DC's log
-WRITING_MODES = ("apply", "rollback", "ticket")
+WRITING_MODES = ("apply", "rollback", "ticket", "checkout", "checkin")
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,20 @@ def adsuite_sessions(writes: Sequence[DirectoryWrite], changes: Iterable[ChangeR
         start = datetime.fromisoformat(change.intent_at) - SLACK
         end = datetime.fromisoformat(change.outcome_at or change.intent_at) + SLACK
         for write in by_dn.get(dnlib.key(change.target), []):
-            if write.session_id and start <= write.time <= end:
-                sessions.add(write.session_id)
+            if not write.session_id or not start <= write.time <= end:
+                continue
+            if change.via and client_endpoint(write.remote) != change.via:
+                continue  # someone else's connection wrote the same object meanwhile
+            sessions.add(write.session_id)
     return sessions
+
+
+def client_endpoint(remote: str | None) -> str | None:
+    """Samba's ``ipv4:127.0.0.1:42743`` as ``127.0.0.1:42743`` (as adsuite journals it)."""
+    if not remote:
+        return None
+    family, _, endpoint = remote.partition(":")
+    return endpoint if family in ("ipv4", "ipv6") else remote
 
 
 def outside_adsuite(

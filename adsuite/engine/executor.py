@@ -66,6 +66,7 @@ def apply_changes(
             action=str(change.action),
             before=change.before,
             after=change.after,
+            via=conn.directory.client,
         )
         outcome = (
             Outcome(change, "skipped", "an earlier change failed")

@@ -200,6 +200,7 @@ def _change_record(row: Row) -> ChangeRecord:
         intent_at=intent_at,
         outcome_at=outcome_at,
         intent_seq=intent_seq,
+        via=intent.get("via"),
     )
 
 

@@ -71,6 +71,7 @@ class ChangeRecord:
     intent_at: str
     outcome_at: str | None
     intent_seq: int
+    via: str | None = None  # client address:port of the directory connection that made it
 
 
 @dataclass(frozen=True)

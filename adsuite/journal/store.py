@@ -113,11 +113,20 @@ class Journal:
         return run_id
 
     def record_intent(
-        self, run_id: str, *, resource: str, target: str, action: str, before: Any, after: Any
+        self,
+        run_id: str,
+        *,
+        resource: str,
+        target: str,
+        action: str,
+        before: Any,
+        after: Any,
+        via: str | None = None,
     ) -> int:
         """Record a change about to be made and return its number within the run (1, 2…).
 
-        The entry is committed and synced to disk before this returns.
+        *via* is the client end (``address:port``) of the directory connection that
+        makes it. The entry is committed and synced to disk before this returns.
         """
         _require_text(resource=resource, target=target, action=action)
         with self._write():
@@ -132,6 +141,8 @@ class Journal:
                 "before": before,
                 "after": after,
             }
+            if via:
+                body["via"] = via
             self._append(run_id, KIND_CHANGE_INTENT, body)
         return change_no
 

@@ -12,22 +12,26 @@ T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 OU = "OU=HQ,DC=group,DC=example,DC=com"
 
 
-def write(dn: str, seconds: int, session: str, op: str = "Modify") -> DirectoryWrite:
+def write(
+    dn: str, seconds: float, session: str, op: str = "Modify", port: int = 1
+) -> DirectoryWrite:
     return DirectoryWrite(
         T0 + timedelta(seconds=seconds),
         op,
         dn,
         "S-1-5-21-1-2-3-500",
         session,
-        "ipv4:127.0.0.1:1",
+        f"ipv4:127.0.0.1:{port}",
         ("description",),
         True,
     )
 
 
-def change(target: str, resource: str, seconds: int) -> ChangeRecord:
+def change(target: str, resource: str, seconds: float, via: str | None = None) -> ChangeRecord:
     at = (T0 + timedelta(seconds=seconds)).isoformat()
-    return ChangeRecord("run1", 1, resource, target, "update", {}, {}, "applied", None, at, at, 1)
+    return ChangeRecord(
+        "run1", 1, resource, target, "update", {}, {}, "applied", None, at, at, 1, via
+    )
 
 
 def test_writes_in_adsuite_sessions_are_ours_including_side_writes_on_other_objects() -> None:
@@ -43,6 +47,17 @@ def test_writes_in_adsuite_sessions_are_ours_including_side_writes_on_other_obje
         (f"OU=Users,{OU}", "someone-else"),
         (f"CN=x,OU=Users,{OU}", "someone-else"),
     ]
+
+
+def test_a_hand_edit_of_the_same_object_a_moment_later_is_not_taken_for_adsuites() -> None:
+    group = f"CN=g,{OU}"
+    writes = [
+        write(group, 10.0, "adsuite-session", "Add", port=42743),
+        write(group, 10.8, "by-hand", port=44919),  # inside the clock slack of the change
+    ]
+    journaled = [change(group, "group", 10.0, via="127.0.0.1:42743")]
+    found = outside_adsuite(writes, journaled, T0)
+    assert [(w.session_id, w.remote) for w in found] == [("by-hand", "ipv4:127.0.0.1:44919")]
 
 
 def test_writes_before_since_and_failed_writes_are_not_listed() -> None:
