@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 STAGES = {  # label: dotted name; missing ones are skipped (adsuite changes)
-    "import subcommands (cli.main._register)": "adsuite.cli.main._register",
+    "import the subcommand (cli.commands.LazyGroup.get_command)": (
+        "adsuite.cli.commands.LazyGroup.get_command"
+    ),
     "load inventory": "adsuite.engine.session.load_inventory",
     "load playbook": "adsuite.engine.session.load_playbook",
     "connect + bind": "adsuite.connectors.ldap.Directory.connect",

@@ -1,31 +1,45 @@
-"""The list of subcommands `adsuite` offers; each lives in its own module."""
+"""The subcommands `adsuite` offers, each in its own module, imported only when used.
+
+`adsuite plan` need not import the web server, nor `adsuite --version` the engine: a
+command's module is imported when click asks for that command (running it, or listing
+it in ``--help``).
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from adsuite.cli.admin import admin
-from adsuite.cli.audit import audit
-from adsuite.cli.creds import creds
-from adsuite.cli.journal import journal
-from adsuite.cli.lab import lab
-from adsuite.cli.report import report
-from adsuite.cli.rollback import rollback
-from adsuite.cli.run import apply, drift, plan
-from adsuite.cli.serve import serve
-from adsuite.cli.ticket import ticket
+# name -> "module:attribute", in the order `adsuite --help` lists them
+COMMANDS: dict[str, str] = {
+    "plan": "adsuite.cli.run:plan",
+    "apply": "adsuite.cli.run:apply",
+    "drift": "adsuite.cli.run:drift",
+    "rollback": "adsuite.cli.rollback:rollback",
+    "audit": "adsuite.cli.audit:audit",
+    "admin": "adsuite.cli.admin:admin",
+    "report": "adsuite.cli.report:report",
+    "ticket": "adsuite.cli.ticket:ticket",
+    "serve": "adsuite.cli.serve:serve",
+    "journal": "adsuite.cli.journal:journal",
+    "creds": "adsuite.cli.creds:creds",
+    "lab": "adsuite.cli.lab:lab",
+}
 
-ALL: list[click.Command] = [
-    plan,
-    apply,
-    drift,
-    rollback,
-    audit,
-    admin,
-    report,
-    ticket,
-    serve,
-    journal,
-    creds,
-    lab,
-]
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands come from :data:`COMMANDS` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *sorted(set(super().list_commands(ctx)) - set(COMMANDS))]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attribute = where.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{where} is not a click command")
+        return command

@@ -1,4 +1,4 @@
-"""The `adsuite` command: one click group; every subcommand module registers here.
+"""The `adsuite` command: one click group; its subcommands are listed in commands.py.
 
 This is the only place that turns an :class:`~adsuite.errors.AdsuiteError` into one
 line on stderr and an exit code. No traceback is shown for a user mistake.
@@ -12,10 +12,11 @@ import sys
 import click
 
 from adsuite import __version__
+from adsuite.cli.commands import LazyGroup
 from adsuite.errors import AdsuiteError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="adsuite")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 def cli(verbose: int) -> None:
@@ -24,15 +25,7 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _register() -> None:
-    from adsuite.cli import commands
-
-    for command in commands.ALL:
-        cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> None:
-    _register()
     try:
         code = cli.main(args=argv, prog_name="adsuite", standalone_mode=False)
     except AdsuiteError as error:
