@@ -26,6 +26,12 @@ from adsuite.errors import ConnectionFailed, DirectoryError
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
+
+# Entries keep raw values under lower-cased names (see _entry), so ldap3 need not build
+# a case-insensitive dict per entry: with check_names off as well, decoding a 10,000-user
+# read costs about 40 % less CPU (benchmarks/). Process-wide, and only adsuite uses
+# ldap3 here.
+ldap3.set_config_parameter("CASE_INSENSITIVE_ATTRIBUTE_NAMES", False)
 SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
 _MOD = {"add": ldap3.MODIFY_ADD, "delete": ldap3.MODIFY_DELETE, "replace": ldap3.MODIFY_REPLACE}
 _RESULT_WORDS = {
@@ -161,6 +167,7 @@ class Directory:
             password=password.reveal(),
             raise_exceptions=False,
             auto_range=True,
+            check_names=False,  # no schema is loaded; raw values are all adsuite reads
             receive_timeout=120,
             read_only=False,
         )
