@@ -37,6 +37,7 @@ def write_dacl_edit(conn: Connections, edit: dacl.DaclEdit) -> None:
     if missing:
         raise DirectoryError(f"edit {edit.dn}: no account named {missing[0]!r} to grant rights to")
     add = [g.shape.for_sid(g.sid or found[g.trustee.lower()]) for g in edit.grants]
+    add += edit.puts
     change = functools.partial(dacl.edit, add=add, remove=edit.revokes)
     executor.execute(conn, LdapWrite("sd_edit", edit.dn, sd_flags=dacl.DACL_ONLY, sd_edit=change))
 

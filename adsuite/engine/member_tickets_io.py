@@ -4,9 +4,10 @@ granted accounts' DNs from the directory.
 
 The journal is only read — once per plan whatever the number of groups, and only the
 runs of the ticket types that matter (``Journal.runs_for``, as file_acl's ticket
-grants are read); a journal that does not exist yet holds no grants and is not
-created. The directory is read in bulk: the groups in one search, their members'
-names 500 DNs a search, the granted accounts 500 names a search.
+grants are read) and the rollbacks of those runs, which end the grants they undo; a
+journal that does not exist yet holds no grants and is not created. The directory is
+read in bulk: the groups in one search, their members' names 500 DNs a search, the
+granted accounts 500 names a search.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ CHUNK = 500
 
 
 def ticket_runs(journal_path: Path, ticket_types: Sequence[str]) -> list[RunRecord]:
-    """The runs of *ticket_types* in the journal at *journal_path* (none if it does not exist)."""
+    """The runs of *ticket_types* in the journal at *journal_path*, and the rollbacks of
+    those runs (none if the journal does not exist)."""
     if not journal_path.exists():
         return []
     with Journal.open(journal_path) as journal:
-        return journal.runs_for(sorted(set(ticket_types)))
+        runs = journal.runs_for(sorted(set(ticket_types)))
+        return runs + journal.rollbacks_of([r.id for r in runs]) if runs else runs
 
 
 def grants_in_force(journal_path: Path, ticket_type: str) -> dict[str, dict[str, lib.Grant]]:

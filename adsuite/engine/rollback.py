@@ -20,6 +20,7 @@ from adsuite.engine.planner import Plan
 from adsuite.formats import dn as dnlib
 from adsuite.journal.records import ChangeRecord
 from adsuite.resources import registry
+from adsuite.resources.base import Change
 from adsuite.source import Location
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,18 @@ class _Step:
     first: int  # change number in the run, for error locations
 
 
+def _key(target: str) -> str:
+    """Targets compare as DNs, case-insensitively; a GPO's target is its quoted name."""
+    return dnlib.key(target) if dnlib.looks_like_dn(target) else target.lower()
+
+
 def steps_of(records: Sequence[ChangeRecord]) -> list[_Step]:
     """Applied changes, one step per object: the first before-image and the last after."""
     steps: dict[tuple[str, str], _Step] = {}
     for rec in records:
         if rec.outcome != "applied":
             continue
-        key = (rec.resource, dnlib.key(rec.target))
+        key = (rec.resource, _key(rec.target))
         if rec.resource == "membership":
             key = (rec.resource, f"{key[1]}#{rec.change_no}")  # each is undone on its own
         old = steps.get(key)
@@ -78,19 +84,55 @@ def _then(
 def spec_args(step: _Step, base_dn: str, *, undo: bool) -> list[dict[str, Any]]:
     """Desired state that undoes *step* (or redoes it, to see whether the object moved on)."""
     module = registry.KINDS.get(step.kind)
+    if getattr(module, "UNDO", None):
+        raise ValueError(cannot_undo(step.kind))
     if module is not None and hasattr(module, "replay"):
         replay: Callable[..., list[dict[str, Any]]] = module.replay
         return replay(step.target, step.before or {}, step.after or {}, undo=undo)
     if module is not None and hasattr(module, "restore"):
         restore: Callable[..., dict[str, Any]] = module.restore
         return [restore(step.target, step.before if undo else step.after, base_dn)]
-    raise ValueError(f"adsuite cannot roll back {step.kind} changes yet")
+    raise ValueError(cannot_undo(step.kind))
+
+
+# Journaled resources that are no resource kind (adsuite/admin writes them), and why a
+# rollback leaves them alone; a kind says the same with a module-level UNDO = "reason".
+NOT_KINDS = {
+    "admin_account": "a super-administrator check-out or check-in set a password nobody "
+    "keeps; check the account in (adsuite admin checkin), which rotates it and restores "
+    "the account's resting state",
+    "logon_events": "a collection of logon events changed nothing in the domain",
+}
+
+
+def cannot_undo(kind: str) -> str:
+    """Why changes of *kind* are not rolled back: by design (the kind's ``UNDO``), or not yet."""
+    module = registry.KINDS.get(kind)
+    reason = getattr(module, "UNDO", None) if module is not None else NOT_KINDS.get(kind)
+    return (
+        f"cannot be undone: {reason}" if reason else f"adsuite cannot roll back {kind} changes yet"
+    )
+
+
+def _once(
+    steps: Sequence[tuple[_Step, list[dict[str, Any]]]],
+) -> list[tuple[_Step, list[dict[str, Any]]]]:
+    """Each kind's spec arguments once: several changes may restore one object alike (a
+    GPO's own change and its links' changes all carry the GPO's images)."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    out = []
+    for step, many in steps:
+        fresh = [args for args in many if (step.kind, args) not in seen]
+        seen += [(step.kind, args) for args in fresh]
+        out.append((step, fresh))
+    return out
 
 
 def playbook_for(
     run_id: str, domain: str, steps: Sequence[tuple[_Step, list[dict[str, Any]]]]
 ) -> Playbook:
-    specs = registry.specs()
+    # a kind may take its undo in a form no playbook can write: its ``RollbackSpec``
+    specs = {kind: getattr(m, "RollbackSpec", m.Spec) for kind, m in registry.KINDS.items()}
     tasks = tuple(
         Task(
             step.kind,
@@ -100,11 +142,42 @@ def playbook_for(
             None,
             (),
         )
-        for step, many in steps
+        for step, many in _once(steps)
         for args in many
     )
     play = Play(f"rollback of run {run_id}", domain, tasks, Location(f"run {run_id}"))
     return Playbook(Path(f"rollback-{run_id}"), f"rollback:{run_id}", (play,), ())
+
+
+def _checked(step: _Step, base_dn: str, *, undo: bool) -> list[dict[str, Any]]:
+    """:func:`spec_args`, validated against the kind's model (ValueError if refused)."""
+    many = spec_args(step, base_dn, undo=undo)
+    module = registry.KINDS[step.kind]
+    for args in many:
+        getattr(module, "RollbackSpec", module.Spec).model_validate(args)
+    return many
+
+
+def _object(change: Change) -> tuple[str, str]:
+    """One object of one kind: a GPO link on the domain and its password policy differ."""
+    return change.kind, _key(change.target)
+
+
+# Ticket runs whose undoing would itself be a change the rules send through a ticket:
+# a rollback leaves them alone and says which ticket to file instead.
+TICKET_RUNS = {
+    "permission_change": "the data owner's department head approved this access change "
+    "(五.5), and changing it back is a permission change too: file a permission_change "
+    "ticket for it",
+    "elevation_revoke": "putting an elevated member back needs a new elevation ticket "
+    "with both approvals (二.1.b)",
+}
+
+
+def ticket_refusal(ticket_type: str | None) -> str | None:
+    """Why a run of a ticket of *ticket_type* is not rolled back; None if it may be."""
+    reason = TICKET_RUNS.get(ticket_type or "")
+    return f"cannot be undone by a rollback: {reason}" if reason else None
 
 
 def build(
@@ -113,23 +186,28 @@ def build(
     domain_key: str,
     base_dn: str,
     plan_of: Callable[[Playbook], Plan],
+    refused: str | None = None,
 ) -> RollbackPlan:
-    """*plan_of* plans a playbook against the live directory."""
+    """*plan_of* plans a playbook against the live directory; *refused* (a reason) leaves
+    every change of the run alone (see :func:`ticket_refusal`)."""
     undo, redo, unsupported = [], [], []
     for step in reversed(steps_of(records)):
-        try:
-            undo.append((step, spec_args(step, base_dn, undo=True)))
-            redo.append((step, spec_args(step, base_dn, undo=False)))
-        except ValueError as error:
+        if refused:
+            unsupported.append(f"{step.kind} {step.target}: {refused}")
+            continue
+        try:  # both or neither: an undo is never planned without its moved-on check
+            back, again = (_checked(step, base_dn, undo=flag) for flag in (True, False))
+        except ValueError as error:  # pydantic's ValidationError is a ValueError too
             unsupported.append(f"{step.kind} {step.target}: {error}")
+            continue
+        undo.append((step, back))
+        redo.append((step, again))
     reverse = plan_of(playbook_for(run_id, domain_key, undo))
-    pending = {dnlib.key(c.target) for c in reverse.changes}
+    pending = {_object(c) for c in reverse.changes}
     moved = plan_of(playbook_for(run_id, domain_key, redo)) if pending else reverse
     # only an object that still needs undoing can have moved on; one already back
     # in its before state (e.g. rolled back twice) plans nothing and is fine
-    moved_on = {
-        dnlib.key(c.target): c.target for c in moved.changes if dnlib.key(c.target) in pending
-    }
-    kept = tuple(c for c in reverse.changes if dnlib.key(c.target) not in moved_on)
+    moved_on = {_object(c): c.target for c in moved.changes if _object(c) in pending}
+    kept = tuple(c for c in reverse.changes if _object(c) not in moved_on)
     plan = Plan(reverse.domain, reverse.base_dn, kept, reverse.objects_read, reverse.queries)
     return RollbackPlan(run_id, plan, tuple(moved_on.values()), tuple(unsupported))

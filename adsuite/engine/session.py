@@ -125,9 +125,14 @@ class Session:
     ) -> RollbackPlan:
         """The reverse of journaled run *run_id*, planned against the directory as it is now."""
         with Journal.open(self.journal_path) as journal:
-            records = journal.changes(journal.run(run_id).id)
+            run = journal.run(run_id)
+            records = journal.changes(run.id)
+        ticket_type = (run.extra.get("ticket") or {}).get("type") if run.ticket else None
+        refused = rollback.ticket_refusal(ticket_type)
         plan_of = lambda playbook: self.plan_for(playbook, conn, progress)  # noqa: E731
-        return rollback.build(run_id, records, self.domain_key, self.domain.base_dn, plan_of)
+        return rollback.build(
+            run_id, records, self.domain_key, self.domain.base_dn, plan_of, refused
+        )
 
     def operator(self, conn: Connections) -> dict[str, str]:
         return {

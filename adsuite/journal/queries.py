@@ -66,6 +66,16 @@ def fetch_runs_for(conn: sqlite3.Connection, ticket_types: list[str]) -> list[Ru
     return [_run_record(row) for row in rows]
 
 
+def fetch_rollbacks_of(conn: sqlite3.Connection, run_ids: list[str]) -> list[RunRecord]:
+    """Rollback runs, newest first, that undid one of *run_ids*."""
+    where = (
+        "AND json_extract(s.body, '$.mode') = 'rollback' "
+        "AND json_extract(s.body, '$.extra.rolls_back') IN (SELECT value FROM json_each(?))"
+    )
+    rows = conn.execute(_RUNS.format(where=where), (json.dumps(run_ids), -1))
+    return [_run_record(row) for row in rows]
+
+
 def fetch_run(conn: sqlite3.Connection, run_id: str) -> RunRecord:
     row = conn.execute(_RUNS.format(where="AND s.run_id = ?"), (run_id, 1)).fetchone()
     if row is None:

@@ -194,6 +194,11 @@ class Journal:
         with self._guard("read"):
             return queries.fetch_runs_for(self._conn, list(ticket_types))
 
+    def rollbacks_of(self, run_ids: Sequence[str]) -> list[RunRecord]:
+        """Rollback runs (``adsuite rollback``), newest first, that undid one of *run_ids*."""
+        with self._guard("read"):
+            return queries.fetch_rollbacks_of(self._conn, list(run_ids))
+
     def run(self, run_id: str) -> RunRecord:
         """One run; JournalError if the journal has no such run."""
         with self._guard("read"):

@@ -6,7 +6,10 @@
   ones, so a canonical DACL — explicit deny, explicit allow, inherited — stays so);
 - :func:`describe`: an ACE in the words of the Advanced Security Settings dialog;
 - :class:`DaclEdit`: the write a delegation change carries out at apply time
-  (engine/dacl_io.py), after looking up the SIDs of trustees the same run creates.
+  (engine/dacl_io.py), after looking up the SIDs of trustees the same run creates;
+- :func:`ace_to_sddl` / :func:`ace_from_sddl`: one ACE as SDDL text with literal SIDs,
+  the machine-readable image a delegation change journals (so a rollback can put back
+  exactly the ACEs a run took away, and take away exactly those it added).
 
 Nothing here does I/O; descriptors are the raw nTSecurityDescriptor read with SD
 flags 0x04 (DACL only).
@@ -18,10 +21,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from adsuite.errors import InputError
+from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.security_descriptor import AccessMask, Ace, AceFlags, AceType
 
 DACL_ONLY = 0x04
+HEX = "hex:"  # an ACE image SDDL cannot spell: the bytes of a descriptor holding it alone
+SE_SELF_RELATIVE = int(sdlib.Control.SE_SELF_RELATIVE)
 FULL_CONTROL = int(AccessMask.DS_FULL_CONTROL)
 _ALLOW = (AceType.ACCESS_ALLOWED, AceType.ACCESS_ALLOWED_OBJECT)
 _MASK_WORDS = (
@@ -70,12 +77,14 @@ class Grant:
 
 @dataclass(frozen=True)
 class DaclEdit:
-    """Add ``grants`` (unless an equal explicit ACE is there) and remove ``revokes``."""
+    """Add ``grants`` and ``puts`` (unless an equal explicit ACE is there) and remove
+    ``revokes``. ``puts`` are whole ACEs of any type (a rollback puts back what was)."""
 
     dn: str
     base_dn: str  # where trustees created by this run are looked up
     grants: tuple[Grant, ...]
     revokes: tuple[Ace, ...]
+    puts: tuple[Ace, ...] = ()
 
 
 def explicit_aces(raw_sd: bytes) -> list[Ace]:
@@ -111,8 +120,9 @@ def covers(have: Ace, want: Ace) -> bool:
 def edit(raw_sd: bytes, add: Sequence[Ace], remove: Sequence[Ace]) -> bytes:
     """The descriptor with explicit ACEs ``remove`` taken out and ``add`` put in.
 
-    An ACE to add that is already there is not added twice; new ACEs go just before the
-    first inherited ACE. Unchanged input comes back as the same bytes.
+    An ACE to add that is already there is not added twice; new allow ACEs go just
+    before the first inherited ACE, new deny ACEs first (explicit deny before explicit
+    allow: the canonical order). Unchanged input comes back as the same bytes.
     """
     sd = sdlib.parse(raw_sd)
     dacl = sd.dacl or sdlib.Acl(sdlib.ACL_REVISION_DS, ())
@@ -120,8 +130,10 @@ def edit(raw_sd: bytes, add: Sequence[Ace], remove: Sequence[Ace]) -> bytes:
     new = [a for a in dict.fromkeys(add) if a not in kept]
     if not new and len(kept) == len(dacl.aces):
         return raw_sd
+    denies = [a for a in new if a.ace_type not in _ALLOW]
+    allows = [a for a in new if a.ace_type in _ALLOW]
     at = next((i for i, a in enumerate(kept) if a.is_inherited), len(kept))
-    aces = (*kept[:at], *new, *kept[at:])
+    aces = (*denies, *kept[:at], *allows, *kept[at:])
     has_object_ace = any(a.is_object for a in aces)
     revision = max(dacl.revision, sdlib.ACL_REVISION_DS) if has_object_ace else dacl.revision
     return sdlib.to_bytes(sd.with_dacl(sdlib.Acl(revision, aces)))
@@ -156,3 +168,35 @@ def describe(ace: Ace, guid_names: Mapping[uuid.UUID, str]) -> str:
     if ace.flags & AceFlags.CI:
         return text + " on this object and descendants"
     return text
+
+
+def ace_to_sddl(ace: Ace) -> str:
+    """One ACE as SDDL, SIDs spelled out: ``(OA;CI;CCDC;bf967aba-…;;S-1-5-21-…-1101)``.
+
+    The rare ACE SDDL cannot spell (application data, an ACE flag without a letter) is
+    written ``hex:`` and the bytes of a descriptor that holds it alone, so nothing is lost.
+    """
+    acl = sdlib.Acl(sdlib.ACL_REVISION_DS, (ace,))
+    alone = sdlib.SecurityDescriptor(1, SE_SELF_RELATIVE, None, None, acl, None).with_dacl(acl)
+    try:
+        text = sddl.to_sddl(alone)[2:]
+        if ace_from_sddl(text) == ace:
+            return text
+    except InputError:
+        pass
+    return HEX + sdlib.to_bytes(alone).hex()
+
+
+def ace_from_sddl(text: str) -> Ace:
+    """The ACE :func:`ace_to_sddl` wrote (InputError for anything but one DACL ACE)."""
+    try:
+        dacl = (
+            sdlib.parse(bytes.fromhex(text[len(HEX) :])).dacl
+            if text.startswith(HEX)
+            else sddl.from_sddl("D:" + text).dacl
+        )
+    except ValueError as error:
+        raise InputError(f"not an ACE: {text!r} ({error})") from error
+    if dacl is None or len(dacl.aces) != 1:
+        raise InputError(f"not one ACE: {text!r}")
+    return dacl.aces[0]

@@ -40,27 +40,35 @@ covers reset passwords). ``exact`` wants each declared ACE as such and also remo
 the OU's explicit ACEs that no delegation task declares for it — never inherited ACEs,
 never the OU class's default ACEs (the schema's defaultSecurityDescriptor) and never
 the deny-delete ACEs of ``ou``'s ``protected``.
+
+Each change also journals the very ACEs it grants and revokes (``aces``, as SDDL), so
+``adsuite rollback`` takes back exactly what a run granted and puts back exactly what
+it revoked (delegation_undo.py); the plan and drift show only the words.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adsuite.formats import dn as dnlib
 from adsuite.formats.security_descriptor import AccessMask, Ace, AceFlags, AceType
-from adsuite.resources import dacl, protection
+from adsuite.resources import dacl, delegation_undo, protection
 from adsuite.resources.base import Action, Change, Desired, Expect, PlanContext
 from adsuite.resources.dacl import AceShape, Grant
 from adsuite.resources.delegation_facts import Facts, Requests
+from adsuite.resources.delegation_undo import IMAGE, PENDING_SID, image
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "delegation"
 ORDER = 50  # after groups and users: a trustee may be created by the same run
+RollbackSpec = delegation_undo.RollbackSpec  # what engine/rollback.py plans an undo with
+replay = delegation_undo.replay
 SD = "nTSecurityDescriptor"
 RightName = Literal[
     "create_delete_users",
@@ -158,6 +166,15 @@ def _spec(item: Desired) -> Spec:
     return item.spec
 
 
+def _declared(desired: Sequence[Desired]) -> list[Desired]:
+    """The playbook's tasks; the rest are a rollback's (delegation_undo.py)."""
+    return [d for d in desired if isinstance(d.spec, Spec)]
+
+
+def _undone(desired: Sequence[Desired]) -> list[Desired]:
+    return [d for d in desired if isinstance(d.spec, RollbackSpec)]
+
+
 def _dn(item: Desired, ctx: PlanContext) -> str:
     path = _spec(item).ou
     return (
@@ -179,7 +196,9 @@ def _requests(desired: Sequence[Desired], ctx: PlanContext) -> Requests:
 
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Hashable]:
-    return _requests(desired, ctx).all()
+    declared, undone = _declared(desired), _undone(desired)
+    out: list[Hashable] = _requests(declared, ctx).all() if declared else []
+    return out + (delegation_undo.queries(undone, ctx) if undone else [])
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
@@ -187,38 +206,56 @@ def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
 
 
 def references(desired: Sequence[Desired]) -> set[str]:
-    return {_spec(d).trustee for d in desired}
+    return {_spec(d).trustee for d in _declared(desired)}
 
 
-def identity(spec: Spec) -> str:
+def identity(spec: Spec | RollbackSpec) -> str:
+    if isinstance(spec, RollbackSpec):
+        return delegation_undo.identity(spec)
     where = spec.ou if dnlib.looks_like_dn(spec.ou) else "/".join(dnlib.ou_path_segments(spec.ou))
     return f"{where.lower()} {spec.trustee.lower()}"
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    facts = Facts.read(ctx, _requests(desired, ctx))
+    declared, undone = _declared(desired), _undone(desired)
+    changes = delegation_undo.plan(undone, ctx) if undone else []
+    if not declared:
+        return changes
+    facts = Facts.read(ctx, _requests(declared, ctx))
     by_ou: dict[str, list[Desired]] = {}
-    for item in desired:
+    for item in declared:
         by_ou.setdefault(dnlib.key(_dn(item, ctx)), []).append(item)
-    changes = [_plan_ou(_dn(items[0], ctx), items, facts, ctx) for items in by_ou.values()]
-    return [c for c in changes if c is not None]
+    planned = [_plan_ou(_dn(items[0], ctx), items, facts, ctx) for items in by_ou.values()]
+    return changes + [c for c in planned if c is not None]
 
 
 class _Diff:
-    """What one OU's change shows (before/after in words) and writes."""
+    """What one OU's change shows (before/after in words), writes and journals (the ACEs)."""
 
     def __init__(self) -> None:
-        self.before: dict[str, str] = {}
-        self.after: dict[str, str] = {}
+        self.before: dict[str, Any] = {}
+        self.after: dict[str, Any] = {}
         self.grants: list[Grant] = []
         self.revokes: list[Ace] = []
+        self.granted: list[dict[str, str]] = []  # images of the ACEs put on
+        self.revoked: list[dict[str, str]] = []  # and taken off
 
-    def show(self, what: str, was: str, will: str) -> None:
+    def show(self, what: str, was: str, will: str) -> str:
         key, n = what, 1
         while key in self.after:  # two unmanaged ACEs that read alike
             n += 1
             key = f"{what} #{n}"
         self.before[key], self.after[key] = was, will
+        return key
+
+    def revoke(self, what: str, aces: Sequence[Ace]) -> None:
+        self.revokes += aces
+        self.revoked += [image(what, ace) for ace in aces]
+
+    def grant(self, what: str, trustee: str, sid: str | None, shapes: Sequence[AceShape]) -> None:
+        self.grants += [Grant(trustee, sid, s) for s in shapes]
+        pending = None if sid else trustee
+        self.granted += [image(what, s.for_sid(sid or PENDING_SID), pending) for s in shapes]
 
 
 def _plan_ou(dn: str, items: list[Desired], facts: Facts, ctx: PlanContext) -> Change | None:
@@ -233,10 +270,10 @@ def _plan_ou(dn: str, items: list[Desired], facts: Facts, ctx: PlanContext) -> C
         for ace in have:
             if ace not in keep and ace not in diff.revokes and not _is_protection(ace):
                 what = f"unmanaged ACE: {facts.principal(ace.sid)} '{facts.describe(ace)}'"
-                diff.show(what, "present", "removed (exact mode)")
-                diff.revokes.append(ace)
+                diff.revoke(diff.show(what, "present", "removed (exact mode)"), [ace])
     if not diff.after:
         return None
+    diff.before[IMAGE], diff.after[IMAGE] = diff.revoked, diff.granted
     write = dacl.DaclEdit(dn, ctx.base_dn, tuple(diff.grants), tuple(diff.revokes))
     expect = Expect(True, raw={"objectGUID": entry.raw("objectGUID")}) if entry else Expect(None)
     return Change(
@@ -259,8 +296,7 @@ def _plan_item(
         if spec.state == "absent":
             gone = [h for h in have if h in aces]
             if gone:
-                diff.show(what, "granted", "removed")
-                diff.revokes += gone
+                diff.revoke(diff.show(what, "granted", "removed"), gone)
             continue
         declared.update(aces)
         missing = (
@@ -269,8 +305,7 @@ def _plan_item(
             else [s for s, a in zip(shapes, aces, strict=True) if not _present(a, have, exact)]
         )
         if missing:
-            diff.show(what, "missing", "granted")
-            diff.grants += [Grant(spec.trustee, sid, s) for s in missing]
+            diff.grant(diff.show(what, "missing", "granted"), spec.trustee, sid, missing)
     return declared
 
 
@@ -298,3 +333,21 @@ def _is_protection(ace: Ace) -> bool:
         and ace.flags == 0
         and ace.mask & ~masks == 0
     )
+
+
+def describe(change: Change, *, drift: bool) -> list[str]:
+    """The rights in words, one line each (the ACE images are for rollback, not shown)."""
+    before, after = change.before or {}, change.after or {}
+    shown = [k for k in after if k != IMAGE]
+    if drift:
+        return [f"{k} is {_show(before.get(k))}, want {_show(after[k])}" for k in shown]
+    return [f"{k}: {_show(before.get(k))} → {_show(after[k])}" for k in shown]
+
+
+def finding_aspects(change: Change) -> list[str]:
+    """What a drift finding's id depends on: the lines in words, as before ACE images."""
+    return sorted((set(change.before or {}) | set(change.after or {})) - {IMAGE})
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

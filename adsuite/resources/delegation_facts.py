@@ -63,7 +63,7 @@ def _rights_query(ctx: PlanContext, names: list[str]) -> Query:
     )
 
 
-def _trustee_queries(ctx: PlanContext, names: Iterable[str]) -> tuple[Query, ...]:
+def trustee_queries(ctx: PlanContext, names: Iterable[str]) -> tuple[Query, ...]:
     unique = sorted({n.lower() for n in names})
     return tuple(
         Query(
@@ -110,7 +110,7 @@ class Requests:
         return cls(
             ous=ou.all_ous(ctx),
             schema=_schema_query(ctx, {*schema, *([OU_CLASS] if exact else [])}),
-            trustees=_trustee_queries(ctx, trustees),
+            trustees=trustee_queries(ctx, trustees),
             rights=_rights_query(ctx, right_names) if right_names else None,
             domain=Query(ctx.base_dn, "(objectClass=*)", ("objectSid",), "base") if exact else None,
             netbios=_netbios_query(ctx) if exact else None,

@@ -8,17 +8,22 @@ such a membership records it in its run's ``extra.record`` under :data:`RECORD_K
 
 and its revoking type records ``"action": "revoke"`` (:class:`Source` pairs them). A
 grant is in force from its ticket's successful apply run until a later successful run
-takes it back: a revoke ticket, or a ``leaver`` or ``transfer`` ticket whose run took
-the member out of the group (their records name the groups left). Nothing else ends
-it: a rollback of the ticket's run or a removal by hand takes the member out but
-leaves the approvals standing, which the kind reports as a warning until a revoke
-ticket closes them. A later grant of the same membership replaces the earlier one.
+takes it back: a revoke ticket, a ``leaver`` or ``transfer`` ticket whose run took
+the member out of the group (their records name the groups left), or a successful
+``adsuite rollback`` of the ticket's own run — a rolled-back grant counts as approved
+no longer, and putting the member back needs a new ticket (a ticket runs once). A
+removal by hand takes the member out but leaves the approvals standing, which the
+kind reports as a warning until a revoke ticket closes them. Only a ticket grants:
+rolling back a run that ended a grant (a revoke, a leaver, or that rollback itself)
+puts the member back in the group but not the grant, so the member is drift until a
+new ticket approves it. A later grant of the same membership replaces the earlier one.
 
 The kind asks for :class:`TicketMembersRead`; the engine's reader
 (``adsuite/engine/member_tickets_io.py``) reads the journal once through the same
 mechanism as file_acl's ticket grants (``Journal.runs_for``, the run's journal from
-the connections), folds it here with :func:`fold`, and reads the group, its members'
-names and the granted accounts' DNs from the directory, so planning stays pure.
+the connections) with the rollbacks of those runs (``Journal.rollbacks_of``), folds
+it here with :func:`fold`, and reads the group, its members' names and the granted
+accounts' DNs from the directory, so planning stays pure.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ log = logging.getLogger(__name__)
 
 RECORD_KEY = "membership_ticket"  # the key of a grant or revoke in a ticket run's record
 GRANT, REVOKE = "grant", "revoke"
+ROLLBACK_MODE = "rollback"  # a run of `adsuite rollback`; its extra names the run it undid
+ROLLS_BACK = "rolls_back"
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,12 @@ def fold(runs: Iterable[RunLike], source: Source) -> dict[str, dict[str, Grant]]
     in any order (they are taken in journal order)."""
     state: dict[str, dict[str, Grant]] = {}
     for run in sorted(runs, key=lambda r: r.start_seq):
+        undone = rolled_back(run)
+        if undone is not None:  # a rollback of a granting run ends the grants it made
+            for members in state.values():
+                for name in [m for m, g in members.items() if g.run_id == undone]:
+                    del members[name]
+            continue
         for group, member, grant in _effects(run, source):
             members = state.setdefault(group.lower(), {})
             if grant is None:
@@ -114,6 +127,14 @@ def fold(runs: Iterable[RunLike], source: Source) -> dict[str, dict[str, Grant]]
             else:
                 members[member.lower()] = grant
     return {group: members for group, members in state.items() if members}
+
+
+def rolled_back(run: RunLike) -> str | None:
+    """The id of the run *run* successfully rolled back; None if it is no such rollback."""
+    undone = run.extra.get(ROLLS_BACK)
+    if run.mode != ROLLBACK_MODE or run.status != "ok" or not isinstance(undone, str):
+        return None
+    return undone
 
 
 def _effects(run: RunLike, source: Source) -> Iterator[tuple[str, str, Grant | None]]:

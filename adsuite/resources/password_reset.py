@@ -9,7 +9,8 @@
 This is an action, not a state: every plan of it sets the password again. It is
 therefore only accepted from a ticket (``adsuite ticket apply``), whose written
 request and identity check are verified first; a playbook that names it is refused.
-The password is never shown: the plan says where it comes from.
+The password is never shown: the plan says where it comes from. A reset is never
+rolled back (``UNDO``): that would need the old password.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from adsuite.resources.user import Password
 
 NAME = "password_reset"
 ORDER = 37  # after users and computers, before memberships
+UNDO = (
+    "the old password is not known to adsuite and must never be (it is not read, kept "
+    "or journaled); if the reset was wrong, a new password_reset ticket sets another (五.9)"
+)
 TICKET_CONTEXT = "ticket"  # the validation context key a ticket sets: its id
 ATTRIBUTES = ("sAMAccountName", "objectGUID", "pwdLastSet", "lockoutTime")
 CHUNK = 500

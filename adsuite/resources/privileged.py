@@ -11,14 +11,18 @@ The built-in Administrator (RID 500) is checked too: "account is sensitive and c
 be delegated" (apply sets it) and its password age (a finding apply cannot fix: check
 the account out and in to rotate it). A service account that is the built-in
 Administrator, or that is not the account adsuite binds with, is a warning.
+
+``adsuite rollback`` undoes these changes (privileged_undo.py) — putting back rights
+the allow-list does not grant, which its plan says on every such line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from adsuite.formats import dn as dnlib
+from adsuite.resources import privileged_undo
 from adsuite.resources.base import (
     Action,
     Change,
@@ -40,11 +44,24 @@ from adsuite.resources.privileged_facts import (
     PrivilegedState,
 )
 from adsuite.resources.privileged_spec import CLAUSE, Spec
+from adsuite.resources.privileged_undo import ALSO, DOMAIN_USERS, RollbackSpec, replay
 
 NAME = "privileged"
 ORDER = 45  # after users (a declared account may be created in the same run)
 
-__all__ = ["NAME", "ORDER", "Spec", "declares", "describe", "notices", "plan", "queries"]
+__all__ = [
+    "NAME",
+    "ORDER",
+    "RollbackSpec",
+    "Spec",
+    "declares",
+    "describe",
+    "finding_aspects",
+    "notices",
+    "plan",
+    "queries",
+    "replay",
+]
 
 
 def _spec(item: Desired) -> Spec:
@@ -52,8 +69,15 @@ def _spec(item: Desired) -> Spec:
     return item.spec
 
 
-def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[PrivilegedRead]:
-    return [PrivilegedRead(ctx.base_dn)]
+def _tasks(desired: Sequence[Desired]) -> list[Desired]:
+    """The playbook's task; the rest are a rollback's (privileged_undo.py)."""
+    return [d for d in desired if isinstance(d.spec, Spec)]
+
+
+def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Hashable]:
+    undone = [d for d in desired if isinstance(d.spec, RollbackSpec)]
+    extra = [privileged_undo.accounts_query(undone, ctx)] if undone else []
+    return [PrivilegedRead(ctx.base_dn), *extra]
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
@@ -62,12 +86,14 @@ def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
 
 def references(desired: Sequence[Desired]) -> set[str]:
     names: set[str] = set()
-    for spec in map(_spec, desired):
+    for spec in map(_spec, _tasks(desired)):
         names |= {*spec.accounts, spec.service_account, *spec.member_accounts()}
     return names
 
 
-def identity(spec: Spec) -> str:
+def identity(spec: Spec | RollbackSpec) -> str:
+    if isinstance(spec, RollbackSpec):
+        return privileged_undo.identity(spec)
     return NAME  # one allow-list per playbook: two would each call the other's members drift
 
 
@@ -80,7 +106,10 @@ def state_of(ctx: PlanContext, where: Desired) -> PrivilegedState:
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
     changes: list[Change] = []
-    for item in desired:
+    undone = [d for d in desired if isinstance(d.spec, RollbackSpec)]
+    if undone:
+        changes += privileged_undo.plan(undone, ctx, state_of(ctx, undone[0]))
+    for item in _tasks(desired):
         state = state_of(ctx, item)
         allowed = _allowed(_spec(item), item, ctx)
         for label in GROUP_NAMES:
@@ -195,8 +224,10 @@ def _primary_group_change(
             "objectGUID": principal.entry.raw("objectGUID"),
         },
     )
-    before = {"group": group.label, "primary_group": group.label}
-    after = {"group": group.label, "primary_group": "Domain Users"}
+    # whether it was in Domain Users by a member value too: what a rollback puts back
+    also = [DOMAIN_USERS] if dnlib.key(state.domain_users_dn) in member_of else []
+    before = {"group": group.label, "primary_group": group.label, ALSO: also}
+    after = {"group": group.label, "primary_group": DOMAIN_USERS, ALSO: []}
     return Change(
         NAME, Action.UPDATE, principal.dn, before, after, item.location, tuple(writes), expect
     )
@@ -223,7 +254,7 @@ def _not_delegated(item: Desired, state: PrivilegedState) -> list[Change]:
 
 def notices(desired: Sequence[Desired], ctx: PlanContext) -> list[Notice]:
     out: list[Notice] = []
-    for item in desired:
+    for item in _tasks(desired):
         state = state_of(ctx, item)
         out += _password_age(item, state)
         out += _service_account(item, state, ctx)
@@ -288,6 +319,8 @@ def _same_account(bound_as: str, name: str, dn: str, realm: str) -> bool:
 def describe(change: Change, *, drift: bool) -> list[str]:
     """The change in words: members of a group, a primary group, the delegation flag."""
     before, after = change.before or {}, change.after or {}
+    if after.get(privileged_undo.MARK):
+        return privileged_undo.describe(change)
     if "primary_group" in after:
         group = before["primary_group"]
         if drift:
@@ -305,3 +338,8 @@ def describe(change: Change, *, drift: bool) -> list[str]:
     return [f"+ member {dn}" for dn in after.get("added", [])] + [
         f"- member {dn}" for dn in before.get("removed", [])
     ]
+
+
+def finding_aspects(change: Change) -> list[str]:
+    """What a drift finding's id depends on: the fields changed, as before ``also_member_of``."""
+    return sorted((set(change.before or {}) | set(change.after or {})) - {ALSO})

@@ -11,15 +11,16 @@ taken back since (:mod:`adsuite.resources.member_tickets`) — is in the journal
 Every other member is drift, in words ("HQ-Elevated has zhang.wei without an
 approved elevation ticket (二.1.b)"), and apply removes it. The tickets are the
 only way in: apply never adds a member, even one whose ticket is in force but who
-was taken out by hand or by a rollback — granting administrator rights is the
-ticket's act, not a repair's — so that case is a warning only, until an
-``elevation_revoke`` ticket closes it.
+was taken out by hand — granting administrator rights is the ticket's act, not a
+repair's — so that case is a warning only, until an ``elevation_revoke`` ticket
+closes it.
 
 A dedicated kind rather than a ``membership`` option, so ``membership`` keeps its one
 meaning (the members a playbook names are added) and this one its own: tickets
 allow, nobody adds. Give the group no ``membership`` task as well: that one would add
-what this one removes. A removal is not rolled back by ``adsuite rollback`` (putting
-back a member without an approved ticket needs that ticket).
+what this one removes. A removal is not rolled back by ``adsuite rollback`` (``UNDO``:
+putting back a member without an approved ticket needs that ticket). Rolling back a
+ticket's own run ends its grant (:mod:`adsuite.resources.member_tickets`).
 """
 
 from __future__ import annotations
@@ -45,10 +46,15 @@ from adsuite.resources.naming import check_sam_account_name
 
 NAME = "ticketed_membership"
 ORDER = 42  # after membership (40): the same group facts, and users a run creates
+UNDO = (
+    "it took out members no approved ticket allowed; putting one back would grant what "
+    "only an approved ticket grants (二.1.b for elevation): carry out a ticket for them"
+)
 
 __all__ = [
     "NAME",
     "ORDER",
+    "UNDO",
     "Spec",
     "declares",
     "describe",
