@@ -15,12 +15,13 @@ A setting left out is not managed; the other pwdProperties bits are kept as they
 The fields, units and the regulation floor are in
 :mod:`adsuite.resources.password_settings`. On a Windows DC the Default Domain Policy
 GPO ([System Access] in GptTmpl.inf) overwrites these attributes, so it must agree.
+A rollback puts back the settings a run changed, never below the floor by itself.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adsuite.connectors.ldap import Entry, Query
@@ -135,3 +136,19 @@ def _properties(entry: Entry, spec: Spec) -> int:
         if wanted is not None:
             value = value | bit if wanted else value & ~bit
     return value
+
+
+def replay(
+    target: str, before: Mapping[str, Any], after: Mapping[str, Any], *, undo: bool
+) -> list[dict[str, Any]]:
+    """Spec arguments that undo a journaled change (the settings as *before* shows them)
+    or redo it (as *after* does), for rollback.
+
+    The journal keeps each setting the change wrote, in the words plans use, so they
+    read back exactly. Undoing into settings below the 二.2.c floor is refused: the
+    before-image has no written reason (see :func:`password_settings.restored`).
+    """
+    shown = before if undo else after
+    values = {f: pw.declared(f, shown[f]) for f in pw.FIELDS if f in shown}
+    reason = None if undo else shown.get("floor_override")
+    return [pw.validated(Spec, pw.restored(values, reason, undo=undo))]

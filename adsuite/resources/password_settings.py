@@ -22,11 +22,19 @@ why. Values are shown in words ("180 days", "never") in plans and drift.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from adsuite.connectors.ldap import Entry
 from adsuite.formats import intervals
@@ -220,12 +228,7 @@ def _words(value: Interval, field: str) -> str:
 
 def below_floor(spec: Settings) -> list[str]:
     """The settings of *spec* below the regulation floor (allowed by its override)."""
-    checks: list[tuple[str, Callable[[Any], str | None]]] = [
-        ("min_length", regulations.min_length_violation),
-        ("max_age", regulations.max_age_violation),
-        ("history", regulations.history_violation),
-    ]
-    return [f for f, check in checks if getattr(spec, f) is not None and check(getattr(spec, f))]
+    return [field for field, _ in _violations({f: getattr(spec, f) for f in FIELDS})]
 
 
 def with_override(spec: Settings, after: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,3 +237,76 @@ def with_override(spec: Settings, after: Mapping[str, Any]) -> dict[str, Any]:
     if spec.floor_override is not None and set(below_floor(spec)) & set(after):
         out["floor_override"] = spec.floor_override.reason
     return out
+
+
+# Rollback: journaled settings back into a playbook's words.
+
+KEPT = "not written by this rollback: compared with the directory or kept as it is"
+_BY_FIELD = {s.field: s for s in NUMBERS}
+
+
+def declared(field: str, shown: Any) -> Any:
+    """A setting as plans show it and the journal keeps it (``"42 days"``, ``7``,
+    ``true``, ``"never"``) as a playbook declares it (``42``); ValueError if a playbook
+    cannot say it (a fraction of a day, an unreadable value, an unset attribute)."""
+    setting = _BY_FIELD.get(field)
+    if field in FLAGS and isinstance(shown, bool):
+        return shown
+    if setting is not None and setting.interval is None:
+        if isinstance(shown, int) and not isinstance(shown, bool):
+            return shown
+    elif setting is not None and setting.interval is not None:
+        unit = setting.interval.unit
+        number, _, words = str(shown).partition(" ")
+        if shown == intervals.NEVER or (number.isdigit() and words in (unit, unit[:-1])):
+            return shown if shown == intervals.NEVER else int(number)
+    raise ValueError(f"{field} was {shown!r}, which a playbook cannot declare")
+
+
+def restored(
+    values: Mapping[str, Any],
+    reason: str | None,
+    *,
+    undo: bool,
+    written: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """*values* (playbook words) as spec arguments that respect the 二.2.c floor.
+
+    Going below the floor needs a written reason. An after-image carries the one its
+    run journaled (*reason*); a before-image has none, so undoing a change into
+    settings below the floor is refused: a rollback never goes below the floor on its
+    own. Settings below the floor that the rollback does not write (*written* names
+    the ones it may; None: all) and a redo, which is only compared with the
+    directory, get a placeholder reason so that the spec can be built.
+    """
+    found = _violations(values)
+    if not found:
+        return dict(values)
+    refused = [text for field, text in found if written is None or field in written]
+    if reason is None and undo and refused:
+        raise ValueError(
+            f"cannot roll back: {'; '.join(refused)}. A rollback does not go below the "
+            "floor without a written reason: to restore this, apply a playbook that "
+            "declares it with floor_override: {reason: ...}, which journals the reason"
+        )
+    return {**values, "floor_override": {"reason": reason or KEPT}}
+
+
+def _violations(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    checks: list[tuple[str, Callable[[Any], str | None]]] = [
+        ("min_length", regulations.min_length_violation),
+        ("max_age", regulations.max_age_violation),
+        ("history", regulations.history_violation),
+    ]
+    found = [(f, check(values[f])) for f, check in checks if values.get(f) is not None]
+    return [(f, text) for f, text in found if text is not None]
+
+
+def validated(spec: type[BaseModel], args: dict[str, Any]) -> dict[str, Any]:
+    """*args* if *spec* accepts them, else ValueError in one line (for rollback)."""
+    try:
+        spec.model_validate(args)
+    except ValidationError as error:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        raise ValueError(f"cannot roll back: {problems}") from None
+    return args

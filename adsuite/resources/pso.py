@@ -23,13 +23,14 @@ not a group's membership, so ``exact`` is the default here: a group added to the
 by hand is drift. ``add`` and ``remove`` touch only the names given. Plans and drift
 name each group or user in words: ``applies to CN=HQ-IT-Admins,...: false → true``.
 A group the same run creates is added once it exists (a second, phase-1 change).
-``state: absent`` deletes the PSO.
+``state: absent`` deletes the PSO. An update keeps the whole PSO as it was in its
+before-image (``image``, not shown in plans), so that a rollback can declare it again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -53,6 +54,8 @@ NAME = "pso"
 ORDER = 62
 CONTAINER = "CN=Password Settings Container,CN=System"
 APPLIES_TO = "msDS-PSOAppliesTo"
+LINK_WORDS = "applies to "  # a plan's key for one group or user the PSO applies to
+IMAGE = "image"  # in an update's before: the whole PSO as it was (not shown in plans)
 LDAP_NAMES = {
     "min_length": "msDS-MinimumPasswordLength",
     "history": "msDS-PasswordHistoryLength",
@@ -180,7 +183,7 @@ def _applies_to(
 
 def applies_to_words(dns: Sequence[str], applies: bool) -> dict[str, bool]:
     """Plans say "applies to CN=...: false → true", one line per group or user."""
-    return {f"applies to {dn}": applies for dn in dns}
+    return {f"{LINK_WORDS}{dn}": applies for dn in dns}
 
 
 def _create(item: Desired, dn: str, ctx: PlanContext) -> list[Change]:
@@ -192,7 +195,7 @@ def _create(item: Desired, dn: str, ctx: PlanContext) -> list[Change]:
     for field, ldap in LDAP_NAMES.items():
         if getattr(spec, field) is not None and _ldap_values(spec, field):
             attributes[ldap] = _ldap_values(spec, field)
-    after = {k: v for k, v in _want(spec).items() if v is not None}
+    after = {k: v for k, v in _want(spec).items() if v not in (None, "")}
     if now:
         attributes[APPLIES_TO] = now
         after.update(applies_to_words(now, True))
@@ -223,6 +226,7 @@ def _update(item: Desired, entry: Entry, ctx: PlanContext) -> list[Change]:
     if to_remove:
         writes.append(LdapWrite("modify", entry.dn, changes={APPLIES_TO: ("delete", to_remove)}))
     before.update({**applies_to_words(to_add, False), **applies_to_words(to_remove, True)})
+    before[IMAGE] = current  # the whole PSO, so that a rollback can declare it again
     after.update({**applies_to_words(to_add, True), **applies_to_words(to_remove, False)})
     raw = {LDAP_NAMES[f]: entry.raw(LDAP_NAMES[f]) for f in after if f in LDAP_NAMES}
     expect = Expect(
@@ -247,3 +251,71 @@ def _delete(item: Desired, entry: Entry | None) -> list[Change]:
     return [
         Change(NAME, Action.DELETE, entry.dn, view(entry), None, item.location, (write,), expect)
     ]
+
+
+def finding_aspects(change: Change) -> list[str]:
+    """What a drift finding is about: the settings and links, not the before-image."""
+    return sorted((set(change.before or {}) | set(change.after or {})) - {IMAGE})
+
+
+def replay(
+    target: str, before: Mapping[str, Any], after: Mapping[str, Any], *, undo: bool
+) -> list[dict[str, Any]]:
+    """Spec arguments declaring the PSO as it was before a journaled change (*undo*) or
+    as the change left it (redo), for rollback.
+
+    A pso task declares every setting, so both are whole PSOs with their exact
+    applies-to list: the before-image an update carries (:data:`IMAGE`) or a deletion's
+    before, and that image with the change's after applied. An update journaled
+    before updates carried the image cannot be rolled back.
+    """
+    name = dnlib.rdn_value(target)
+    if not (before if undo else after):
+        return [{"name": name, "state": "absent"}]  # created (undo) or deleted (redo)
+    image = _before_image(before) if before else {}
+    if undo:
+        written = None if IMAGE not in before else set(before) & set(pw.FIELDS)
+        return [_declare(name, image, None, undo=True, written=written)]
+    links = {dnlib.key(dn): dn for dn in image.get("applies_to", [])}
+    for key, applies in after.items():
+        if key.startswith(LINK_WORDS):
+            dn = key.removeprefix(LINK_WORDS)
+            links = {**links, dnlib.key(dn): dn} if applies else _without(links, dnlib.key(dn))
+    fields = {k: v for k, v in after.items() if not k.startswith(LINK_WORDS)}
+    left = {**image, **fields, "applies_to": sorted(links.values())}
+    return [_declare(name, left, after.get("floor_override"), undo=False)]
+
+
+def _without(links: dict[str, str], key: str) -> dict[str, str]:
+    return {k: dn for k, dn in links.items() if k != key}
+
+
+def _before_image(before: Mapping[str, Any]) -> Mapping[str, Any]:
+    image: Mapping[str, Any] = before.get(IMAGE) or before
+    if not all(f in image for f in (*pw.FIELDS, "precedence", "applies_to")):
+        raise ValueError(
+            "cannot roll back: this run predates whole-PSO before-images in the journal "
+            "(it kept only the settings it changed, and a pso task declares every setting)"
+        )
+    return image
+
+
+def _declare(
+    name: str,
+    image: Mapping[str, Any],
+    reason: str | None,
+    *,
+    undo: bool,
+    written: set[str] | None = None,
+) -> dict[str, Any]:
+    values = {f: pw.declared(f, image.get(f)) for f in pw.FIELDS}
+    args = {
+        "name": name,
+        **pw.restored(values, reason, undo=undo, written=written),
+        "precedence": image.get("precedence"),
+        "applies_to": list(image.get("applies_to", [])),
+        "applies_to_mode": "exact",
+    }
+    if "description" in image:
+        args["description"] = image["description"] or ""  # "" clears it
+    return pw.validated(Spec, args)

@@ -10,14 +10,15 @@ object, its ``CN=NTDS Site Settings`` (nTDSSiteSettings) child and its ``CN=Serv
 container (serversContainer); a site missing either child is drift, and apply adds
 it. Site names are DNS labels (letters, digits, hyphens), since they appear in DNS
 service records (``_ldap._tcp.HQ._sites.<domain>``). ``state: absent`` deletes the
-site and its two children, never a site that still holds a server.
+site and its two children, never a site that still holds a server. A description or
+location of ``""`` clears it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -168,7 +169,7 @@ def _create(item: Desired, dn: str) -> Change:
     want = _want(_spec(item))
     add = {"objectClass": ["site"], **attrs.add_attributes(want, TABLE)}
     writes = [LdapWrite("add", dn, attributes=add), *_child_adds(dn, list(CHILDREN))]
-    after = {k: v for k, v in want.items() if v is not None}
+    after = {k: v for k, v in want.items() if v not in (None, "")}
     return Change(NAME, Action.CREATE, dn, None, after, item.location, tuple(writes), Expect(False))
 
 
@@ -215,3 +216,22 @@ def _delete(item: Desired, dn: str, found: dict[str, Entry]) -> list[Change]:
     return [
         Change(NAME, Action.DELETE, entry.dn, before, None, item.location, tuple(writes), expect)
     ]
+
+
+def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:
+    """Spec arguments that declare the site as a journaled *view* shows it (None:
+    absent), for rollback. A cleared description or location is declared ``""``.
+
+    The NTDS Site Settings and Servers children are not part of it: a site needs
+    them, so a rollback never takes away the ones a run added to repair a site.
+    """
+    try:
+        name = check_site_name(dnlib.rdn_value(target))
+    except ValueError as error:
+        raise ValueError(f"cannot roll back: {error}") from None
+    if view is None:
+        return {"name": name, "state": "absent"}
+    values = {
+        k: "" if view[k] is None else view[k] for k in ("description", "location") if k in view
+    }
+    return {"name": name, **values}

@@ -8,13 +8,14 @@
 
 The prefix is a network in canonical form (no host bits; IPv6 compressed), which is
 how AD names subnets. The site must exist or be declared by a ``site`` task of the
-same run (it is then created first). ``state: absent`` deletes the subnet.
+same run (it is then created first). ``state: absent`` deletes the subnet. ``""``
+clears a site, description or location (a rollback restores an unset one so).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from ipaddress import ip_network
 from typing import Any, Literal
 
@@ -70,7 +71,7 @@ class Spec(BaseModel):
     @field_validator("site")
     @classmethod
     def _site(cls, value: str | None) -> str | None:
-        if value is not None and not dnlib.looks_like_dn(value):
+        if value and not dnlib.looks_like_dn(value):  # "" clears it
             sitelib.check_site_name(value)
         return value
 
@@ -108,8 +109,8 @@ def identity(spec: Spec) -> str:
 def resolve_site(item: Desired, ctx: PlanContext) -> str | None:
     """The site's DN: it must exist, or be a site this run creates."""
     name = _spec(item).site
-    if name is None:
-        return None
+    if not name:
+        return name
     if dnlib.looks_like_dn(name):
         return dnlib.normalize(name)
     dn = sitelib.site_dn(name, ctx)
@@ -144,7 +145,7 @@ def _want(item: Desired) -> dict[str, Any]:
 
 def _create(item: Desired, dn: str, want: dict[str, Any]) -> Change:
     add = {"objectClass": ["subnet"], **attrs.add_attributes(want, TABLE)}
-    after = {k: v for k, v in want.items() if v is not None}
+    after = {k: v for k, v in want.items() if v not in (None, "")}
     write = LdapWrite("add", dn, attributes=add)
     return Change(NAME, Action.CREATE, dn, None, after, item.location, (write,), Expect(False))
 
@@ -176,3 +177,22 @@ def _delete(item: Desired, entry: Entry | None) -> list[Change]:
     before = attrs.observe(entry, TABLE)
     write = LdapWrite("delete", entry.dn)
     return [Change(NAME, Action.DELETE, entry.dn, before, None, item.location, (write,), expect)]
+
+
+def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:
+    """Spec arguments that declare the subnet as a journaled *view* shows it (None:
+    absent), for rollback; a site, description or location it lacked is declared ``""``."""
+    prefix = dnlib.rdn_value(target)
+    try:
+        canonical = str(ip_network(prefix, strict=True)) == prefix
+    except ValueError:
+        canonical = False
+    if not canonical:
+        raise ValueError(f"cannot roll back: {prefix!r} is not a network as a playbook names it")
+    if view is None:
+        return {"prefix": prefix, "state": "absent"}
+    fields = ("site", "description", "location")
+    return {
+        "prefix": prefix,
+        **{k: "" if view[k] is None else view[k] for k in fields if k in view},
+    }
