@@ -8,8 +8,10 @@
   permissions derived from the container's (as ``samba-tool gpo create`` sets them and
   ``samba-tool ntacl sysvolcheck`` expects them on every file and folder).
 - :class:`~adsuite.resources.gpo_requests.GpoDelete`: the container subtree, then the GPT.
+- :class:`~adsuite.resources.gpo_requests.GpLinkEdit`: one GPO's link on one container,
+  read-modify-write of its ``gPLink`` (a rollback restores GPOs one by one).
 - :class:`~adsuite.resources.gpo_requests.GpoExpect`: re-read the GPO; a changed version,
-  flag, extension list or file is a conflict.
+  flag, extension list, file or expected link is a conflict.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from adsuite.engine.smb_io import sid_names
 from adsuite.errors import ConflictError, DirectoryError, InputError
 from adsuite.formats import gpo_acl
 from adsuite.formats import security_descriptor as sdlib
+from adsuite.formats.gpo_ldap import Link, parse_gplink, serialize_gplink
 from adsuite.formats.gpttmpl_inf import parse_gpttmpl
 from adsuite.formats.sid import sid_from_bytes
+from adsuite.resources import gpo_links
 from adsuite.resources import gpo_requests as io
 
 log = logging.getLogger(__name__)
@@ -167,12 +171,14 @@ def _sids(states: Iterable[io.GpoState]) -> set[str]:
         inf = state.files.get(io.GPTTMPL)
         if inf:
             try:
-                groups = parse_gpttmpl(inf).group_membership
+                template = parse_gpttmpl(inf)
+                groups, rights = template.group_membership, template.privilege_rights
             except InputError:
                 continue  # the plan reports an unreadable file; names are only for words
+            listed = [p for held in rights.values() for p in held]
             for group, membership in groups.items():
-                listed = (group, *(membership.members or ()), *(membership.memberof or ()))
-                found |= {p.lstrip("*").upper() for p in listed if p.startswith("*")}
+                listed += [group, *(membership.members or ()), *(membership.memberof or ())]
+            found |= {p.lstrip("*").upper() for p in listed if p.startswith("*")}
     return {s for s in found if s.startswith("S-1-5-21-")}
 
 
@@ -243,7 +249,29 @@ def delete_gpo(conn: Connections, delete: io.GpoDelete) -> None:
     log.info("deleted GPO %s and %d SYSVOL items", delete.guid, removed)
 
 
+def edit_link(conn: Connections, edit: io.GpLinkEdit) -> None:
+    """Read the container's gPLink afresh, set the one GPO's link, write it back."""
+    have = _links_of(conn, edit.container)
+    new = gpo_links.edit_links(have, edit.guid, edit.options, edit.order, edit.base_dn)
+    if new == list(have):
+        return
+    value = serialize_gplink(new)
+    conn.directory.modify(edit.container, {"gPLink": ("replace", [value] if value else [])})
+
+
+def _links_of(conn: Connections, container: str) -> tuple[Link, ...]:
+    entry = conn.directory.read(container, ["gPLink"])
+    text = entry.text("gPLink") if entry is not None else None
+    return parse_gplink(text) if text else ()
+
+
 def check_gpo(conn: Connections, target: str, expect: io.GpoExpect) -> None:
+    for container, was in expect.links:
+        now = gpo_links.words(_links_of(conn, container), expect.guid)
+        if now != was:
+            raise ConflictError(
+                f"{target}: its link on {container} changed since the plan ({was} → {now})"
+            )
     by_guid = io.GpoRead(expect.realm, expect.base_dn, guid=expect.guid)
     by_name = io.GpoRead(expect.realm, expect.base_dn, name=expect.name)
     if expect.exists is False:
@@ -261,4 +289,5 @@ def check_gpo(conn: Connections, target: str, expect: io.GpoExpect) -> None:
 facts.READERS[io.GpoRead] = read_gpos
 executor.WRITERS[io.GptWrite] = write_gpt
 executor.WRITERS[io.GpoDelete] = delete_gpo
+executor.WRITERS[io.GpLinkEdit] = edit_link
 executor.CHECKERS[io.GpoExpect] = check_gpo

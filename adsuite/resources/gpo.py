@@ -27,6 +27,11 @@ its GPT folder with GPT.INI, Machine and User. ``state: absent`` with
 ``allow_delete: true`` unlinks it everywhere, then deletes it. What each setting means
 and how exact each list is: :mod:`adsuite.resources.gpo_spec`; files and words:
 :mod:`adsuite.resources.gpo_content`; links: :mod:`adsuite.resources.gpo_links`.
+
+Every change journals the GPO before and after it as spec arguments
+(:mod:`adsuite.resources.gpo_image`); ``adsuite rollback`` declares the GPO with them
+(:class:`RollbackSpec`) and puts it back as one change, links included
+(:mod:`adsuite.resources.gpo_rollback`).
 """
 
 from __future__ import annotations
@@ -34,28 +39,55 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from adsuite.formats.gpo_ldap import serialize_extension_names, with_extensions
-from adsuite.formats.gpt_ini import join_version, new_gpt_ini, serialize_gpt_ini, to_version_number
+from adsuite.formats.gpt_ini import (
+    bump_version,
+    join_version,
+    new_gpt_ini,
+    serialize_gpt_ini,
+    to_version_number,
+)
+from adsuite.resources import gpo_image, gpo_rollback, principals
 from adsuite.resources import gpo_requests as io
-from adsuite.resources import principals
 from adsuite.resources.base import Action, Change, Desired, LdapWrite, PlanContext, first_error
 from adsuite.resources.gpo_content import Content, declared_principals, plan_content
 from adsuite.resources.gpo_filter import plan_filter
-from adsuite.resources.gpo_links import Managed, containers, plan_links
+from adsuite.resources.gpo_image import Imaged, Touched
+from adsuite.resources.gpo_links import (
+    LinkPlan,
+    Managed,
+    containers,
+    plan_link_edits,
+    plan_link_lists,
+)
 from adsuite.resources.gpo_object import MACHINE_EXTENSIONS, USER_EXTENSIONS, Update, plan_update
 from adsuite.resources.gpo_registry import Diff
-from adsuite.resources.gpo_spec import STATUS_FLAGS, Spec
+from adsuite.resources.gpo_spec import STATUS_FLAGS, LinkSpec, RollbackSpec, Spec
 
 log = logging.getLogger(__name__)
 
 NAME = "gpo"
 ORDER = 90  # after groups: filtering and restricted groups may name groups this run creates
-__all__ = ["NAME", "ORDER", "Spec", "declares", "describe", "plan", "queries", "references"]
+__all__ = [
+    "NAME",
+    "ORDER",
+    "RollbackSpec",
+    "Spec",
+    "declares",
+    "describe",
+    "finding_aspects",
+    "plan",
+    "queries",
+    "references",
+    "replay",
+]
 DEFAULT_GPOS = frozenset(
     {"{31B2F340-016D-11D2-945F-00C04FB984F9}", "{6AC1786C-016F-11D2-945F-00C04FB984F9}"}
 )  # Default Domain Policy, Default Domain Controllers Policy
+replay = gpo_rollback.replay  # what engine/rollback.py undoes a journaled change with
 STATUS_WORDS = {
     0: "enabled",
     1: "user settings disabled",
@@ -107,11 +139,21 @@ def references(desired: Sequence[Desired]) -> set[str]:
     return _accounts(desired)
 
 
+@dataclass(frozen=True)
+class _Planned:
+    item: Desired
+    state: io.GpoState | None
+    guid: str
+    change: Change | None
+    touched: Touched | None = None
+
+
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
     sids = principals.sids_found(
         e for q in principals.sid_queries(ctx.base_dn, _accounts(desired)) for e in ctx.entries(q)
     )
-    changes: list[Change] = []
+    planned: list[_Planned] = []
+    restored: list[Change] = []
     managed: list[Managed] = []
     for item in desired:
         spec = _spec(item)
@@ -119,18 +161,71 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
             ctx.resolve(name, item)  # an unknown account is an error at the task's line
         state: io.GpoState | None = ctx.fact(gpo_read(item, ctx))
         _check_state(item, state)
-        if spec.state == "absent":
+        if isinstance(spec, RollbackSpec):
+            restored += _restore(item, state, sids, ctx)
+        elif spec.state == "absent":
             if state is not None:
-                changes.append(_delete(item, state, ctx))
+                planned.append(_Planned(item, state, state.guid, _delete(item, state, ctx)))
                 managed.append(Managed(item, state.guid, None, deleting=True))
+        elif state is None:
+            guid = spec.guid or new_guid()
+            managed.append(Managed(item, guid, spec.links))
+            planned.append(_Planned(item, None, guid, _create(item, guid, sids, ctx)))
+        else:
+            managed.append(Managed(item, state.guid, spec.links))
+            planned.append(_Planned(item, state, state.guid, *_update(item, state, sids, ctx)))
+    return restored + _imaged(planned, plan_link_lists(managed, ctx), ctx)
+
+
+def _imaged(planned: Sequence[_Planned], links: LinkPlan, ctx: PlanContext) -> list[Change]:
+    """The changes, each with the images of the GPOs it changes (for rollback)."""
+    moved = {guid for _, guids in links.changes for guid in guids}
+    images: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    out = []
+    for p in planned:
+        if p.change is None and p.guid not in moved:
             continue
-        guid = state.guid if state else (spec.guid or new_guid())
-        managed.append(Managed(item, guid, spec.links))
-        change = (
-            _create(item, guid, sids, ctx) if state is None else _update(item, state, sids, ctx)
-        )
-        changes += [change] if change is not None else []
-    return changes + plan_links(managed, ctx)
+        touched = replace(p.touched or Touched(), links=p.guid in moved) if p.state else None
+        version = gpo_image.version_after(p.change, p.guid, p.state, ctx.base_dn)
+        before, after = links.before.get(p.guid, ()), links.after.get(p.guid, ())
+        gpo = Imaged(_spec(p.item), p.state, p.guid, touched, version, before, after)
+        images[p.guid] = gpo_image.images(gpo, ctx.base_dn)
+        out += [gpo_image.with_specs(p.change, [images[p.guid]])] if p.change else []
+    for change, guids in links.changes:
+        out.append(gpo_image.with_specs(change, [images[g] for g in guids if g in images]))
+    return out
+
+
+def _restore(
+    item: Desired, state: io.GpoState | None, sids: Mapping[str, str], ctx: PlanContext
+) -> list[Change]:
+    """A GPO as a rollback declares it: one change, its links included."""
+    spec = _spec(item)
+    touched: Touched | None = None
+    base: Change | None
+    links: Sequence[LinkSpec] | None = spec.links
+    if spec.state == "absent":
+        if state is None:
+            return []
+        guid, base, links = state.guid, _delete(item, state, ctx), ()
+    elif state is None:
+        guid = spec.guid or new_guid()
+        base = _create(item, guid, sids, ctx)
+    else:
+        guid = state.guid
+        base, touched = _update(item, state, sids, ctx)
+    edits = plan_link_edits(guid, links, item, ctx) if links is not None else None
+    change = gpo_rollback.fold(base, item, state, edits, ctx)
+    if change is None:
+        return []
+    moved = bool(edits and edits.writes)
+    touched = (
+        replace(touched or Touched(), links=moved) if state and spec.state != "absent" else None
+    )
+    version = gpo_image.version_after(change, guid, state, ctx.base_dn)
+    before, after = (edits.placed_before, edits.placed_after) if edits else ((), ())
+    gpo = Imaged(spec, state, guid, touched, version, before, after)
+    return [gpo_image.with_specs(change, [gpo_image.images(gpo, ctx.base_dn)])]
 
 
 def _check_state(item: Desired, state: io.GpoState | None) -> None:
@@ -157,17 +252,20 @@ def _names(spec: Spec, state: io.GpoState | None, sids: Mapping[str, str]) -> di
 
 def _update(
     item: Desired, state: io.GpoState, sids: Mapping[str, str], ctx: PlanContext
-) -> Change | None:
+) -> tuple[Change | None, Touched]:
     spec = _spec(item)
     content = plan_content(spec, state.files, sids, _names(spec, state, sids))
     update = Update()
     diff = content.diff
-    if spec.status is not None and STATUS_FLAGS[spec.status] != state.flags:
+    status = spec.status is not None and STATUS_FLAGS[spec.status] != state.flags
+    if spec.status is not None and status:
         diff.differs("status", _status(state.flags), _status(STATUS_FLAGS[spec.status]))
         update.attributes["flags"] = str(STATUS_FLAGS[spec.status])
-    if spec.guid is not None and state.name != spec.name:
+    renamed = spec.guid is not None and state.name != spec.name
+    if renamed:
         diff.differs("name", state.name or "(none)", spec.name)
         update.attributes["displayName"] = spec.name
+    edit = None
     if spec.apply_to is not None:
         names = _names(spec, state, sids)
         edit = plan_filter(
@@ -176,7 +274,9 @@ def _update(
         if edit is not None:
             update.first.append(edit)
             update.sync_acl = True
-    return plan_update(NAME, target(spec), item, state, content, update, ctx.base_dn, ctx.realm)
+    touched = Touched(status, renamed, edit is not None, frozenset(diff.files))
+    change = plan_update(NAME, target(spec), item, state, content, update, ctx.base_dn, ctx.realm)
+    return change, touched
 
 
 def _status(flags: int) -> str:
@@ -195,9 +295,16 @@ def _create(item: Desired, guid: str, sids: Mapping[str, str], ctx: PlanContext)
         edit = plan_filter(Diff(), dn, ctx.base_dn, None, spec.apply_to, sids, {})
         diff.after["security filtering"] = ", ".join(spec.apply_to) or "(nobody)"
         first += [edit] if edit is not None else []
+    version = _version(content)
+    above = spec.rollback.deleted_at_version if isinstance(spec, RollbackSpec) else None
+    if above is not None:  # a rollback recreating a deleted GPO: same GUID, higher version
+        version = bump_version(above & 0xFFFFFFFF, user=True, machine=True)
+        diff.after = {"GUID": f"{guid} (the same as before)", **diff.after}
+        diff.after["version"] = f"{version} (above {above}, so clients read it again)"
     path = io.gpt_path(ctx.realm, guid)
-    writes = [*_containers(dn, spec, flags, path, ctx), *first, _gpt(guid, path, content, ctx)]
-    writes.append(LdapWrite("modify", dn, changes=_versioned(content)))
+    gpt = _gpt(guid, path, content, ctx, version)
+    writes = [*_containers(dn, spec, flags, path, ctx), *first, gpt]
+    writes.append(LdapWrite("modify", dn, changes=_versioned(content, version)))
     expect = io.GpoExpect(ctx.realm, ctx.base_dn, guid, spec.name, False)
     return Change(
         NAME,
@@ -232,8 +339,8 @@ def _version(content: Content) -> int:
     return join_version(int(content.changed(io.USER_FILES)), int(content.changed(io.MACHINE_FILES)))
 
 
-def _gpt(guid: str, path: str, content: Content, ctx: PlanContext) -> io.GptWrite:
-    ini = serialize_gpt_ini(new_gpt_ini(_version(content)))
+def _gpt(guid: str, path: str, content: Content, ctx: PlanContext, version: int) -> io.GptWrite:
+    ini = serialize_gpt_ini(new_gpt_ini(version))
     render = content.render
 
     def files(sids: Mapping[str, str]) -> dict[str, bytes | None]:
@@ -243,10 +350,10 @@ def _gpt(guid: str, path: str, content: Content, ctx: PlanContext) -> io.GptWrit
     return io.GptWrite(ctx.realm, ctx.base_dn, guid, path, files, content.resolve, create=True)
 
 
-def _versioned(content: Content) -> dict[str, tuple[str, list[str]]]:
+def _versioned(content: Content, version: int) -> dict[str, tuple[str, list[str]]]:
     machine = with_extensions({}, content.machine_cses, content.machine_managed)
     user = with_extensions({}, content.user_cses, content.user_managed)
-    out = {"versionNumber": ("replace", [str(to_version_number(_version(content)))])}
+    out = {"versionNumber": ("replace", [str(to_version_number(version))])}
     for attribute, groups in ((MACHINE_EXTENSIONS, machine), (USER_EXTENSIONS, user)):
         if groups:
             out[attribute] = ("replace", [serialize_extension_names(groups)])
@@ -270,7 +377,8 @@ def _delete(item: Desired, state: io.GpoState, ctx: PlanContext) -> Change:
 def describe(change: Change, *, drift: bool) -> list[str]:
     """Each setting in words: ``User: DisableRegistryTools is 0, want 1`` (drift) or
     ``User: DisableRegistryTools: 0 → 1`` (plan)."""
-    before, after = change.before or {}, change.after or {}
+    before = {k: v for k, v in (change.before or {}).items() if k != gpo_image.SPECS}
+    after = {k: v for k, v in (change.after or {}).items() if k != gpo_image.SPECS}
     if change.action is Action.CREATE:
         return [f"{k}: {v}" for k, v in after.items()]
     if change.action is Action.DELETE:
@@ -278,3 +386,9 @@ def describe(change: Change, *, drift: bool) -> list[str]:
     if drift:
         return [f"{k} is {before.get(k, 'not set')}, want {v}" for k, v in after.items()]
     return [f"{k}: {before.get(k, 'not set')} → {v}" for k, v in after.items()]
+
+
+def finding_aspects(change: Change) -> list[str]:
+    """What a drift finding is about: the words' keys, never the rollback images."""
+    keys = set(change.before or {}) | set(change.after or {})
+    return sorted(keys - {gpo_image.SPECS})

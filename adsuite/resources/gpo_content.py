@@ -63,7 +63,7 @@ def declared_principals(spec: Spec) -> list[str]:
     for group in (machine.restricted_groups or []) if machine else []:
         found += [group.group, *(group.members or []), *(group.memberof or [])]
     if machine and machine.security and machine.security.privilege_rights:
-        found += [p for who in machine.security.privilege_rights.values() for p in who]
+        found += [p for who in machine.security.privilege_rights.values() for p in who or ()]
     return found
 
 

@@ -5,6 +5,11 @@ not declared is removed. Links of other GPOs are kept, in their order. A new lin
 last in link order (lowest precedence), as GPMC adds it; a declared ``order`` moves the
 link to that place (1 wins). All declared links of one container make one change of its
 gPLink, so GPOs linked to the same OU never conflict with each other at apply time.
+
+A rollback restores GPOs one at a time instead (:func:`plan_link_edits`): each of a
+GPO's links is its own read-modify-write of the container's gPLink at apply time
+(:class:`~adsuite.resources.gpo_requests.GpLinkEdit`), so the GPO's links travel with
+its own change and are left alone with it when it has moved on.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from adsuite.resources.base import (
     PlanContext,
     first_error,
 )
+from adsuite.resources.gpo_requests import GpLinkEdit
 from adsuite.resources.gpo_spec import LinkSpec, Spec
 from adsuite.resources.ou import DECLARED_PREFIX as OU_DECLARED_PREFIX
 
@@ -89,7 +95,27 @@ def words(links: Sequence[Link], guid: str) -> str:
     return ABSENT
 
 
-def plan_links(managed: Sequence[Managed], ctx: PlanContext) -> list[Change]:
+@dataclass(frozen=True)
+class Placed:
+    """One link to a GPO: the container, its place in that container's link order (1
+    wins) and the link itself."""
+
+    container: str
+    order: int
+    link: Link
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """The declared links planned: the changes (each with the GUIDs whose link it moves)
+    and every link of the declared GPOs as read and as planned, by GUID."""
+
+    changes: tuple[tuple[Change, tuple[str, ...]], ...]
+    before: Mapping[str, tuple[Placed, ...]]
+    after: Mapping[str, tuple[Placed, ...]]
+
+
+def plan_link_lists(managed: Sequence[Managed], ctx: PlanContext) -> LinkPlan:
     found = {dnlib.key(e.dn): e for e in ctx.entries(containers(ctx))}
     wanted: dict[str, dict[str, tuple[Managed, LinkSpec]]] = {}
     for gpo in managed:
@@ -100,13 +126,32 @@ def plan_links(managed: Sequence[Managed], ctx: PlanContext) -> list[Change]:
     governed = {g.guid for g in managed if g.links is not None or g.deleting}
     keys = dict.fromkeys([*wanted, *(k for k, e in found.items() if _links_to(e, governed))])
     changes = []
+    before = {k: (e.dn, _current(e)) for k, e in found.items()}
+    after = dict(before)
     for key in keys:
         entry = found.get(key)
         dn = entry.dn if entry else target_dn(next(iter(wanted[key].values()))[1], ctx)
-        change = _plan_container(dn, entry, wanted.get(key, {}), governed, managed, ctx)
-        if change is not None:
-            changes.append(change)
-    return changes
+        have = _current(entry)
+        new = _new_links(have, wanted.get(key, {}), governed, ctx)
+        after[key] = (dn, tuple(new))
+        if [(x.guid, x.options) for x in new] != [(x.guid, x.options) for x in have]:
+            change = _change(dn, entry, have, new, managed, ctx)
+            moved = tuple(g.guid for g in managed if words(have, g.guid) != words(new, g.guid))
+            changes.append((change, moved))
+    guids = {g.guid for g in managed}
+    return LinkPlan(tuple(changes), placements(before, guids), placements(after, guids))
+
+
+def placements(
+    lists: Mapping[str, tuple[str, Sequence[Link]]], guids: set[str]
+) -> dict[str, tuple[Placed, ...]]:
+    """GUID -> every link to that GPO, from container key -> (DN, links in link order)."""
+    out: dict[str, list[Placed]] = {guid: [] for guid in guids}
+    for dn, links in lists.values():
+        for order, link in enumerate(links, start=1):
+            if link.guid in out:
+                out[link.guid].append(Placed(dn, order, link))
+    return {guid: tuple(placed) for guid, placed in out.items()}
 
 
 def _options(spec: LinkSpec) -> int:
@@ -122,15 +167,12 @@ def _current(entry: Entry | None) -> tuple[Link, ...]:
     return parse_gplink(text) if text else ()
 
 
-def _plan_container(
-    dn: str,
-    entry: Entry | None,
+def _new_links(
+    have: Sequence[Link],
     wanted: Mapping[str, tuple[Managed, LinkSpec]],
     governed: set[str],
-    managed: Sequence[Managed],
     ctx: PlanContext,
-) -> Change | None:
-    have = _current(entry)
+) -> list[Link]:
     new: list[Link] = []
     for link in have:
         guid = link.guid or ""
@@ -147,9 +189,7 @@ def _plan_container(
             link = next(x for x in new if x.guid == guid)
             new.remove(link)
             new.insert(min(spec.order, len(new) + 1) - 1, link)
-    if [(x.guid, x.options) for x in new] == [(x.guid, x.options) for x in have]:
-        return None
-    return _change(dn, entry, have, new, managed, ctx)
+    return new
 
 
 def _change(
@@ -170,3 +210,86 @@ def _change(
     expect = Expect(True if entry else None, raw={"gPLink": entry.raw("gPLink") if entry else ()})
     source = next((g.item.location for g in managed if f"link {g.name}" in after), None)
     return Change("gpo", Action.UPDATE, dn, before, after, source, (write,), expect, 1)
+
+
+def where(dn: str, base_dn: str) -> str:
+    """A container as a playbook names it: ``domain``, an OU path, or its DN."""
+    if dnlib.key(dn) == dnlib.key(base_dn):
+        return "domain"
+    try:
+        return dnlib.ou_path_from_dn(dn, base_dn)
+    except ValueError:
+        return dn
+
+
+def edit_links(
+    have: Sequence[Link], guid: str, options: int | None, order: int | None, base_dn: str
+) -> list[Link]:
+    """*have* with the link to *guid* as wanted (options None: no link); a new link goes
+    last, *order* moves it there (1 wins); every other link keeps its place."""
+    if options is None:
+        return [x for x in have if x.guid != guid]
+    new = list(have)
+    at = next((i for i, x in enumerate(new) if x.guid == guid), None)
+    link = Link(new[at].dn if at is not None else gpo_dn(guid, base_dn), options)
+    if at is not None:
+        new[at] = link
+    else:
+        new.append(link)
+    if order is not None:
+        new.remove(link)
+        new.insert(min(order, len(new) + 1) - 1, link)
+    return new
+
+
+@dataclass(frozen=True)
+class LinkEdits:
+    """One GPO's links put exactly as wanted, container by container (for a rollback)."""
+
+    before: dict[str, str]  # words: "link HQ/Users": "order 2, enabled"
+    after: dict[str, str]
+    writes: tuple[GpLinkEdit, ...]
+    expect: tuple[tuple[str, str], ...]  # (container DN, the link there as read, in words)
+    placed_before: tuple[Placed, ...]
+    placed_after: tuple[Placed, ...]
+
+
+def plan_link_edits(
+    guid: str, links: Sequence[LinkSpec], item: Desired, ctx: PlanContext
+) -> LinkEdits:
+    """The edits that make *guid*'s links exactly *links*, each its own read-modify-write,
+    so GPOs restored one by one never trip over each other's links on one container."""
+    found = {dnlib.key(e.dn): e for e in ctx.entries(containers(ctx))}
+    wanted: dict[str, tuple[str, LinkSpec]] = {}
+    for link in links:
+        dn = target_dn(link, ctx)
+        _check_target(link, dn, found, item, ctx)
+        wanted[dnlib.key(dn)] = (dn, link)
+    linked = [k for k, e in found.items() if _links_to(e, {guid})]
+    before: dict[str, str] = {}
+    after: dict[str, str] = {}
+    writes, expect, lists_before, lists_after = [], [], {}, {}
+    for key in dict.fromkeys([*linked, *wanted]):
+        entry = found.get(key)
+        dn = entry.dn if entry else wanted[key][0]
+        have = _current(entry)
+        spec = wanted[key][1] if key in wanted else None
+        options = _options(spec) if spec is not None else None
+        order = spec.order if spec is not None else None
+        new = edit_links(have, guid, options, order, ctx.base_dn)
+        lists_before[key], lists_after[key] = (dn, have), (dn, tuple(new))
+        was, will = words(have, guid), words(new, guid)
+        if was == will:
+            continue
+        label = f"link {where(dn, ctx.base_dn)}"
+        before[label], after[label] = was, will
+        writes.append(GpLinkEdit(dn, ctx.base_dn, guid, options, order))
+        expect.append((dn, was))
+    return LinkEdits(
+        before,
+        after,
+        tuple(writes),
+        tuple(expect),
+        placements(lists_before, {guid})[guid],
+        placements(lists_after, {guid})[guid],
+    )

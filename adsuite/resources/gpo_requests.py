@@ -125,8 +125,22 @@ class GpoDelete:
 
 
 @dataclass(frozen=True)
+class GpLinkEdit:
+    """Set one GPO's link on one container (OU or domain) at apply time, reading its
+    ``gPLink`` afresh: ``options`` None removes the link; a new one goes last in link
+    order; ``order`` moves it there (1 wins). Other GPOs' links keep their places."""
+
+    container: str
+    base_dn: str
+    guid: str
+    options: int | None
+    order: int | None = None
+
+
+@dataclass(frozen=True)
 class GpoExpect:
-    """The GPO must (not) exist and, with ``fingerprint``, be as the plan read it."""
+    """The GPO must (not) exist and, with ``fingerprint``, be as the plan read it;
+    ``links`` are (container DN, the GPO's link there in words) as the plan read them."""
 
     realm: str
     base_dn: str
@@ -134,3 +148,4 @@ class GpoExpect:
     name: str
     exists: bool
     fingerprint: str | None = None
+    links: tuple[tuple[str, str], ...] = ()

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from adsuite.errors import InputError
 from adsuite.formats import audit_csv, gpttmpl_sections
 from adsuite.formats.gpttmpl_inf import (
+    EVENT_AUDIT,
     GROUP_MEMBERSHIP,
     PRIVILEGE_RIGHTS,
     REGISTRY_VALUES,
+    SYSTEM_ACCESS,
     GptTmpl,
     GroupMembership,
     InfSection,
@@ -31,16 +34,19 @@ from adsuite.formats.gpttmpl_inf import (
 )
 from adsuite.resources import principals
 from adsuite.resources.gpo_registry import NOT_SET, Diff
-from adsuite.resources.gpo_spec import AUDIT_WORDS, MachineHalf, RestrictedGroup
+from adsuite.resources.gpo_spec import (
+    AUDIT_WORDS,
+    FORCE_SUBCATEGORIES,
+    MachineHalf,
+    RestrictedGroup,
+)
 
 log = logging.getLogger(__name__)
 
-FORCE_SUBCATEGORIES = (
-    "MACHINE\\System\\CurrentControlSet\\Control\\Lsa\\SCENoApplyLegacyAuditPolicy"
-)
 FORCE_LABEL = "Machine: force audit policy subcategory settings"
 SidOf = Callable[[str], str]  # a principal as written in the template: *SID, or a name
 _PREAMBLE = ("unicode", "version")
+T = TypeVar("T")
 _AUDIT_TEXT = {0: "no auditing", 1: "success", 2: "failure", 3: "success and failure", 4: "none"}
 
 
@@ -98,19 +104,59 @@ def _merge(current: InfSection | None, declared: InfSection) -> InfSection:
 def _declared_sections(machine: MachineHalf, sid_of: SidOf) -> list[InfSection]:
     security = machine.security
     out = []
-    if security and security.system_access:
-        out.append(gpttmpl_sections.system_access_section(security.system_access))
-    if security and security.event_audit:
-        out.append(gpttmpl_sections.event_audit_section(security.event_audit))
-    if security and security.privilege_rights:
-        rights = {r: [sid_of(p) for p in who] for r, who in security.privilege_rights.items()}
-        out.append(gpttmpl_sections.privilege_rights_section(rights))
-    values = {k: v.value() for k, v in (security.registry_values or {}).items()} if security else {}
+    access: dict[str, int | bool | str] = _present(security.system_access) if security else {}
+    if access:
+        out.append(gpttmpl_sections.system_access_section(access))
+    audit = _present(security.event_audit) if security else {}
+    if audit:
+        out.append(gpttmpl_sections.event_audit_section(audit))
+    rights = _present(security.privilege_rights) if security else {}
+    if rights:
+        held = {r: [sid_of(p) for p in who] for r, who in rights.items()}
+        out.append(gpttmpl_sections.privilege_rights_section(held))
+    values = (
+        {k: v.value() for k, v in _present(security.registry_values).items()} if security else {}
+    )
     if machine.force_audit_subcategories is not None:
         values[FORCE_SUBCATEGORIES] = RegistryValue(4, int(machine.force_audit_subcategories))
     if values:
         out.append(gpttmpl_sections.registry_values_section(values))
     return out
+
+
+def _present(settings: Mapping[str, T | None] | None) -> dict[str, T]:
+    return {k: v for k, v in (settings or {}).items() if v is not None}
+
+
+def not_set(machine: MachineHalf) -> dict[str, list[str]]:
+    """The keys declared ``null``, by section: they are taken out of the template."""
+    security = machine.security
+    if security is None:
+        return {}
+    sections = (
+        (SYSTEM_ACCESS, security.system_access),
+        (EVENT_AUDIT, security.event_audit),
+        (PRIVILEGE_RIGHTS, security.privilege_rights),
+        (REGISTRY_VALUES, security.registry_values),
+    )
+    out = {name: [k for k, v in (given or {}).items() if v is None] for name, given in sections}
+    return {name: keys for name, keys in out.items() if keys}
+
+
+def _without(template: GptTmpl, removed: Mapping[str, Sequence[str]]) -> GptTmpl:
+    for name, keys in removed.items():
+        section = template.section(name)
+        if section is None:
+            continue
+        folded = {k.casefold() for k in keys}
+        lines = tuple(
+            x for x in section.lines if x.partition("=")[0].strip().casefold() not in folded
+        )
+        if lines == section.lines:
+            continue
+        section = InfSection(section.name, lines)
+        template = template.with_section(section) if lines else template.without_section(name)
+    return template
 
 
 def _groups(declared: Sequence[RestrictedGroup], sid_of: SidOf) -> dict[str, GroupMembership]:
@@ -135,6 +181,7 @@ def render_template(current: GptTmpl | None, machine: MachineHalf, sid_of: SidOf
     template = current or assemble(())
     for declared in _declared_sections(machine, sid_of):
         template = template.with_section(_merge(template.section(declared.name), declared))
+    template = _without(template, not_set(machine))
     if machine.restricted_groups is not None:
         groups = _groups(machine.restricted_groups, sid_of)
         have = template.group_membership if template.section(GROUP_MEMBERSHIP) else {}
@@ -187,12 +234,23 @@ def word_template(
             was, will = folded.get(key.casefold()), wanted.get(key.casefold(), "")
             if was is not None and _same_value(section.name, was, will):
                 continue
-            label = FORCE_LABEL if key.casefold() == FORCE_SUBCATEGORIES.casefold() else key
-            label = label if label.startswith("Machine: ") else f"Machine: {label}"
-            show = _force_words if label == FORCE_LABEL else _value_words(section.name, names)
+            label, show = _label(section.name, key, names)
             diff.differs(label, NOT_SET if was is None else show(was), show(will))
+    for name, keys in not_set(machine).items():
+        old = have.section(name) if have else None
+        folded = {k.casefold(): v for k, v in (old.mapping() if old else {}).items()}
+        for key in keys:
+            if key.casefold() in folded:
+                label, show = _label(name, key, names)
+                diff.differs(label, show(folded[key.casefold()]), NOT_SET)
     if machine.restricted_groups is not None:
         _word_groups(diff, have, want, names)
+
+
+def _label(section: str, key: str, names: Mapping[str, str]) -> tuple[str, Callable[[str], str]]:
+    if key.casefold() == FORCE_SUBCATEGORIES.casefold():
+        return FORCE_LABEL, _force_words
+    return f"Machine: {key}", _value_words(section, names)
 
 
 def _value_words(section: str, names: Mapping[str, str]) -> Callable[[str], str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -33,6 +33,10 @@ AUDIT_WORDS = {
     "success_and_failure": audit_csv.AuditSetting.SUCCESS_AND_FAILURE,
     "no_auditing": audit_csv.AuditSetting.NO_AUDITING,
 }
+# the [Registry Values] line that force_audit_subcategories writes
+FORCE_SUBCATEGORIES = (
+    "MACHINE\\System\\CurrentControlSet\\Control\\Lsa\\SCENoApplyLegacyAuditPolicy"
+)
 _HIVE = re.compile(r"(HKEY_[A-Z_]+|HK[LC][MU]|MACHINE|USER)\\", re.I)
 
 
@@ -122,25 +126,39 @@ class RegistryValueSpec(_Model):
 
 
 class SecuritySettings(_Model):
-    """Sections of GptTmpl.inf, managed key by key."""
+    """Sections of GptTmpl.inf, managed key by key; a key given as ``null`` is taken out
+    of its section (not set: the client keeps its own value)."""
 
-    system_access: dict[str, int | bool | str] | None = None
-    event_audit: dict[str, int] | None = None
-    privilege_rights: dict[str, list[str]] | None = None
-    registry_values: dict[str, RegistryValueSpec] | None = None
+    system_access: Mapping[str, int | bool | str | None] | None = None
+    event_audit: Mapping[str, int | None] | None = None
+    privilege_rights: Mapping[str, list[str] | None] | None = None
+    registry_values: Mapping[str, RegistryValueSpec | None] | None = None
 
     @model_validator(mode="after")
     def _sections(self) -> SecuritySettings:
-        if self.system_access:
-            _checked(gpttmpl_sections.system_access_section, self.system_access)
-        if self.event_audit:
-            _checked(gpttmpl_sections.event_audit_section, self.event_audit)
+        access = self.system_access or {}
+        _checked(gpttmpl_sections.system_access_section, _set(access))
+        _known_keys(access, gpttmpl_sections.SYSTEM_ACCESS_KEYS, "System Access")
+        audit = self.event_audit or {}
+        _checked(gpttmpl_sections.event_audit_section, _set(audit))
+        _known_keys(audit, gpttmpl_sections.EVENT_AUDIT_KEYS, "Event Audit")
         for right in self.privilege_rights or {}:
             _checked(gpttmpl_sections.privilege_rights_section, {right: []})
-        if self.registry_values:
-            values = {k: v.value() for k, v in self.registry_values.items()}
-            _checked(gpttmpl_sections.registry_values_section, values)
+        values = self.registry_values or {}
+        shown = {k: v.value() if v else RegistryValue(4, 0) for k, v in values.items()}
+        _checked(gpttmpl_sections.registry_values_section, shown)
         return self
+
+
+def _set(settings: Mapping[str, T | None]) -> dict[str, T]:
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+def _known_keys(settings: Mapping[str, Any], known: tuple[str, ...], section: str) -> None:
+    folded = {k.casefold() for k in known}
+    for key in settings:
+        if key.casefold() not in folded:
+            raise ValueError(f"unknown [{section}] key {key!r} (known: {', '.join(known)})")
 
 
 class RestrictedGroup(_Model):
@@ -177,6 +195,17 @@ class MachineHalf(_Model):
         for name in value or {}:
             _checked(audit_csv.subcategory, name)
         return value
+
+    @model_validator(mode="after")
+    def _force_once(self) -> MachineHalf:
+        values = self.security.registry_values if self.security else None
+        named = {k.casefold() for k in values or {}}
+        if self.force_audit_subcategories is not None and FORCE_SUBCATEGORIES.casefold() in named:
+            raise ValueError(
+                "force_audit_subcategories and registry_values both set "
+                f"{FORCE_SUBCATEGORIES}; give one"
+            )
+        return self
 
 
 class LinkSpec(_Model):
@@ -232,3 +261,17 @@ class Spec(_Model):
         if self.state == "absent" and not self.allow_delete:
             raise ValueError("removing a GPO needs 'allow_delete: true' as well as 'state: absent'")
         return self
+
+
+class RollbackHints(_Model):
+    """What a rollback knows of a GPO from the journal besides its settings."""
+
+    left_at_version: int | None = None  # versionNumber a run left it at: another = edited since
+    deleted_at_version: int | None = None  # versionNumber when a run deleted it: recreate above
+
+
+class RollbackSpec(Spec):
+    """A GPO as ``adsuite rollback`` declares it (never a playbook): its links are put back
+    GPO by GPO, and ``rollback`` carries the versions the journal saw."""
+
+    rollback: RollbackHints = Field(default_factory=RollbackHints)

@@ -2,7 +2,8 @@
 changes out (settings in words), with no server.
 
 Each case in gpo_cases/*.yml has ``tasks``, the facts :mod:`gpo_facts` reads (accounts,
-OUs and their links, GPOs and their files), and ``changes`` or ``error``.
+OUs and their links, GPOs and their files), and ``changes`` or ``error``. The changes'
+rollback images (``specs``) are compared only in cases that set ``specs: true``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ from gpo_facts import NEW_GUID, load_cases, plan_of
 
 from adsuite.errors import InputError
 from adsuite.resources import gpo
+from adsuite.resources.gpo_image import SPECS
 
 
 def plan_case(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The changes as journaled; the rollback images only where the case says ``specs``."""
     plan = plan_of(case)
-    return [{k: v for k, v in c.summary().items() if k != "source"} for c in plan.changes]
+    return [_shown(c.summary(), with_specs=case.get("specs", False)) for c in plan.changes]
+
+
+def _shown(summary: dict[str, Any], *, with_specs: bool) -> dict[str, Any]:
+    out = {k: v for k, v in summary.items() if k != "source"}
+    for side in ("before", "after"):
+        if out[side] is not None and not with_specs:
+            out[side] = {k: v for k, v in out[side].items() if k != SPECS}
+    return out
 
 
 @pytest.mark.parametrize("case", load_cases())
