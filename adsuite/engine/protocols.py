@@ -12,5 +12,6 @@ from adsuite.engine import member_tickets_io as member_tickets_io  # ticketed_me
 from adsuite.engine import passwords as passwords  # password_reset writes
 from adsuite.engine import privileged_io as privileged_io  # privileged: groups by SID, in chain
 from adsuite.engine import smb_io as smb_io  # file_acl: folder permissions over SMB
+from adsuite.engine import winrm_folders_io as winrm_folders_io  # file_acl: local paths, WinRM
 
 __all__ = ["executor", "facts"]

@@ -44,7 +44,9 @@ def read_folders(
         found = smb_walk.read_many(tree, [r.path for r in batch], advance=progress.advance)
         progress.finish()
         raw.update({r: found[r.path] for r in batch})
-    names = sid_names(conn.directory, requests, _sids(d for d in raw.values() if d))
+    asked = {sid for r in requests for sid in r.names}
+    every = sids_in(d for d in raw.values() if d) | nameable(asked)
+    names = sid_names(conn.directory, requests, every)
     return {r: io.FolderState(d, names) for r, d in raw.items()}
 
 
@@ -65,7 +67,7 @@ def read_trees(
         found = walks[request]
         log.info("read %d folders under %s", len(found.descriptors), top)
     every = (d for w in walks.values() for d in w.descriptors.values())
-    names = sid_names(conn.directory, requests, _sids(every))
+    names = sid_names(conn.directory, requests, sids_in(every))
     return {r: io.TreeState(w.descriptors, w.unreadable, names) for r, w in walks.items()}
 
 
@@ -76,14 +78,20 @@ def _by_share(requests: Sequence[io.FolderRead]) -> dict[tuple[str, str], list[i
     return out
 
 
-def _sids(descriptors: Iterable[bytes]) -> set[str]:
+def sids_in(descriptors: Iterable[bytes]) -> set[str]:
+    """Every SID the descriptors name that the directory may know."""
     found: set[str] = set()
     for raw in descriptors:
         sd = sdlib.parse(raw)
         found |= {s for s in (sd.owner, sd.group) if s}
         for acl in (sd.dacl, sd.sacl):
             found |= {ace.sid for ace in (acl.aces if acl else ())}
-    return {s for s in found if s not in WELL_KNOWN_SIDS and not s.startswith(_FIXED_PREFIXES)}
+    return nameable(found)
+
+
+def nameable(sids: set[str]) -> set[str]:
+    """The SIDs the directory may know (not well-known, not a fixed authority's)."""
+    return {s for s in sids if s not in WELL_KNOWN_SIDS and not s.startswith(_FIXED_PREFIXES)}
 
 
 def sid_names(directory: Directory, requests: Sequence[Any], sids: set[str]) -> dict[str, str]:
@@ -117,13 +125,14 @@ def write_folder(conn: Connections, write: io.FolderWrite) -> None:
     if write.needs_parent:
         above = smb.query_security(tree, io.parent_path(write.path), io.OWNER | io.GROUP | io.DACL)
         parent = sdlib.parse(above) if above else None
-    sids = _resolve(conn.directory, write.base_dn, write.resolve)
+    sids = resolve_accounts(conn.directory, write.base_dn, write.resolve)
     built = write.build(io.SdInputs(sdlib.parse(current), parent, sids))
     smb.set_security(tree, write.path, built, write.info)
     log.info("set security (info %#x) of %s\\%s", write.info, tree.unc, write.path)
 
 
-def _resolve(directory: Directory, base_dn: str, names: Sequence[str]) -> dict[str, str]:
+def resolve_accounts(directory: Directory, base_dn: str, names: Sequence[str]) -> dict[str, str]:
+    """Lower-case account name -> SID of accounts a run created, in one search."""
     if not names:
         return {}
     query = Query(base_dn, or_filter("sAMAccountName", names), ("sAMAccountName", "objectSid"))
@@ -141,12 +150,19 @@ def _resolve(directory: Directory, base_dn: str, names: Sequence[str]) -> dict[s
 def check_folder(conn: Connections, target: str, expect: io.FolderExpect) -> None:
     tree = share_tree(conn, expect.host, expect.share)
     raw = smb.query_security(tree, expect.path, expect.info | io.OWNER | io.DACL)
-    if expect.exists is False and raw is not None:
+    still_as_planned(target, raw, expect.exists, expect.fingerprint, expect.info)
+
+
+def still_as_planned(
+    target: str, raw: bytes | None, exists: bool | None, fingerprint: str | None, info: int
+) -> None:
+    """ConflictError unless the folder's descriptor *raw* is as the plan saw it."""
+    if exists is False and raw is not None:
         raise ConflictError(f"{target} was created by someone else since the plan")
-    if expect.exists and raw is None:
+    if exists and raw is None:
         raise ConflictError(f"{target} no longer exists")
-    changed = raw is not None and io.fingerprint(raw, expect.info) != expect.fingerprint
-    if expect.fingerprint is not None and changed:
+    changed = raw is not None and io.fingerprint(raw, info) != fingerprint
+    if fingerprint is not None and changed:
         raise ConflictError(f"{target}: its permissions changed since the plan")
 
 

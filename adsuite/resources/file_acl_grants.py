@@ -6,7 +6,8 @@ in force from the ticket's successful run until a later permission_change ticket
 revokes the same ACE, or the day after its ``expires`` date (UTC) begins; a later
 grant of the same ACE replaces it (a renewal, or a new expiry). Nothing else
 ends it: taking access away is a permission change too and needs the data owner's
-approval, so a rollback of the ticket's run does not. The file_acl kind asks for
+approval, so `adsuite rollback` refuses the ticket's run and says to file a ticket
+(``engine/rollback.TICKET_RUNS``). The file_acl kind asks for
 :class:`GrantsRead`; the engine's reader (``adsuite/engine/file_grants_io.py``) folds
 the journal with :func:`fold` and names each grant's principal by SID, so planning
 stays pure.
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 from adsuite.formats.security_descriptor import Ace, AceType
 from adsuite.resources import file_rights as rights
 from adsuite.resources import principals
-from adsuite.resources.file_acl_spec import AccessRule, access_shape, normal_path
+from adsuite.resources.file_acl_spec import AccessRule, access_shape, local_path, normal_path
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class GrantsRead:
     """The ticket grants in force (and expired) on one folder."""
 
     host: str
-    share: str
+    share: str | None  # None: a local path of the host
     path: str
     base_dn: str  # where the grants' principals are looked up
 
@@ -87,8 +88,10 @@ class RunLike(Protocol):
     def start_seq(self) -> int: ...
 
 
-def folder_key(host: str, share: str, path: str) -> str:
+def folder_key(host: str, share: str | None, path: str) -> str:
     """The folder's identity, as file_acl's ``identity`` spells it."""
+    if share is None:
+        return f"{host}:{local_path(path)}".lower()
     where = normal_path(path)
     return (f"\\\\{host}\\{share}" + (f"\\{where}" if where else "")).lower()
 
@@ -105,7 +108,7 @@ class TicketRecord:
     """What a permission_change ticket's run records (its ``extra.record``)."""
 
     host: str
-    share: str
+    share: str | None  # None: a local path of the host
     path: str
     action: str  # grant | revoke
     rule: AccessRule

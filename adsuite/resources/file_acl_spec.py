@@ -1,5 +1,6 @@
-"""The ``file_acl`` task as a playbook writes it: a folder on a share, its data owner,
-owner, inheritance, access rules (DACL) and audit rules (SACL), in words.
+"""The ``file_acl`` task as a playbook writes it: a folder on a share (or a local path of
+a host, reached over WinRM), its data owner, owner, inheritance, access rules (DACL)
+and audit rules (SACL), in words.
 
 See :mod:`adsuite.resources.file_acl` for the semantics; this module is the model and
 its translation into ACE shapes (type, flags, mask, who).
@@ -32,6 +33,7 @@ AppliesTo = Literal[
 ]
 Rights = str | list[str]
 _BAD_SEGMENT = re.compile(r'[<>:"|?*\x00-\x1f]')
+_DRIVE = re.compile(r"([A-Za-z]):(?:[\\/]|\Z)")
 KEY_DATA_RULE: tuple[str, list[str], list[Literal["success", "failure"]]] = (
     "Everyone",
     ["list_folder"],
@@ -108,7 +110,7 @@ class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     host: str = Field(min_length=1)
-    share: str = Field(min_length=1)
+    share: str | None = Field(default=None, min_length=1)  # None: path is local to host
     path: str = ""
     data_owner: DataOwner
     owner: str | None = None
@@ -121,15 +123,31 @@ class Spec(BaseModel):
 
     @field_validator("share")
     @classmethod
-    def _share(cls, value: str) -> str:
-        if _BAD_SEGMENT.search(value) or "\\" in value or "/" in value:
+    def _share(cls, value: str | None) -> str | None:
+        if value is not None and (_BAD_SEGMENT.search(value) or "\\" in value or "/" in value):
             raise ValueError(f"bad share name {value!r}")
         return value
 
     @field_validator("path")
     @classmethod
-    def _path(cls, value: str) -> str:
+    def _path(cls, value: str, info: ValidationInfo) -> str:
+        if "share" in info.data and info.data["share"] is None:
+            return local_path(value)
         return normal_path(value)
+
+    @property
+    def local(self) -> bool:
+        """True for a local path of the host (no share): read and written over WinRM."""
+        return self.share is None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Spec:
+        if self.share is None and not self.path:
+            raise ValueError(
+                "name the folder: a share (share: data, path: HQ/Finance) or a local path "
+                "of the host (path: 'D:\\Finance')"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ticket_only(self, info: ValidationInfo) -> Spec:
@@ -160,6 +178,20 @@ def normal_path(value: str) -> str:
         if segment != segment.rstrip(" ."):
             raise ValueError(f"bad folder path {value!r}: {segment!r} ends in a space or dot")
     return "\\".join(segments)
+
+
+def local_path(value: str) -> str:
+    """``d:/Finance/Ledger`` → ``D:\\Finance\\Ledger``; ValueError unless a folder on a drive."""
+    drive = _DRIVE.match(value)
+    if drive is None:
+        raise ValueError(
+            f"path {value!r} has no share, so it must be a local path of the host such as "
+            "'D:\\Finance' (reached over WinRM); or name the share it is in"
+        )
+    rest = normal_path(value[drive.end() :]) if value[drive.end() :] else ""
+    if not rest:
+        raise ValueError(f"path {value!r} is a whole drive: name a folder on it")
+    return f"{drive.group(1).upper()}:\\{rest}"
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,11 @@ from typing import Any
 
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.security_descriptor import Ace, Acl, Control
+from adsuite.resources import file_acl_places as places
 from adsuite.resources import file_rights as rights
 from adsuite.resources import smb_requests as io
 from adsuite.resources.base import Action, Change, Desired
+from adsuite.resources.file_acl_image import image_or_none
 from adsuite.resources.file_acl_spec import Spec
 from adsuite.resources.file_acl_words import ace_words
 
@@ -40,7 +42,6 @@ Show = Callable[[str], str]
 
 def plan_tree(
     item: Desired,
-    unc: Callable[[Spec, str], str],
     tree: io.TreeState,
     root_dacl: Sequence[Ace],
     show: Show,
@@ -67,9 +68,9 @@ def plan_tree(
         expected[path] = rights.inherited_aces(parent, sd.owner, sd.group)
         if not differs(sd, expected[path]):
             continue
-        changes.append(_change(item, spec, unc, path, raw, sd, expected[path], show))
+        changes.append(_change(item, spec, path, raw, sd, expected[path], show))
     for path, why in sorted(tree.unreadable.items()):
-        log.warning("cannot read %s: %s", unc(spec, path), why)
+        log.warning("cannot read %s: %s", places.name(spec, path), why)
     return changes
 
 
@@ -91,7 +92,6 @@ def _depth(path: str) -> tuple[int, str]:
 def _change(
     item: Desired,
     spec: Spec,
-    unc: Callable[[Spec, str], str],
     path: str,
     raw: bytes,
     sd: sdlib.SecurityDescriptor,
@@ -102,7 +102,7 @@ def _change(
     inherited = [ace_words(a, show) for a in aces if a.is_inherited]
     wanted = [ace_words(a, show) for a in expected]
     owner = spec.data_owner.record()
-    before: dict[str, Any] = {"data_owner": owner, "below": unc(spec, spec.path)}
+    before: dict[str, Any] = {"data_owner": owner, "below": places.name(spec)}
     after: dict[str, Any] = {"data_owner": owner}
     if sd.control & Control.SE_DACL_PROTECTED:
         before["inherit"], after["inherit"] = False, True
@@ -111,12 +111,12 @@ def _change(
         before["access"], after["access"] = explicit, []
     if inherited != wanted and sorted(inherited) != sorted(wanted):
         before["inherited"], after["inherited"] = inherited, wanted
-    write = io.FolderWrite(
-        spec.host, spec.share, path, "", io.DACL, reset_to_inherit, needs_parent=True
-    )
+    reset = sdlib.SecurityDescriptor(1, RESET_CONTROL, sd.owner, sd.group, _acl(expected), None)
+    before["sddl"], after["sddl"] = image_or_none(sd, io.DACL), image_or_none(reset, io.DACL)
+    write = places.folder_write(spec, path, "", io.DACL, reset_to_inherit, needs_parent=True)
     fingerprint = io.fingerprint(raw, io.DACL)
-    expect = io.FolderExpect(spec.host, spec.share, path, True, io.DACL, fingerprint)
-    target = unc(spec, path)
+    expect = places.folder_expect(spec, path, True, io.DACL, fingerprint)
+    target = places.name(spec, path)
     return Change(KIND, Action.UPDATE, target, before, after, item.location, (write,), expect)
 
 
@@ -125,6 +125,9 @@ def reset_to_inherit(inputs: io.SdInputs) -> bytes:
     cur, parent = inputs.current, inputs.parent
     aces = parent.dacl.aces if parent is not None and parent.dacl is not None else ()
     inherited = rights.inherited_aces(aces, cur.owner, cur.group)
-    dacl = Acl(sdlib.ACL_REVISION, tuple(inherited))
-    built = sdlib.SecurityDescriptor(1, RESET_CONTROL, cur.owner, cur.group, dacl, None)
+    built = sdlib.SecurityDescriptor(1, RESET_CONTROL, cur.owner, cur.group, _acl(inherited), None)
     return sdlib.to_bytes(built)
+
+
+def _acl(aces: Sequence[Ace]) -> Acl:
+    return Acl(sdlib.ACL_REVISION, tuple(aces))

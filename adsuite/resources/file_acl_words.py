@@ -9,10 +9,10 @@ Drift names every ACE added or removed outside adsuite, and whose approval it ne
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from adsuite.formats.security_descriptor import Ace, AceType
+from adsuite.formats.security_descriptor import Ace, AceType, Control, SecurityDescriptor
 from adsuite.resources import file_rights as rights
 from adsuite.resources.base import Action, Change
 from adsuite.resources.data_owner import recorded_owner
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 Show = Callable[[str], str]  # SID -> the name to show
 LIST_KEYS = ("access", "audit", "inherited")
 LABELS = {"access": "access", "audit": "audit", "inherited": "inherited"}
+EXPLICIT_FLAGS = rights.INHERIT_FLAGS | rights.SUCCESS | rights.FAILURE
 
 
 def ace_words(ace: Ace, show: Show) -> str:
@@ -35,6 +36,30 @@ def ace_words(ace: Ace, show: Show) -> str:
         return f"{text} on {' and '.join(rights.audit_on_words(ace.flags))}{suffix}"
     prefix = "deny " if ace.ace_type == AceType.ACCESS_DENIED else ""
     return f"{prefix}{text}{suffix}"
+
+
+def explicit(aces: Sequence[Ace]) -> list[Ace]:
+    """The ACEs set on the folder itself (not inherited): what file_acl manages."""
+    return [a for a in aces if not a.is_inherited]
+
+
+def ace_key(ace: Ace) -> tuple[int, int, int, str]:
+    return (ace.ace_type, ace.flags & EXPLICIT_FLAGS, ace.mask, ace.sid)
+
+
+def same_aces(actual: Sequence[Ace], wanted: Sequence[Ace]) -> bool:
+    """The same ACEs, in any order."""
+    return sorted(map(ace_key, actual)) == sorted(map(ace_key, wanted))
+
+
+def view(sd: SecurityDescriptor, show: Show) -> dict[str, Any]:
+    """The folder as a person reads it (explicit ACEs only: inherited ones are not managed)."""
+    return {
+        "owner": show(sd.owner) if sd.owner else None,
+        "inherit": not sd.control & Control.SE_DACL_PROTECTED,
+        "access": [ace_words(a, show) for a in explicit(sd.dacl.aces if sd.dacl else ())],
+        "audit": [ace_words(a, show) for a in explicit(sd.sacl.aces if sd.sacl else ())],
+    }
 
 
 def _who_and_rights(text: str) -> tuple[str, str]:

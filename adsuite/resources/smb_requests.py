@@ -28,6 +28,7 @@ class FolderRead:
     share: str
     path: str
     base_dn: str  # where SIDs found in it are looked up, to name them
+    names: tuple[str, ...] = ()  # more SIDs to name (ones a rollback image holds)
     source: Location | None = field(default=None, compare=False)
 
 

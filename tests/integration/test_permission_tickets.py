@@ -224,6 +224,12 @@ def test_an_approved_grant_is_applied_kept_by_the_playbook_and_revoked_by_a_tick
     clean = tickets.playbook_run("drift")
     assert clean.code == 0, "the grant is part of the desired state: " + clean.out
 
+    inventory = str(tickets.share.inventory)
+    undo = tickets.cli("rollback", run.id, "-i", inventory, "--yes")
+    assert undo.code == 1, "ending an approved grant needs a ticket, not a rollback"
+    assert "permission_change ticket" in undo.out + undo.err
+    assert (OI_CI, READ_EXECUTE, alice) in allowed(share.descriptor(finance, domain))
+
     share.smbcacls(finance, "-a", f"ACL:GROUP\\{top}-bob:ALLOWED/OI|CI/FULL")
     found = tickets.playbook_run("drift")
     assert found.code == 2, found.out + found.err

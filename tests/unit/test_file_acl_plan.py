@@ -5,8 +5,11 @@ Each case in file_acl_cases/*.yml has ``tasks``; ``accounts`` (sAMAccountName �
 the directory holds them); ``folders`` (path → SDDL, a missing path does not exist);
 ``trees`` (managed path → {path → SDDL}); ``names`` (SID → sAMAccountName for SIDs
 the server's descriptors name); ``grants`` (path → ticket grants the journal holds:
-``{ticket, rule, expired, sid}``); ``ticket: true`` to validate the tasks as a ticket's;
-and either ``changes`` or ``error``.
+``{ticket, rule, expired, sid}``); ``ticket: true`` to validate the tasks as a ticket's,
+``rollback: true`` as a rollback's (:class:`RollbackSpec`); and either ``changes`` or
+``error``. Local paths (no ``share``) are answered from ``folders`` and ``trees`` too.
+The exact images every change journals (``sddl``, ``placeholders``) are compared only
+in cases that set ``images: true`` (file_acl_cases/images.yml).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from adsuite.formats.sid import sid_to_bytes
 from adsuite.resources import registry
 from adsuite.resources.base import Desired
 from adsuite.resources.file_acl_grants import Grant, GrantsRead, GrantState
+from adsuite.resources.file_acl_image import RollbackSpec
 from adsuite.resources.file_acl_spec import AccessRule
+from adsuite.resources.local_folder_requests import LocalFolderRead, LocalTreeRead
 from adsuite.resources.password_reset import TICKET_CONTEXT
 from adsuite.resources.smb_requests import FolderRead, FolderState, TreeRead, TreeState
 from adsuite.source import Location
@@ -71,10 +76,10 @@ def account_entries(accounts: dict[str, str]) -> list[Entry]:
 
 def answer(request: Any, case: dict[str, Any], entries: list[Entry]) -> Any:
     names = case.get("names") or {}
-    if isinstance(request, FolderRead):
+    if isinstance(request, FolderRead | LocalFolderRead):
         text = (case.get("folders") or {}).get(request.path)
         return FolderState(descriptor(text) if text else None, names)
-    if isinstance(request, TreeRead):
+    if isinstance(request, TreeRead | LocalTreeRead):
         tree = (case.get("trees") or {}).get(request.path) or {}
         return TreeState({p: descriptor(t) for p, t in tree.items()}, {}, names)
     if isinstance(request, GrantsRead):
@@ -113,14 +118,25 @@ def plan_case(case: dict[str, Any]) -> list[dict[str, Any]]:
     context = {TICKET_CONTEXT: "PC-1"} if case.get("ticket") else None
     for line, task in enumerate(case["tasks"], start=1):
         ((kind, args),) = task.items()
-        spec = registry.KINDS[kind].Spec.model_validate(args, context=context)
+        model = RollbackSpec if case.get("rollback") else registry.KINDS[kind].Spec
+        spec = model.model_validate(args, context=context)
         desired[kind].append(Desired(spec, Location("case.yml", line), f"task {line}"))
 
     def read(requests: Sequence[Any]) -> dict[Any, Any]:
         return {r: answer(r, case, entries) for r in requests}
 
     plan = build_plan("group", DOMAIN, desired, read)
-    return [{k: v for k, v in c.summary().items() if k != "source"} for c in plan.changes]
+    shown = [{k: v for k, v in c.summary().items() if k != "source"} for c in plan.changes]
+    return shown if case.get("images") else [without_images(c) for c in shown]
+
+
+def without_images(change: dict[str, Any]) -> dict[str, Any]:
+    def side(values: dict[str, Any] | None) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        return {k: v for k, v in values.items() if k not in ("sddl", "placeholders")}
+
+    return {**change, "before": side(change["before"]), "after": side(change["after"])}
 
 
 @pytest.mark.parametrize("case", load_cases())

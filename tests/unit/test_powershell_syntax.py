@@ -64,6 +64,7 @@ def _walk(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 def test_there_are_shipped_scripts_to_check() -> None:
     names = {path.name for path in SCRIPTS}
     assert {"winrs_runner.ps1", "get_logon_events.ps1", "get_group_members.ps1"} <= names
+    assert {"get_folder_security.ps1", "new_folder.ps1", "set_folder_security.ps1"} <= names
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda path: path.name)

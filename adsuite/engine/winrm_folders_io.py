@@ -1,0 +1,236 @@
+"""Folder permissions over WinRM: file_acl's local paths (no share) on Windows hosts.
+
+The readers, writer and checker of :mod:`adsuite.resources.local_folder_requests`,
+through the run's WinRM sessions (:mod:`adsuite.engine.winrm_hosts`) and three scripts
+in ``templates/powershell``, every value passed as a parameter:
+
+- ``get_folder_security``: the descriptors of many folders in one round trip
+  (:data:`CHUNK` to a call) and, asked for, the folders in each — so a tree is read
+  level by level, one round trip per level, with progress per level;
+- ``new_folder``: create a folder (and the folders above it);
+- ``set_folder_security``: set the owner, the DACL and/or the SACL from SDDL.
+
+Descriptors come back in binary and are parsed as SMB's are, and their SIDs are named
+from the directory in bulk the same way (:mod:`adsuite.engine.smb_io`), so planning
+cannot tell which transport read a folder. What Windows does with the scripts is only
+proven against a real host (tests/winrm, live mode).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import ntpath
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adsuite.connectors.smb import FileServerError
+from adsuite.connectors.winrm import ScriptResult, WinRmSessions
+from adsuite.engine import executor, facts
+from adsuite.engine.connections import Connections
+from adsuite.engine.progress import Progress
+from adsuite.engine.smb_io import (
+    nameable,
+    resolve_accounts,
+    sid_names,
+    sids_in,
+    still_as_planned,
+)
+from adsuite.engine.winrm_hosts import winrm_sessions
+from adsuite.errors import InputError
+from adsuite.formats import security_descriptor as sdlib
+from adsuite.resources import local_folder_requests as local
+from adsuite.resources import smb_requests as io
+from adsuite.resources.file_acl_image import image_text
+from adsuite.source import Location
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500  # folders per round trip
+READ, CREATE, SET = "get_folder_security", "new_folder", "set_folder_security"
+SECTIONS = ((io.OWNER, "Owner"), (io.DACL, "Access"), (io.SACL, "Audit"))
+
+
+@dataclass(frozen=True)
+class Found:
+    """What ``get_folder_security`` says of one folder."""
+
+    path: str
+    exists: bool
+    descriptor: bytes | None = None
+    subfolders: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class FolderHost:
+    """The folder scripts on one Windows host, over the run's WinRM sessions."""
+
+    def __init__(self, sessions: WinRmSessions, host: str) -> None:
+        self.sessions, self.host = sessions, host
+
+    def read(
+        self,
+        paths: Sequence[str],
+        *,
+        audit: bool = True,
+        subfolders: bool = False,
+        advance: Callable[[int], None] = lambda count: None,
+    ) -> dict[str, Found]:
+        """Every path's descriptor (with the SACL unless *audit* is False), CHUNK a call."""
+        out: dict[str, Found] = {}
+        for start in range(0, len(paths), CHUNK):
+            chunk = list(paths[start : start + CHUNK])
+            values = {"Paths": chunk, "Audit": audit, "Subfolders": subfolders}
+            result = self._run(READ, values)
+            out.update((f.path, f) for f in map(_found, result.output) if f is not None)
+            unanswered = [p for p in chunk if p not in out]
+            if unanswered:
+                raise FileServerError(f"{READ} on {self.host} said nothing of {unanswered[0]}")
+            advance(len(chunk))
+        return out
+
+    def create(self, path: str) -> bool:
+        """Create the folder (and those above it); False if it was there already."""
+        result = self._run(CREATE, {"Path": path})
+        created = any(isinstance(o, Mapping) and o.get("Created") for o in result.output)
+        log.info("%s folder %s:%s", "created" if created else "found", self.host, path)
+        return created
+
+    def set(self, path: str, descriptor: bytes, info: int) -> None:
+        """Set the parts *info* names (io.OWNER | io.DACL | io.SACL) as in *descriptor*."""
+        sections = [name for part, name in SECTIONS if info & part]
+        sddl = image_text(sdlib.parse(descriptor), info)
+        self._run(SET, {"Path": path, "Sddl": sddl, "Sections": sections})
+        log.info("set %s of %s:%s", ", ".join(sections), self.host, path)
+
+    def _run(self, script: str, parameters: Mapping[str, Any]) -> ScriptResult:
+        result = self.sessions.run(self.host, script, parameters)
+        if result.errors:
+            raise FileServerError(f"{script} on {self.host}: {result.errors[0].message}")
+        return result
+
+
+def _found(item: Any) -> Found | None:
+    if not isinstance(item, Mapping) or not item.get("Path"):
+        return None
+    raw, names = item.get("Descriptor"), item.get("Subfolders") or ()
+    return Found(
+        str(item["Path"]),
+        bool(item.get("Exists")),
+        base64.b64decode(raw) if raw else None,
+        (names,) if isinstance(names, str) else tuple(str(name) for name in names),
+        str(item["Error"]) if item.get("Error") else None,
+    )
+
+
+def folder_host(conn: Connections, host: str, source: Location | None = None) -> FolderHost:
+    """Inventory host *host*, which must have ``winrm:``; an error at *source* if not."""
+    entry = conn.inventory.hosts.get(host)
+    if entry is None or entry.winrm is None:
+        known = ", ".join(sorted(k for k, h in conn.inventory.hosts.items() if h.winrm)) or "none"
+        why = "is not in the inventory" if entry is None else "has no winrm: access"
+        raise InputError(
+            f"host {host!r} {why}: a file_acl path without a share is a local path of the "
+            f"host, read and written over WinRM (hosts with winrm: {known})",
+            file=source.file if source else None,
+            line=source.line if source else None,
+        )
+    return FolderHost(winrm_sessions(conn), host)
+
+
+def parent_of(path: str) -> str:
+    """``D:\\Finance\\Ledger`` → ``D:\\Finance``; ``D:\\Finance`` → ``D:\\``."""
+    return ntpath.dirname(path)
+
+
+def _descriptor(host: str, found: Found) -> bytes | None:
+    if found.error is not None:
+        raise FileServerError(f"cannot read the security of {host}:{found.path}: {found.error}")
+    return found.descriptor if found.exists else None
+
+
+def read_folders(
+    conn: Connections, requests: Sequence[local.LocalFolderRead], progress: Progress
+) -> dict[Any, Any]:
+    raw: dict[local.LocalFolderRead, bytes | None] = {}
+    for host, batch in _by_host(requests).items():
+        folders = folder_host(conn, host, batch[0].source)
+        progress.start(f"reading folder permissions on {host} over WinRM", len(batch))
+        found = folders.read([r.path for r in batch], advance=progress.advance)
+        progress.finish()
+        raw.update({r: _descriptor(host, found[r.path]) for r in batch})
+    asked = {sid for r in requests for sid in r.names}
+    every = sids_in(d for d in raw.values() if d) | nameable(asked)
+    names = sid_names(conn.directory, requests, every)
+    return {r: io.FolderState(d, names) for r, d in raw.items()}
+
+
+def _by_host(requests: Sequence[local.LocalFolderRead]) -> dict[str, list[local.LocalFolderRead]]:
+    out: dict[str, list[local.LocalFolderRead]] = {}
+    for request in requests:
+        out.setdefault(request.host, []).append(request)
+    return out
+
+
+def read_trees(
+    conn: Connections, requests: Sequence[local.LocalTreeRead], progress: Progress
+) -> dict[Any, Any]:
+    walks = {r: walk(folder_host(conn, r.host, r.source), r.path, progress) for r in requests}
+    every = (d for descriptors, _ in walks.values() for d in descriptors.values())
+    names = sid_names(conn.directory, requests, sids_in(every))
+    return {r: io.TreeState(d, unreadable, names) for r, (d, unreadable) in walks.items()}
+
+
+def walk(
+    folders: FolderHost, top: str, progress: Progress
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Every folder under *top* (itself included), level by level: descriptors, failures."""
+    descriptors: dict[str, bytes] = {}
+    unreadable: dict[str, str] = {}
+    level, depth = [top], 0
+    while level:
+        progress.start(f"reading the folder tree {folders.host}:{top}, level {depth}", len(level))
+        found = folders.read(level, audit=False, subfolders=True, advance=progress.advance)
+        progress.finish()
+        below: list[str] = []
+        for path in level:
+            one = found[path]
+            if one.error is not None or one.descriptor is None:
+                unreadable[path] = one.error or "no such folder"
+                continue
+            descriptors[path] = one.descriptor
+            below += [f"{path}\\{name}" for name in one.subfolders]
+        level, depth = below, depth + 1
+    log.info("read %d folders under %s:%s", len(descriptors), folders.host, top)
+    return descriptors, unreadable
+
+
+def write_folder(conn: Connections, write: local.LocalFolderWrite) -> None:
+    folders = folder_host(conn, write.host)
+    if write.create:
+        folders.create(write.path)
+    if not write.info:
+        return
+    above = parent_of(write.path) if write.needs_parent else None
+    found = folders.read([write.path] + ([above] if above else []))
+    current = _descriptor(write.host, found[write.path])
+    if current is None:
+        raise FileServerError(f"{write.host}:{write.path} does not exist")
+    parent_raw = _descriptor(write.host, found[above]) if above else None
+    parent = sdlib.parse(parent_raw) if parent_raw else None
+    sids = resolve_accounts(conn.directory, write.base_dn, write.resolve)
+    built = write.build(io.SdInputs(sdlib.parse(current), parent, sids))
+    folders.set(write.path, built, write.info)
+
+
+def check_folder(conn: Connections, target: str, expect: local.LocalFolderExpect) -> None:
+    found = folder_host(conn, expect.host).read([expect.path], audit=bool(expect.info & io.SACL))
+    raw = _descriptor(expect.host, found[expect.path])
+    still_as_planned(target, raw, expect.exists, expect.fingerprint, expect.info)
+
+
+facts.READERS[local.LocalFolderRead] = read_folders
+facts.READERS[local.LocalTreeRead] = read_trees
+executor.WRITERS[local.LocalFolderWrite] = write_folder
+executor.CHECKERS[local.LocalFolderExpect] = check_folder
