@@ -1,4 +1,4 @@
-"""`adsuite audit changes`: changes to managed objects that no adsuite run made."""
+"""`adsuite audit changes`: changes to managed objects and folders that no adsuite run made."""
 
 from __future__ import annotations
 
@@ -6,18 +6,14 @@ import getpass
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from adsuite.cli.console import default_path, inventory_option, out
-from adsuite.connectors import samba_logs
-from adsuite.connectors.ldap import Directory, Query, or_filter
 from adsuite.engine import audit as auditlib
+from adsuite.engine.audit_run import AuditReport, outside_changes
 from adsuite.engine.session import Session
-from adsuite.errors import EXIT_DRIFT, InputError
-from adsuite.formats import samba_audit
-from adsuite.formats.sid import sid_from_bytes
+from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
 from adsuite.journal.store import Journal
 
 
@@ -47,7 +43,11 @@ def parse_since(text: str) -> datetime:
 def changes(
     ctx: click.Context, inventory: Path | None, since: str, ticket: str | None, fmt: str
 ) -> None:
-    """List changes to managed objects made outside adsuite, and who made them. Exit 2 if any."""
+    """List changes to managed objects and folders made outside adsuite, and who made them.
+
+    Reads Samba DCs' JSON audit logs, Windows DCs' and file servers' Security logs (over
+    WinRM). Exit 2 if any change is listed, 1 if a log could not be read.
+    """
     start = parse_since(since)
     session = Session.for_inventory(
         default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
@@ -58,57 +58,27 @@ def changes(
         )
         runs = [r for r in journal.runs() if r.mode in auditlib.WRITING_MODES]
         recorded = [c for r in runs for c in journal.changes(r.id)]
-    writes = [
-        w
-        for dc in session.domain.dcs.values()
-        if dc.samba_audit_dir is not None
-        for w in samba_audit.directory_writes(
-            samba_logs.lines(dc.samba_audit_dir, samba_logs.DSDB_LOG)
-        )
-    ]
-    if not writes and not any(dc.samba_audit_dir for dc in session.domain.dcs.values()):
-        raise InputError(
-            "no DC in the inventory has samba_audit_dir; Windows DCs need the WinRM collector"
-        )
-    found = auditlib.outside_adsuite(writes, recorded, start)
     with session.connect() as conn:
-        names = account_names(
-            conn.directory, session.domain.base_dn, {w.user_sid for w in found if w.user_sid}
-        )
-    rows: list[dict[str, Any]] = [
-        {
-            "time": w.time.isoformat(timespec="seconds"),
-            "operation": w.operation,
-            "dn": w.dn,
-            "attributes": list(w.attributes),
-            "by": names.get(w.user_sid or "", w.user_sid or "unknown"),
-            "from": w.remote,
-        }
-        for w in found
-    ]
+        report = outside_changes(session.domain, conn, start, recorded, datetime.now(UTC))
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([r.to_dict() for r in report.rows], ensure_ascii=False, indent=2))
+        for line in [*report.notes, *report.problems]:
+            click.echo(line, err=True)
     else:
-        for row in rows:
-            attrs = ", ".join(row["attributes"]) or "-"
-            who = f"by {row['by']} from {row['from']}"
-            out.print(
-                f"{row['time']}  {row['operation']:<7} {row['dn']}  [{attrs}]  {who}", markup=False
-            )
-        out.print(
-            f"{len(rows)} change(s) outside adsuite since {start.isoformat(timespec='seconds')}."
-        )
-    ctx.exit(EXIT_DRIFT if rows else 0)
+        show(report)
+    ctx.exit(EXIT_DRIFT if report.rows else EXIT_ERROR if report.problems else 0)
 
 
-def account_names(directory: Directory, base_dn: str, sids: set[str]) -> dict[str, str]:
-    """SID → sAMAccountName for the writers, in one search."""
-    if not sids:
-        return {}
-    query = Query(base_dn, or_filter("objectSid", sorted(sids)), ("sAMAccountName", "objectSid"))
-    out_names: dict[str, str] = {}
-    for entry in directory.search(query):
-        raw = entry.raw("objectSid")
-        if raw:
-            out_names[sid_from_bytes(raw[0])] = entry.text("sAMAccountName") or entry.dn
-    return out_names
+def show(report: AuditReport) -> None:
+    for row in report.rows:
+        attrs = ", ".join(row.attributes) or "-"
+        detail = f" ({row.detail})" if row.detail else ""
+        who = f"by {row.by} from {row.remote or 'unknown'} (logged by {row.source})"
+        line = f"{row.time.isoformat(timespec='seconds')}  {row.operation:<7} {row.object}"
+        out.print(f"{line}  [{attrs}]{detail}  {who}", markup=False)
+    for line in [*report.notes, *report.problems]:
+        out.print(line, markup=False)
+    out.print(
+        f"{len(report.rows)} change(s) outside adsuite since "
+        f"{report.since.isoformat(timespec='seconds')}."
+    )

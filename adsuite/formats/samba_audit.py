@@ -20,14 +20,20 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class DirectoryWrite:
+    """One write to the directory, as a DC logged it (Samba's JSON log or a Windows event)."""
+
     time: datetime
-    operation: str  # Add, Modify, Delete, Rename...
+    operation: str  # Add, Modify, Delete, Move
     dn: str
     user_sid: str | None
-    session_id: str | None
-    remote: str | None
+    session_id: str | None  # Samba: the LDAP session id; Windows: "DC/SubjectLogonId"
+    remote: str | None  # the client: Samba "ipv4:a.b.c.d:port"; Windows "a.b.c.d:port"
     attributes: tuple[str, ...]
     ok: bool
+    source: str = ""  # the DC (inventory name) that logged it
+    user_name: str | None = None  # DOMAIN\name when the log says it (Windows)
+    detail: str | None = None  # "+ member CN=...", "moved from OU=..."
+    old_dn: str | None = None  # a move's former DN
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ def _objects(lines: Iterable[str]) -> Iterator[dict[str, object]]:
             yield doc
 
 
-def directory_writes(lines: Iterable[str]) -> Iterator[DirectoryWrite]:
+def directory_writes(lines: Iterable[str], source: str = "") -> Iterator[DirectoryWrite]:
     for doc in _objects(lines):
         body = doc.get("dsdbChange")
         if doc.get("type") != "dsdbChange" or not isinstance(body, dict):
@@ -77,6 +83,7 @@ def directory_writes(lines: Iterable[str]) -> Iterator[DirectoryWrite]:
             remote=body.get("remoteAddress"),
             attributes=tuple(sorted(attributes)) if isinstance(attributes, dict) else (),
             ok=body.get("statusCode") == 0,
+            source=source,
         )
 
 

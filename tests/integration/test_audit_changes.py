@@ -33,18 +33,18 @@ def test_out_of_band_change_is_listed_with_its_author_and_adsuite_writes_are_not
     assert cli("apply", str(playbook), "-i", inv, "--yes").code == 0
     clean = cli("audit", "changes", "-i", inv, "--since", since, "--format", "json")
     assert clean.code == 0, clean.err + clean.out
-    assert [row for row in json.loads(clean.out) if top in row["dn"]] == []
+    assert [row for row in json.loads(clean.out) if top in row["object"]] == []
 
     directory.modify(f"CN={top}-g,OU={top},{BASE}", {"description": ("replace", ["by hand"])})
     edited = cli("audit", "changes", "-i", inv, "--since", since, "--format", "json")
     assert edited.code == 2
-    rows = [row for row in json.loads(edited.out) if top in row["dn"]]
+    rows = [row for row in json.loads(edited.out) if top in row["object"]]
     assert len(rows) == 1
-    assert rows[0]["dn"] == f"CN={top}-g,OU={top},{BASE}"
+    assert rows[0]["object"] == f"CN={top}-g,OU={top},{BASE}"
     assert rows[0]["operation"] == "Modify"
     assert rows[0]["attributes"] == ["description"]
     assert rows[0]["by"] == "Administrator"
 
     assert cli("apply", str(playbook), "-i", inv, "--yes").code == 0  # adsuite repairs it
     after_repair = cli("audit", "changes", "-i", inv, "--since", since, "--format", "json")
-    assert len([row for row in json.loads(after_repair.out) if top in row["dn"]]) == 1
+    assert len([row for row in json.loads(after_repair.out) if top in row["object"]]) == 1
