@@ -7,9 +7,13 @@ re-emitted in Samba's order (offsets differ, each part's bytes do not), as Samba
 
 Not kept, so not reproduced by a round trip: slack bytes after the last ACE inside an
 ACL's declared size (Windows may over-allocate; Samba never does). Refused with
-InputError rather than altered: a non-zero ``Sbz1`` (resource-manager control) and
-unknown object-ACE flag bits. Bytes after the SID inside an ACE (callback conditions,
-resource attributes, padding) are kept verbatim in ``Ace.application_data``.
+InputError rather than altered: a non-zero ``Sbz1`` (resource-manager control). Bytes
+after the SID inside an ACE (callback conditions, resource attributes, padding) are
+kept verbatim in ``Ace.application_data``, and so are object-ACE flag bits beyond the
+two defined ones (``Ace.object_flags_extra``): Samba 4.17 leaves them uninitialised in
+the object ACE a file inherits from a GPT folder's "Apply Group Policy" ACE
+(``0x8d015400``, no GUIDs follow), and its own NDR reader, like Windows, reads the two
+presence bits and ignores the rest.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ ACL_REVISION = 2
 ACL_REVISION_DS = 4
 ACE_OBJECT_TYPE_PRESENT = 0x1
 ACE_INHERITED_OBJECT_TYPE_PRESENT = 0x2
+_PRESENCE_BITS = ACE_OBJECT_TYPE_PRESENT | ACE_INHERITED_OBJECT_TYPE_PRESENT
 _SD_HEADER = struct.Struct("<BBHIIII")
 _ACL_HEADER = struct.Struct("<BBHHH")
 _ACE_HEADER = struct.Struct("<BBHI")
@@ -205,6 +210,7 @@ class Ace:
     object_type: uuid.UUID | None = None
     inherited_object_type: uuid.UUID | None = None
     application_data: bytes = b""
+    object_flags_extra: int = 0  # undefined object-flag bits, as read (see the module doc)
 
     def __post_init__(self) -> None:
         if not (0 <= self.ace_type <= 0xFF and 0 <= self.flags <= 0xFF):
@@ -212,8 +218,12 @@ class Ace:
         if not 0 <= self.mask <= 0xFFFFFFFF:
             raise InputError(f"access mask {self.mask:#x} does not fit 32 bits")
         has_guid = self.object_type is not None or self.inherited_object_type is not None
-        if has_guid and not self.is_object:
+        if (has_guid or self.object_flags_extra) and not self.is_object:
             raise InputError(f"ACE type {self.ace_type:#x} cannot carry object GUIDs")
+        if self.object_flags_extra & _PRESENCE_BITS or not 0 <= self.object_flags_extra <= (
+            0xFFFFFFFF
+        ):
+            raise InputError(f"object flag bits {self.object_flags_extra:#x} are not extra bits")
         object.__setattr__(self, "sid", normalize_sid(self.sid))
 
     @property
@@ -331,23 +341,28 @@ def _read_ace(data: bytes, offset: int, acl_end: int) -> tuple[Ace, int]:
         raise InputError(f"ACE at byte {offset} has a bad size {size}")
     position = offset + _ACE_HEADER.size
     guids: list[uuid.UUID | None] = [None, None]
+    extra = 0
     if ace_type in OBJECT_ACE_TYPES:
-        guids, position = _read_object_part(data, position, end)
+        guids, position, extra = _read_object_part(data, position, end)
     elif ace_type not in _PLAIN_ACE_TYPES:
         raise InputError(f"unsupported ACE type {ace_type:#x} at byte {offset}")
     sid, position = read_sid(data, position)
     if position > end:
         raise InputError(f"SID overruns the ACE at byte {offset}")
-    ace = Ace(ace_type, flags, mask, sid, guids[0], guids[1], bytes(data[position:end]))
+    ace = Ace(ace_type, flags, mask, sid, guids[0], guids[1], bytes(data[position:end]), extra)
     return ace, end
 
 
-def _read_object_part(data: bytes, position: int, end: int) -> tuple[list[uuid.UUID | None], int]:
+def _read_object_part(
+    data: bytes, position: int, end: int
+) -> tuple[list[uuid.UUID | None], int, int]:
+    """The GUIDs, the position after them, and the undefined flag bits (kept verbatim)."""
     if position + 4 > end:
         raise InputError(f"truncated object ACE at byte {position}")
     (present,) = struct.unpack_from("<I", data, position)
-    if present & ~(ACE_OBJECT_TYPE_PRESENT | ACE_INHERITED_OBJECT_TYPE_PRESENT):
-        raise InputError(f"unknown object ACE flags {present:#x} at byte {position}")
+    extra = present & ~_PRESENCE_BITS
+    if extra:
+        log.debug("object ACE at byte %d has undefined flag bits %#x; kept", position, extra)
     position += 4
     guids: list[uuid.UUID | None] = [None, None]
     for index, bit in enumerate((ACE_OBJECT_TYPE_PRESENT, ACE_INHERITED_OBJECT_TYPE_PRESENT)):
@@ -356,7 +371,7 @@ def _read_object_part(data: bytes, position: int, end: int) -> tuple[list[uuid.U
                 raise InputError(f"truncated object GUID at byte {position}")
             guids[index] = uuid.UUID(bytes_le=bytes(data[position : position + 16]))
             position += 16
-    return guids, position
+    return guids, position, extra
 
 
 def to_bytes(sd: SecurityDescriptor) -> bytes:
@@ -391,6 +406,7 @@ def ace_to_bytes(ace: Ace) -> bytes:
         present = (ACE_OBJECT_TYPE_PRESENT if ace.object_type is not None else 0) | (
             ACE_INHERITED_OBJECT_TYPE_PRESENT if ace.inherited_object_type is not None else 0
         )
+        present |= ace.object_flags_extra
         body = struct.pack("<I", present) + b"".join(guid.bytes_le for guid in guids)
     body += sid_to_bytes(ace.sid) + ace.application_data
     size = _ACE_HEADER.size + len(body)

@@ -222,7 +222,6 @@ def _dacl_with(ace_bytes: bytes) -> bytes:
         (struct.pack("<BBHI", 0, 0, 12, 1) + sid_to_bytes(EVERYONE)[:4], "truncated SID"),
         (struct.pack("<BBHI", 0, 0, 16, 1) + sid_to_bytes(EVERYONE), "overruns"),
         (struct.pack("<BBHI", 0x14, 0, 20, 1) + sid_to_bytes(EVERYONE), "unsupported ACE type"),
-        (struct.pack("<BBHII", 5, 0, 24, 1, 4) + sid_to_bytes(EVERYONE), "object ACE flags"),
         (struct.pack("<BBHII", 5, 0, 24, 1, 1) + sid_to_bytes(EVERYONE), "truncated object GUID"),
     ],
 )
@@ -297,3 +296,32 @@ def test_directory_full_control_is_the_sum_of_its_letters() -> None:
     for letter in letters:
         full |= AccessMask[letter]
     assert full == int(AccessMask.DS_FULL_CONTROL) == 0x000F01FF
+
+
+# What Samba 4.17 serves for a file created in a GPT folder whose DACL holds the "Apply
+# Group Policy" object ACE: the file's inherited copy has no GUIDs and undefined flag
+# bits 0x8d015400 (read over SMB from a lab DC; Samba's own NDR reader ignores them).
+SAMBA_FILE_IN_GPT = bytes.fromhex(
+    "0100048014000000240000000000000040000000010200000000000520000000200200000105000000"
+    "000005150000001ddd2237633d5366947a5f41010200000200bc000700000000002400ff011f000105"
+    "000000000005150000001ddd2237633d5366947a5f410002000000002400ff011f00010500000000000"
+    "5150000001ddd2237633d5366947a5f410702000000001800ff011f000102000000000005200000002002"
+    "000000001400ff011f0001010000000000051200000000001400a900120001010000000000050b000000"
+    "05001800000000000054018d01010000000000050b00000000001400a9001200010100000000000509000000"
+)
+
+
+def test_undefined_object_flag_bits_samba_leaves_are_kept_verbatim() -> None:
+    parsed = sdlib.parse(SAMBA_FILE_IN_GPT)
+    assert parsed.dacl is not None
+    (odd,) = [ace for ace in parsed.dacl.aces if ace.is_object]
+    assert (odd.sid, odd.object_type, odd.inherited_object_type) == ("S-1-5-11", None, None)
+    assert odd.object_flags_extra == 0x8D015400
+    assert sdlib.to_bytes(parsed) == SAMBA_FILE_IN_GPT
+
+
+def test_presence_bits_are_not_extra_bits() -> None:
+    with pytest.raises(InputError, match="not extra bits"):
+        sdlib.Ace(5, 0, 1, EVERYONE, object_flags_extra=1)
+    with pytest.raises(InputError, match="cannot carry object GUIDs"):
+        sdlib.Ace(0, 0, 1, EVERYONE, object_flags_extra=4)
