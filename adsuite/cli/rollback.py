@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from adsuite.cli import render
 from adsuite.cli.console import Bar, default_path, err, inventory_option, out
@@ -38,9 +39,9 @@ def rollback(
         undo = session.rollback_plan(run_id, conn, Bar())
         out.print(render.plan_text(undo.plan, f"journal run {run_id}"))
         for target in undo.moved_on:
-            err.print(f"[yellow]LEFT ALONE: {target} changed since run {run_id}[/yellow]")
-        for reason in undo.unsupported:
-            err.print(f"[yellow]NOT ROLLED BACK: {reason}[/yellow]")
+            err.print(f"[yellow]LEFT ALONE: {escape(target)} changed since run {run_id}[/yellow]")
+        for reason in undo.unsupported:  # reasons quote "[System Access]" and the like
+            err.print(f"[yellow]NOT ROLLED BACK: {escape(reason)}[/yellow]")
         if not undo.plan.empty and not yes:
             if not sys.stdin.isatty():
                 raise InputError("refusing to roll back without confirmation: pass --yes")
@@ -48,7 +49,7 @@ def rollback(
         extra = {"rolls_back": run_id}
         result = session.apply(undo.plan, conn, ticket=ticket, extra=extra, mode="rollback")
     for line in render.outcome_lines(result):
-        err.print(f"[red]{line}[/red]")
+        err.print(f"[red]{escape(line)}[/red]")
     out.print(render.apply_summary(result))
     complete = result.status == "ok" and not undo.moved_on and not undo.unsupported
     ctx.exit(0 if complete else EXIT_ERROR)

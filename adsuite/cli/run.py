@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from adsuite.cli import render
 from adsuite.cli.console import Bar, default_path, err, inventory_option, out, playbook_argument
@@ -64,7 +65,7 @@ def apply(
             click.confirm("Apply these changes?", abort=True, err=True)
         result = session.apply(planned, conn, ticket=ticket, progress=Bar())
     for line in render.outcome_lines(result):
-        err.print(f"[red]{line}[/red]")
+        err.print(f"[red]{escape(line)}[/red]")
     out.print(render.apply_summary(result))
     ctx.exit(0 if result.status == "ok" else EXIT_ERROR)
 
