@@ -6,7 +6,7 @@ user half only; bad input is one line naming the file and line."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +306,30 @@ def test_a_gpo_with_state_absent_is_unlinked_and_deleted_from_the_directory_and_
     assert not folder.exists()
 
 
+DDP = "{31B2F340-016D-11D2-945F-00C04FB984F9}"
+MACHINE_EXTENSIONS = "gPCMachineExtensionNames"
+
+
+@pytest.fixture()
+def ddp_restored(lab_env: Lab, directory: Directory) -> Iterator[None]:
+    """The Default Domain Policy's [System Access] file and extension list put back as
+    they were after the test, pass or fail: later tests share the lab's domain policy."""
+    template = gpt_file(lab_env, DDP, "Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf")
+    saved = template.read_bytes() if template.exists() else None
+    dn = f"CN={DDP},CN=Policies,CN=System,{BASE}"
+    entry = directory.read(dn, [MACHINE_EXTENSIONS])
+    extensions = entry.text(MACHINE_EXTENSIONS) if entry is not None else None
+    try:
+        yield
+    finally:
+        if saved is None:
+            template.unlink(missing_ok=True)
+        else:
+            template.write_bytes(saved)  # the same file: its NT ACL (an xattr) stays
+        directory.modify(dn, {MACHINE_EXTENSIONS: ("replace", [extensions] if extensions else [])})
+
+
+@pytest.mark.usefixtures("ddp_restored")
 def test_default_domain_policy_takes_the_password_policy_and_a_disagreement_is_drift(
     lab_env: Lab,
     directory: Directory,
