@@ -33,8 +33,8 @@ function ConvertTo-XPathLiteral {
     if (-not $Value.Contains('"')) {
         return '"' + $Value + '"'
     }
-    $parts = $Value.Split("'") | ForEach-Object { "'" + $_ + "'" }
-    return 'concat(' + ($parts -join ", `"'`", ") + ')'
+    # The event log's XPath subset has no concat(): such a value cannot be matched
+    throw "cannot filter the event log on a value holding both quote marks: $Value"
 }
 
 $idTerms = $EventIds | ForEach-Object { 'EventID=' + [int]$_ }
