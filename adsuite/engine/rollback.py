@@ -49,13 +49,17 @@ def _key(target: str) -> str:
 
 
 def steps_of(records: Sequence[ChangeRecord]) -> list[_Step]:
-    """Applied changes, one step per object: the first before-image and the last after."""
+    """Applied changes, one step per object: the first before-image and the last after.
+
+    A kind whose images hold only what each change did (``DELTA = True``: members or
+    ACEs added and removed) gets one step per change instead, so none is lost.
+    """
     steps: dict[tuple[str, str], _Step] = {}
     for rec in records:
         if rec.outcome != "applied":
             continue
         key = (rec.resource, _key(rec.target))
-        if rec.resource == "membership":
+        if getattr(registry.KINDS.get(rec.resource), "DELTA", False):
             key = (rec.resource, f"{key[1]}#{rec.change_no}")  # each is undone on its own
         old = steps.get(key)
         if old is None:

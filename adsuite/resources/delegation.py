@@ -67,6 +67,7 @@ from adsuite.resources.naming import check_sam_account_name
 
 NAME = "delegation"
 ORDER = 50  # after groups and users: a trustee may be created by the same run
+DELTA = True  # images hold what each change did: rollback undoes each on its own
 RollbackSpec = delegation_undo.RollbackSpec  # what engine/rollback.py plans an undo with
 replay = delegation_undo.replay
 SD = "nTSecurityDescriptor"

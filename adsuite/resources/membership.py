@@ -24,6 +24,7 @@ from adsuite.resources.naming import check_sam_account_name
 
 NAME = "membership"
 ORDER = 40
+DELTA = True  # images hold what each change did: rollback undoes each on its own
 CHUNK = 500
 
 

@@ -48,6 +48,7 @@ from adsuite.resources.privileged_undo import ALSO, DOMAIN_USERS, RollbackSpec, 
 
 NAME = "privileged"
 ORDER = 45  # after users (a declared account may be created in the same run)
+DELTA = True  # images hold what each change did: rollback undoes each on its own
 
 __all__ = [
     "NAME",

@@ -1,6 +1,9 @@
-"""What a rollback refuses as a whole, or step by step, with its reason — never a crash."""
+"""What a rollback refuses as a whole, or step by step, with its reason — never a crash;
+and how a run's changes become rollback steps."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from adsuite.engine import rollback
 from adsuite.engine.loader import Playbook
@@ -42,7 +45,6 @@ def test_a_refused_run_plans_nothing_and_names_every_change_it_leaves() -> None:
     records = [record("membership", {"removed": ["CN=li.hua,CN=Users," + BASE]}, {})]
     refused = rollback.ticket_refusal("elevation_revoke")
     result = rollback.build("run1", records, "group", BASE, planner, refused)
-    assert result.plan.changes == ()
     assert planner.tasks == [0]  # nothing undone, so nothing to check for moving on
     assert result.unsupported == (f"membership {GROUP}: {refused}",)
 
@@ -61,3 +63,22 @@ def test_arguments_a_kind_refuses_are_reported_instead_of_crashing_the_rollback(
     result = rollback.build("run1", [bad], "group", BASE, planner)
     assert len(result.unsupported) == 1 and result.unsupported[0].startswith(f"membership {GROUP}")
     assert planner.tasks == [0]
+
+
+def test_each_change_of_a_kind_that_journals_deltas_is_its_own_step() -> None:
+    ou = f"OU=HQ,{BASE}"
+    first = record("delegation", {"aces": ["a"]}, {"aces": ["b"]}, 1)
+    second = record("delegation", {"aces": ["c"]}, {"aces": ["d"]}, 2)
+    steps = rollback.steps_of([replace(first, target=ou), replace(second, target=ou)])
+    assert [(s.before, s.after) for s in steps] == [
+        ({"aces": ["a"]}, {"aces": ["b"]}),
+        ({"aces": ["c"]}, {"aces": ["d"]}),
+    ]
+
+
+def test_changes_of_a_kind_that_journals_whole_images_merge_into_one_step() -> None:
+    first = record("group", {"description": "a"}, {"description": "b"}, 1)
+    second = record("group", {"description": "b", "scope": "global"}, {"scope": "universal"}, 2)
+    (step,) = rollback.steps_of([first, second])
+    assert step.before == {"description": "a", "scope": "global"}
+    assert step.after == {"description": "b", "scope": "universal"}
