@@ -191,10 +191,12 @@ def outside_adsuite_folders(
     """
     journaled = folder_changes(changes)
     managed: dict[str, set[str]] = {}
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}  # folder -> its changes' windows
     for change in journaled:
         managed.setdefault(folder_host(change.target).casefold(), set()).add(
             folder_key(change.target)
         )
+        spans.setdefault(folder_key(change.target), []).append(window(change))
 
     def covered(write: FolderWrite) -> bool:
         key = folder_key(write.path)
@@ -205,10 +207,7 @@ def outside_adsuite_folders(
         account = plain_account(accounts.get(write.host))
         if account is not None and plain_account(write.user_name) != account:
             return False
-        key = folder_key(write.path)
-        return any(
-            folder_key(c.target) == key and window(c)[0] <= write.time <= window(c)[1]
-            for c in journaled
-        )
+        spans_here = spans.get(folder_key(write.path), [])
+        return any(start <= write.time <= end for start, end in spans_here)
 
     return [w for w in writes if w.time >= since and covered(w) and not ours(w)]

@@ -26,16 +26,15 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from adsuite.formats.security_descriptor import Ace, AceType
-from adsuite.resources import file_rights as rights
 from adsuite.resources import principals
 from adsuite.resources.file_acl_spec import AccessRule, access_shape, local_path, normal_path
+from adsuite.resources.file_acl_words import ace_key
 
 log = logging.getLogger(__name__)
 
 TICKET_TYPE = "permission_change"  # the ticket type whose runs record grants
 RECORD_KEY = "permission_change"  # the key of the ticket's record in its run's extra
 RuleKey = tuple[int, int, int, str]  # ACE type, flags, mask, principal (SID or lower name)
-_EXPLICIT_FLAGS = rights.INHERIT_FLAGS | rights.SUCCESS | rights.FAILURE
 
 
 @dataclass(frozen=True)
@@ -196,10 +195,6 @@ def grant_aces(grants: Sequence[Grant]) -> list[tuple[Ace, Grant]]:
             continue
         out.append((rule_ace(grant.rule, sid), grant))
     return out
-
-
-def ace_key(ace: Ace) -> RuleKey:
-    return (ace.ace_type, ace.flags & _EXPLICIT_FLAGS, ace.mask, ace.sid)
 
 
 def with_grants(declared: Sequence[Ace], granted: Iterable[Ace]) -> list[Ace]:
