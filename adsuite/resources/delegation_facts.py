@@ -23,9 +23,9 @@ from adsuite.formats import sddl
 from adsuite.formats.security_descriptor import Ace
 from adsuite.formats.sid import WELL_KNOWN_DOMAIN_RIDS, WELL_KNOWN_SIDS, sid_from_bytes
 from adsuite.resources import dacl, ou
+from adsuite.resources import principals as accountlib
 from adsuite.resources.base import Desired, PlanContext
 
-CHUNK = 500
 OU_CLASS = "organizationalUnit"
 
 
@@ -60,18 +60,6 @@ def _rights_query(ctx: PlanContext, names: list[str]) -> Query:
         or_filter("cn", names, extra="(objectClass=controlAccessRight)"),
         ("cn", "rightsGuid"),
         "one",
-    )
-
-
-def trustee_queries(ctx: PlanContext, names: Iterable[str]) -> tuple[Query, ...]:
-    unique = sorted({n.lower() for n in names})
-    return tuple(
-        Query(
-            ctx.base_dn,
-            or_filter("sAMAccountName", unique[i : i + CHUNK]),
-            ("sAMAccountName", "objectSid"),
-        )
-        for i in range(0, len(unique), CHUNK)
     )
 
 
@@ -110,7 +98,7 @@ class Requests:
         return cls(
             ous=ou.all_ous(ctx),
             schema=_schema_query(ctx, {*schema, *([OU_CLASS] if exact else [])}),
-            trustees=trustee_queries(ctx, trustees),
+            trustees=tuple(accountlib.sid_queries(ctx.base_dn, trustees)),
             rights=_rights_query(ctx, right_names) if right_names else None,
             domain=Query(ctx.base_dn, "(objectClass=*)", ("objectSid",), "base") if exact else None,
             netbios=_netbios_query(ctx) if exact else None,
@@ -152,11 +140,9 @@ class Facts:
             name, text = entry.text("cn"), entry.text("rightsGuid")
             if name and text:
                 facts._learn(facts.rights, name, uuid.UUID(text))
-        for query in requests.trustees:
-            for entry in ctx.entries(query):
-                sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
-                if sam and sid:
-                    facts.sids[sam.lower()] = sid_from_bytes(sid[0])
+        facts.sids.update(
+            accountlib.sids_found(e for q in requests.trustees for e in ctx.entries(q))
+        )
         facts._read_exact(ctx, requests, default_sd)
         return facts
 

@@ -27,11 +27,10 @@ from adsuite.connectors.ldap import Entry, Query
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
 from adsuite.formats.security_descriptor import Ace
-from adsuite.formats.sid import sid_from_bytes
 from adsuite.resources import dacl, ou
+from adsuite.resources import principals as accountlib
 from adsuite.resources.base import Action, Change, Desired, Expect, PlanContext
 from adsuite.resources.dacl import AceShape, Grant
-from adsuite.resources.delegation_facts import trustee_queries
 
 IMAGE = "aces"  # the key of the ACE images in a delegation change's before and after
 PENDING_SID = "S-1-0-0"  # stands in for the SID of a trustee the run had yet to create
@@ -110,17 +109,12 @@ def identity(spec: RollbackSpec) -> str:
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
     names = [i.trustee for d in desired for i in (*_spec(d).put, *_spec(d).take) if i.trustee]
-    return [ou.all_ous(ctx), *trustee_queries(ctx, names)]
+    return [ou.all_ous(ctx), *accountlib.sid_queries(ctx.base_dn, names)]
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
     ous = {dnlib.key(e.dn): e for e in ctx.entries(ou.all_ous(ctx))}
-    sids: dict[str, str] = {}
-    for query in queries(desired, ctx)[1:]:
-        for entry in ctx.entries(query):
-            sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
-            if sam and sid:
-                sids[sam.lower()] = sid_from_bytes(sid[0])
+    sids = accountlib.sids_found(e for q in queries(desired, ctx)[1:] for e in ctx.entries(q))
     changes = [_plan_one(d, ous.get(dnlib.key(_spec(d).ou)), sids, ctx) for d in desired]
     return [c for c in changes if c is not None]
 
