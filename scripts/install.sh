@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(samba samba-ad-dc winbind krb5-user ldb-tools smbclient ldap-utils python3-samba python3-venv)
+packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools smbclient ldap-utils python3-samba python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,6 +20,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${missing[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Provisioning reads the AD schema from samba-ad-provision (only a Recommends of
+# samba-ad-dc, so --no-install-recommends leaves it out): say so here, not at `lab up`.
+schema=/usr/share/samba/setup/ad-schema/AD_DS_Attributes__Windows_Server_2012_R2.ldf
+if [ ! -f "$schema" ]; then
+  echo "install.sh: $schema is missing: samba-ad-provision did not install; 'adsuite lab up' cannot provision" >&2
+  exit 1
 fi
 
 # The distribution's own Samba services would hold port 445 and stop the lab DC.
