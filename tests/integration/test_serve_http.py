@@ -182,7 +182,7 @@ def test_one_log_line_per_request_without_body_or_secret(
         accepted = client.post("/tickets", TICKET)
         client.post("/tickets", {**TICKET, "type": "nope"})
         client.get(accepted.body["url"])
-    lines = [r.getMessage() for r in caplog.records if r.name == "adsuite.serve.server"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "adsuite.serve.asgi"]
     requests = [line for line in lines if " /tickets " in line or " /runs/" in line]
     assert requests == [
         "127.0.0.1 POST /tickets 202 ticket=IT-2026-0042",
@@ -201,7 +201,7 @@ def test_cli_server_keeps_a_queued_ticket_across_sigterm_and_restart(tmp_path: P
         "ADSUITE_JOURNAL": str(tmp_path / "journal.sqlite"),
     }
     args = ["-i", str(REPO / "inventory/lab.yml"), "--rules", str(REPO / "playbooks/approvals.yml")]
-    leaver = {**TICKET, "id": "IT-7", "type": "leaver", "parameters": {"name": "old.user"}}
+    leaver = {**TICKET, "id": "IT-7", "type": "leaver", "parameters": {"user": "old.user"}}
 
     server, url = start_cli([*args, "--paused"], env)
     client = DeskClient(url, SECRET)
