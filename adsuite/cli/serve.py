@@ -84,6 +84,13 @@ QUEUE_FILE = "ticket-queue.sqlite"
     show_default=True,
     help="Open connections at most; one more is answered 503.",
 )
+@click.option(
+    "--header-timeout",
+    type=click.IntRange(1, 600),
+    default=int(Limits.header_timeout),
+    show_default=True,
+    help="Seconds a client has to send its request headers; then 408 and closed.",
+)
 @click.option("--paused", is_flag=True, help="Accept and queue tickets, but run none.")
 def serve(
     listen: str,
@@ -97,6 +104,7 @@ def serve(
     mapping_path: Path | None,
     window: int,
     max_connections: int,
+    header_timeout: int,
     paused: bool,
 ) -> None:
     """Serve ticket webhooks: POST /tickets[/jira|/servicenow], GET /runs/ID."""
@@ -124,7 +132,7 @@ def serve(
         paused=paused,
         check=LiveTicketCheck(rules, journal, spool, inventory),
         journal=journal,
-        limits=Limits(connections=max_connections),
+        limits=Limits(connections=max_connections, header_timeout=header_timeout),
     )
     _log_requests()
     _run(Service(settings))
