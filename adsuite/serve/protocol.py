@@ -25,6 +25,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
+_LINGER = 2.0  # seconds a connection answered before its request may still send
 _REASONS = {400: "Bad Request", 408: "Request Timeout", 503: "Service Unavailable"}
 
 
@@ -37,6 +38,7 @@ class BoundedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._answered = False  # answered before a request: what still comes is dropped
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -52,6 +54,8 @@ class BoundedH11Protocol(H11Protocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self._answered:
+            return
         if self._deadline is None and self.conn.their_state is h11.IDLE:
             self._arm()  # the first byte of the next request on a kept-alive connection
         super().data_received(data)
@@ -110,7 +114,14 @@ class BoundedH11Protocol(H11Protocol):
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
         )
         self.transport.write(head.encode("ascii") + body)
-        self.transport.close()
+        self._answered = True
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        # Half-close and drop what the client still sends, so it reads this answer rather
+        # than a reset; the socket is closed shortly whatever the client does.
+        self.transport.write_eof()
+        self.loop.call_later(_LINGER, self.transport.close)
 
 
 def bounded(max_connections: int, header_timeout: float) -> type[BoundedH11Protocol]:
