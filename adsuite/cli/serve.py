@@ -25,8 +25,8 @@ from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.errors import CredentialError, InputError
 from adsuite.journal.paths import default_journal_path
 from adsuite.serve.desk_config import DeskMapping, load_mapping
-from adsuite.serve.live import LiveTicketRunner, domain_resolver, ticket_types
-from adsuite.serve.server import Service, Settings, parse_listen, tls_context
+from adsuite.serve.live import LiveTicketCheck, LiveTicketRunner, domain_resolver, ticket_types
+from adsuite.serve.server import Limits, Service, Settings, parse_listen, tls_context
 from adsuite.serve.signature import DEFAULT_WINDOW
 
 DEFAULT_RULES = "playbooks/approvals.yml"
@@ -77,6 +77,20 @@ QUEUE_FILE = "ticket-queue.sqlite"
     show_default=True,
     help="Seconds a signed request's timestamp may be off.",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(8, 10_000),
+    default=Limits.connections,
+    show_default=True,
+    help="Open connections at most; one more is answered 503.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.IntRange(1, 600),
+    default=int(Limits.header_timeout),
+    show_default=True,
+    help="Seconds a client has to send its request headers; then 408 and closed.",
+)
 @click.option("--paused", is_flag=True, help="Accept and queue tickets, but run none.")
 def serve(
     listen: str,
@@ -89,6 +103,8 @@ def serve(
     password_dir: Path | None,
     mapping_path: Path | None,
     window: int,
+    max_connections: int,
+    header_timeout: int,
     paused: bool,
 ) -> None:
     """Serve ticket webhooks: POST /tickets[/jira|/servicenow], GET /runs/ID."""
@@ -100,6 +116,7 @@ def serve(
     if password_dir is not None:
         _check_private_folder(password_dir)
     host, port = parse_listen(listen)
+    spool = queue_path.parent / "tickets"
     settings = Settings(
         host=host,
         port=port,
@@ -108,11 +125,14 @@ def serve(
         inventory=inventory,
         types=ticket_types(rules, password_dir),
         domain_of=domain_resolver(loaded),
-        runner=LiveTicketRunner(rules, journal, queue_path.parent / "tickets", password_dir),
+        runner=LiveTicketRunner(rules, journal, spool, password_dir),
         desks=load_mapping(mapping_path) if mapping_path else DeskMapping(),
         tls=_tls(cert, key),
         window=window,
         paused=paused,
+        check=LiveTicketCheck(rules, journal, spool, inventory),
+        journal=journal,
+        limits=Limits(connections=max_connections, header_timeout=header_timeout),
     )
     _log_requests()
     _run(Service(settings))

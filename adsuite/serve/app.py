@@ -7,10 +7,16 @@
     GET  /health               200 while the server runs (not authenticated)
 
 Every other request is signed (:mod:`adsuite.serve.signature`; ``/tickets/jira`` also
-takes Jira's own ``X-Hub-Signature``); the signature is checked before the body is
-parsed. A refusal is a 4xx with ``{"error": "<reason>"}``
-and queues nothing; an accepted ticket is 202 ``{"id", "status": "queued", "url"}``,
-or 200 with the existing run when the same ticket is already queued, running or done.
+takes Jira's own ``X-Hub-Signature``). :meth:`App.precheck` answers from the headers
+alone — route, method, framing, size, and the form and age of the signature headers —
+so a request refused there is refused before its body is read; the MAC, which covers
+the body, is checked by :meth:`App.handle` before the body is parsed. A ticket is then
+checked as completely as it can be without the directory (form, type, domain, and the
+ticket framework's offline check: parameters, approvals against the rules, carried out
+before). A refusal is a 4xx with ``{"error": "<reason>"}``, queues nothing, and — once
+the request is authenticated — is journaled with the ticket id and the reason. An
+accepted ticket is 202 ``{"id", "status": "queued", "url"}``, or 200 with the existing
+run when the same ticket is already queued, running or done.
 """
 
 from __future__ import annotations
@@ -23,15 +29,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adsuite.connectors.credentials import Secret
+from adsuite.errors import InputError
 from adsuite.serve import mapping
-from adsuite.serve.contract import Refused, TicketTypes
+from adsuite.serve.contract import Refusal, Refused, TicketCheck, TicketTypes
 from adsuite.serve.desk_config import DeskMapping
-from adsuite.serve.intake import DomainOf, admit
+from adsuite.serve.intake import Admission, DomainOf, admit
 from adsuite.serve.queue import Queue
-from adsuite.serve.signature import DEFAULT_WINDOW, Signed, verify, verify_jira
+from adsuite.serve.signature import (
+    DEFAULT_WINDOW,
+    Signed,
+    check_headers,
+    check_jira_header,
+    verify,
+    verify_jira,
+)
 
 log = logging.getLogger(__name__)
 
+MAX_BODY = 1 << 20  # a ticket is a few kilobytes; a Jira issue with history, a few hundred
 SOURCES = {"/tickets": "native", "/tickets/jira": "jira", "/tickets/servicenow": "servicenow"}
 _RUN = re.compile(r"^/runs/(q-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6})$")
 
@@ -52,6 +67,9 @@ class Request:
     signature: str | None  # X-Adsuite-Signature
     body: bytes = b""
     jira_signature: str | None = None  # X-Hub-Signature, from Jira's own webhooks
+    content_length: str | None = None  # the header as sent
+    chunked: bool = False  # a Transfer-Encoding header was sent
+    expects_continue: bool = False  # Expect: 100-continue: the body follows our go-ahead
 
 
 class App:
@@ -68,6 +86,9 @@ class App:
         on_queued: Callable[[], None],
         clock: Callable[[], float],
         window: int = DEFAULT_WINDOW,
+        check: TicketCheck | None = None,
+        on_refused: Callable[[Refusal], None] | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         self._secret = secret
         self._queue = queue
@@ -77,29 +98,69 @@ class App:
         self._on_queued = on_queued
         self._clock = clock
         self._window = window
+        self._check = check
+        self._on_refused = on_refused
+        self._max_body = max_body
+
+    def precheck(self, request: Request) -> Response | int:
+        """Refuse what the headers alone condemn; else how many body bytes to read (0: none)."""
+        try:
+            source = self._endpoint(request)
+            if source not in SOURCES.values():
+                return 0
+            length = _body_length(request, self._max_body)
+            if source == "jira" and request.signature is None and request.jira_signature:
+                check_jira_header(request.jira_signature)
+            else:
+                check_headers(
+                    request.timestamp, request.signature, now=self._clock(), window=self._window
+                )
+            return length
+        except Refused as exc:
+            return _refusal(exc)
 
     def handle(self, request: Request) -> Response:
         try:
             return self._route(request)
         except Refused as exc:
-            return Response(exc.status, {"error": exc.message}, exc.ticket)
+            return _refusal(exc)
 
     def _route(self, request: Request) -> Response:
+        endpoint = self._endpoint(request)
+        if endpoint == "health":
+            return Response(200, {"status": "ok"})
+        if endpoint == "runs":
+            return self._get_run(request)
+        return self._post(request, endpoint)
+
+    def _endpoint(self, request: Request) -> str:
+        """health, runs, or a ticket source; 404 or 405 (with Allow) otherwise."""
         path = request.path
         if path == "/health":
             _allow(request, "GET")
-            return Response(200, {"status": "ok"})
+            return "health"
         if path in SOURCES:
             _allow(request, "POST")
-            return self._post(request, SOURCES[path])
+            if SOURCES[path] == "jira" and self._desks.jira is None:
+                raise Refused(
+                    404, "the Jira mapping is not configured (adsuite serve --mapping FILE)"
+                )
+            return SOURCES[path]
         if path.startswith("/runs/"):
             _allow(request, "GET")
-            return self._get_run(request)
+            return "runs"
         raise Refused(404, f"no such endpoint: {shown(path)}")
 
     def _post(self, request: Request, source: str) -> Response:
-        if source == "jira" and self._desks.jira is None:
-            raise Refused(404, "the Jira mapping is not configured (adsuite serve --mapping FILE)")
+        signed = self._authenticate(request, source)
+        try:
+            return self._take(request, source, signed)
+        except Refused as exc:
+            if exc.status != 409:
+                self._journal_refusal(exc, source, signed)
+            raise
+
+    def _authenticate(self, request: Request, source: str) -> Signed:
         if source == "jira" and request.signature is None and request.jira_signature:
             signed = verify_jira(
                 self._secret,
@@ -110,9 +171,14 @@ class App:
             )
         else:
             signed = self._verify(request, request.body)
+        return signed
+
+    def _take(self, request: Request, source: str, signed: Signed) -> Response:
         document = self._map(source, _json(request.body))
         try:
             admission = admit(document, source, self._types, self._domain_of)
+            if not self._queue.holds(admission.ticket_id):
+                self._check_offline(admission)
             run, new = self._queue.enqueue(admission, signed)
         except Refused as exc:
             named = document.get("id")
@@ -122,6 +188,21 @@ class App:
             self._on_queued()
         body = {"id": run.id, "status": run.status, "url": f"/runs/{run.id}", "ticket": run.ticket}
         return Response(202 if new else 200, body, run.ticket)
+
+    def _check_offline(self, admission: Admission) -> None:
+        if self._check is None:
+            return
+        try:
+            self._check(admission.document, admission.domain)
+        except InputError as exc:
+            raise Refused(422, _reason(exc)) from None
+
+    def _journal_refusal(self, exc: Refused, source: str, signed: Signed) -> None:
+        """An authenticated ticket refused: journaled once (a replay of it is a 409)."""
+        if not self._queue.remember(signed):
+            raise Refused(409, "replayed request: this signature was used before") from None
+        if self._on_refused is not None:
+            self._on_refused(Refusal(exc.ticket, exc.message, source, exc.status))
 
     def _get_run(self, request: Request) -> Response:
         self._verify(request, request.path.encode("utf-8"))
@@ -152,7 +233,30 @@ class App:
 
 def _allow(request: Request, method: str) -> None:
     if request.method != method:
-        raise Refused(405, f"{shown(request.path)} takes {method}, not {request.method}")
+        refused = Refused(405, f"{shown(request.path)} takes {method}, not {shown(request.method)}")
+        refused.headers = {"Allow": method}
+        raise refused
+
+
+def _refusal(exc: Refused) -> Response:
+    return Response(exc.status, {"error": exc.message}, exc.ticket, dict(exc.headers))
+
+
+def _reason(exc: InputError) -> str:
+    return f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message
+
+
+def _body_length(request: Request, limit: int) -> int:
+    if request.chunked:
+        raise Refused(411, "send the body with a Content-Length, not chunked")
+    if request.content_length is None:
+        raise Refused(411, "a Content-Length header is required")
+    text = request.content_length.strip()
+    if not text.isdigit() or len(text) > 15:
+        raise Refused(400, "bad Content-Length header")
+    if int(text) > limit:
+        raise Refused(413, f"the body is larger than {limit} bytes")
+    return int(text)
 
 
 def _json(body: bytes) -> Any:

@@ -4,6 +4,7 @@ The server, the queue and the worker know tickets only through this narrow
 interface: a :class:`TicketRunner` is given one queued :class:`Job` and returns a
 :class:`RunResult`, or raises :class:`~adsuite.errors.InputError` when the ticket is
 refused. :class:`TicketTypes` says which ticket types this server takes at all.
+A :class:`TicketCheck` makes the runner's offline checks at intake.
 ``adsuite/serve/live.py`` wires it to ``adsuite.tickets``; tests use a fake.
 """
 
@@ -32,6 +33,21 @@ class Refused(AdsuiteError):
         super().__init__(message)
         self.status = status
         self.ticket: str | None = None  # the ticket id, when the body named one
+        self.headers: dict[str, str] = {}  # e.g. Allow, for a 405
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An authenticated ticket turned away, at intake or by the runner: what the journal keeps.
+
+    Never the ticket body: only its id (when it named one), the reason and where it came from.
+    """
+
+    ticket: str | None
+    reason: str
+    source: str  # native | jira | servicenow, or "queue" when the runner refused it
+    status: int | None = None  # the HTTP status of an intake refusal
+    run: str | None = None  # the queue run, when the runner refused it
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,17 @@ class RunResult:
             "changes": [c.to_dict() for c in self.changes],
             "notes": list(self.notes),
         }
+
+
+class TicketCheck(Protocol):
+    """The ticket framework's offline check of a mapped document; raises InputError to refuse.
+
+    The same check the runner makes before it touches the directory (parameters,
+    approvals against the rules, carried out before), made at intake so a bad ticket
+    is a 422 at once rather than a 202 and a refusal later.
+    """
+
+    def __call__(self, document: Mapping[str, Any], domain: str) -> None: ...
 
 
 class TicketRunner(Protocol):

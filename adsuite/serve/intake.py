@@ -1,9 +1,11 @@
 """Whether a mapped ticket document may be queued: its form, its type and its domain.
 
-Only what needs neither the directory nor the journal is checked here, so a bad
-request is answered at once with a 422 and nothing is queued. Approvals against the
-rules, the directory facts and "carried out before" are the ticket runner's checks,
-made when the ticket runs (a refusal then is the run's status, with the reason).
+Only what needs neither the directory nor the journal is checked here; the ticket
+framework's offline check (parameters, approvals against the rules, carried out
+before) follows in :class:`~adsuite.serve.app.App` through a
+:class:`~adsuite.serve.contract.TicketCheck`. A bad request is answered at once with
+a 422 and nothing is queued. Only the directory facts are left to the runner (a
+refusal then is the run's status, with the reason).
 """
 
 from __future__ import annotations

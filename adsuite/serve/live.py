@@ -2,7 +2,9 @@
 
 :class:`LiveTicketRunner` carries a queued ticket out exactly as ``adsuite ticket
 apply --yes`` would: the ticket is written to the server's spool folder (the file the
-journal names, with its hash), checked completely, planned, applied and journaled.
+journal names, with its hash; created 0600 and removed when the run ends), checked
+completely, planned, applied and journaled. :class:`LiveTicketCheck` makes the same
+offline check at intake, on a spool file that lives only as long as the check.
 A password the ticket sets goes into a new file in ``--password-dir`` (mode 0600),
 never into the answer to the service desk. :func:`ticket_types` reads which types
 the approval rules name and adsuite carries out.
@@ -12,8 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from adsuite.engine.inventory import Inventory
 from adsuite.errors import InputError
@@ -68,7 +75,10 @@ class LiveTicketRunner:
             earlier = self._carried_out_before(job)
             if earlier is not None:
                 return earlier
-        path = self._spool(job)
+        with spooled(self.spool, job.id, job.ticket) as path:
+            return self._carry_out(path, job)
+
+    def _carry_out(self, path: Path, job: Job) -> RunResult:
         checked = check_offline(path, job.inventory, self.rules, journal_path=self.journal)
         runner = TicketRunner(checked)
         delivery = self._delivery(checked, job)
@@ -86,13 +96,6 @@ class LiveTicketRunner:
         return RunResult(
             done.result.run_id, done.result.status, _outcomes(done), planned.build.summary, notes
         )
-
-    def _spool(self, job: Job) -> Path:
-        self.spool.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = self.spool / f"{job.id}.json"
-        text = json.dumps(job.ticket, ensure_ascii=False, indent=2) + "\n"
-        path.write_text(text, encoding="utf-8")
-        return path
 
     def _delivery(self, checked: Checked, job: Job) -> PasswordFile | None:
         if not checked.kind.sets_password:
@@ -133,6 +136,36 @@ class LiveTicketRunner:
             " (a password it set was not delivered: reset it)" if _sets_password(job) else ""
         )
         return RunResult(runs[0].id, runs[0].status, outcomes, None, (note,))
+
+
+class LiveTicketCheck:
+    """``adsuite ticket check --offline`` on a mapped document, at intake."""
+
+    def __init__(self, rules: Path, journal: Path, spool: Path, inventory: Path) -> None:
+        self.rules = rules
+        self.journal = journal
+        self.spool = spool
+        self.inventory = inventory
+
+    def __call__(self, document: Mapping[str, Any], domain: str) -> None:
+        with spooled(self.spool, f"check-{secrets.token_hex(6)}", document) as path:
+            check_offline(path, self.inventory, self.rules, journal_path=self.journal)
+
+
+@contextmanager
+def spooled(folder: Path, name: str, document: Mapping[str, Any]) -> Iterator[Path]:
+    """*document* as a JSON file only this user reads (0600 from its creation), removed after."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    data = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    path.unlink(missing_ok=True)  # left by a server that died while it ran: written anew
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _same_ticket(run: RunRecord, job: Job) -> bool:

@@ -1,7 +1,8 @@
 """The persistent ticket queue of ``adsuite serve``: one SQLite file, one server at a time.
 
 ``runs`` holds every accepted ticket and what became of it (queued → running → done,
-failed or refused); ``signatures`` remembers the MAC of every accepted request for
+failed or refused); a finished run keeps its status and outcome for ``GET /runs/<id>``
+but no longer the ticket document; ``signatures`` remembers the MAC of every accepted request for
 as long as its timestamp could still pass the window, so a replay is refused after
 a restart too. A ticket is admitted and its signature remembered in one transaction.
 A run left ``running`` by a server that died is queued again when the queue is next
@@ -179,6 +180,28 @@ class Queue:
             )
             return _found(self._view(conn, run_id)), True
 
+    def holds(self, ticket_id: str) -> bool:
+        """Whether *ticket_id* is queued, running or done here (a retry gets that run)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM runs WHERE ticket = ? AND status IN (?, ?, ?) LIMIT 1",
+                (ticket_id, QUEUED, RUNNING, DONE),
+            ).fetchone()
+        return row is not None
+
+    def remember(self, signed: Signed) -> bool:
+        """Remember the signature of a request refused after it was authenticated.
+
+        False when it was seen before: a replay, to be refused as such and not again
+        journaled.
+        """
+        with self._transaction() as conn:
+            try:
+                conn.execute("INSERT INTO signatures VALUES (?, ?)", (signed.mac, signed.timestamp))
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
     def claim(self, busy: Collection[str], inventory: Path) -> Job | None:
         """Mark the oldest queued ticket of a domain not in *busy* as running, and return it."""
         with self._transaction() as conn:
@@ -203,7 +226,8 @@ class Queue:
     ) -> None:
         with self._transaction() as conn:
             conn.execute(
-                "UPDATE runs SET status = ?, finished = ?, result = ?, reason = ? WHERE id = ?",
+                "UPDATE runs SET status = ?, finished = ?, result = ?, reason = ?, document = '' "
+                "WHERE id = ?",
                 (
                     status,
                     _iso(self._clock()),

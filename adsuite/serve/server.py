@@ -1,47 +1,60 @@
-"""The HTTP(S) server of ``adsuite serve``: stdlib threads, optional TLS, one log line a request.
+"""The HTTP(S) server of ``adsuite serve``: uvicorn on one event loop, bounded, optional TLS.
 
 :class:`Service` puts the pieces together — the queue, the dispatcher, the
-:class:`~adsuite.serve.app.App` and a ``ThreadingHTTPServer`` — and stops them in
-order: no new requests, no new tickets claimed, running tickets allowed to finish.
+:class:`~adsuite.serve.app.App` behind its ASGI :class:`~adsuite.serve.asgi.Gate`,
+and a uvicorn server — and stops them in order: no new requests (uvicorn stops
+accepting and answers what is in flight), no new tickets claimed, running tickets
+allowed to finish. Every limit is in :class:`Limits`: open connections, the time to
+send headers and a body, how many bodies are held at once and how large each may
+be, the threads that validate and queue. Slow clients cost a socket and a few
+kilobytes on the event loop, never a thread; TLS handshakes happen on the loop too.
 Each request is logged as one line (client, method, path, status, ticket id); bodies,
-headers and secrets never are. TLS handshakes happen on the request's own thread, so
-a slow client cannot hold up the others.
+headers and secrets never are.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+
+import uvicorn
 
 from adsuite.connectors.credentials import Secret
-from adsuite.errors import InputError
-from adsuite.serve.app import App, Request, Response, shown
-from adsuite.serve.contract import Refused, TicketRunner, TicketTypes
+from adsuite.errors import AdsuiteError, InputError
+from adsuite.serve.app import MAX_BODY, App
+from adsuite.serve.asgi import Gate
+from adsuite.serve.contract import TicketCheck, TicketRunner, TicketTypes
 from adsuite.serve.desk_config import DeskMapping
 from adsuite.serve.intake import DomainOf
+from adsuite.serve.protocol import bounded
 from adsuite.serve.queue import Queue
-from adsuite.serve.signature import (
-    DEFAULT_WINDOW,
-    JIRA_SIGNATURE_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-)
+from adsuite.serve.refusals import RefusalJournal
+from adsuite.serve.signature import DEFAULT_WINDOW
 from adsuite.serve.worker import Dispatcher
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1 << 20  # a ticket is a few kilobytes; a Jira issue with history, a few hundred
-MAX_DISCARD = 16 << 20  # a larger refused body is not read: the connection is cut
-SOCKET_TIMEOUT = 30.0
+
+@dataclass(frozen=True)
+class Limits:
+    """What one server holds at most; the defaults suit a service desk's webhook traffic."""
+
+    connections: int = 500  # open connections; one more is answered 503 and closed
+    header_timeout: float = 10.0  # seconds from connecting to the end of the headers
+    body_timeout: float = 30.0  # seconds to send a body, once its turn has come
+    bodies: int = 8  # requests whose body is held and handled at once
+    max_body: int = MAX_BODY  # bytes; a larger Content-Length is a 413 before any is read
+    max_header: int = 16 << 10  # bytes of request line and headers
+    workers: int = 4  # threads that check signatures, validate and queue
+    keep_alive: float = 5.0  # seconds an idle kept-alive connection stays open
+    graceful: float = 30.0  # seconds requests in flight get to finish at stop
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,9 @@ class Settings:
     paused: bool = False  # accept and queue tickets, run none
     clock: Callable[[], float] = time.time
     poll: float = 5.0
+    check: TicketCheck | None = None  # the offline ticket check at intake
+    journal: Path | None = None  # where refused tickets are journaled
+    limits: Limits = field(default_factory=Limits)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -89,13 +105,15 @@ class Service:
         self.settings = settings
         self.queue: Queue | None = None
         self._dispatcher: Dispatcher | None = None
-        self._server: _Server | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._server: uvicorn.Server | None = None
+        self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        assert self._server is not None, "start() first"
-        host, port = self._server.server_address[:2]
+        assert self._socket is not None, "start() first"
+        host, port = self._socket.getsockname()[:2]
         return str(host), int(port)
 
     @property
@@ -108,47 +126,95 @@ class Service:
         s = self.settings
         self.queue = Queue.open(s.queue, clock=s.clock)
         try:
-            self._dispatcher = Dispatcher(self.queue, s.runner, s.inventory, poll=s.poll)
-            app = App(
-                secret=s.secret,
-                queue=self.queue,
-                types=s.types,
-                domain_of=s.domain_of,
-                desks=s.desks,
-                on_queued=self._dispatcher.wake,
-                clock=s.clock,
-                window=s.window,
-            )
-            self._server = _Server((s.host, s.port), app, s.tls)
+            self._socket = _bind(s.host, s.port)
+            self._server = self._uvicorn(self.queue)
         except BaseException:
-            self.queue.close()
+            self._close_partial()
             raise
         if not s.paused:
+            assert self._dispatcher is not None
             self._dispatcher.start()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="http"
-        )
+        server, sock = self._server, self._socket
+        self._thread = threading.Thread(target=lambda: server.run([sock]), name="http")
         self._thread.start()
+        while not server.started and self._thread.is_alive():
+            time.sleep(0.01)
+        if not server.started:
+            self.stop()
+            raise AdsuiteError(f"the HTTP server on {s.host}:{s.port} did not start; see the log")
         queued = self.queue.counts()["queued"]
         log.info("listening on %s; %d ticket(s) queued%s", self.url, queued, _paused(s.paused))
+
+    def _uvicorn(self, queue: Queue) -> uvicorn.Server:
+        s, limits = self.settings, self.settings.limits
+        refusals = RefusalJournal(s.journal) if s.journal is not None else None
+        self._dispatcher = Dispatcher(
+            queue, s.runner, s.inventory, poll=s.poll, on_refused=refusals
+        )
+        app = App(
+            secret=s.secret,
+            queue=queue,
+            types=s.types,
+            domain_of=s.domain_of,
+            desks=s.desks,
+            on_queued=self._dispatcher.wake,
+            clock=s.clock,
+            window=s.window,
+            check=s.check,
+            on_refused=refusals,
+            max_body=limits.max_body,
+        )
+        self._executor = ThreadPoolExecutor(limits.workers, thread_name_prefix="serve")
+        gate = Gate(app, self._executor, bodies=limits.bodies, body_timeout=limits.body_timeout)
+        config = uvicorn.Config(
+            gate,
+            http=bounded(limits.connections, limits.header_timeout),
+            ws="none",
+            lifespan="off",
+            loop="asyncio",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            timeout_keep_alive=int(max(1, limits.keep_alive)),
+            timeout_graceful_shutdown=int(max(1, limits.graceful)),
+            h11_max_incomplete_event_size=limits.max_header,
+            backlog=min(2048, limits.connections),
+        )
+        config.load()
+        config.ssl = s.tls  # our context (TLS 1.2+, loaded and checked by tls_context)
+        return uvicorn.Server(config)
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking requests, claim no more tickets, wait for running ones (True: all ended)."""
         if self._server is not None and self._thread is not None:
-            self._server.shutdown()
+            self._server.should_exit = True
             self._thread.join()
-            self._server.server_close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         finished = True
         if self._dispatcher is not None:
             running = self._dispatcher.running()
             if running:
                 log.info("waiting for %d running ticket(s) to finish", running)
             finished = self._dispatcher.stop(timeout)
+        if self._socket is not None:
+            self._socket.close()
         if self.queue is not None and finished:
             self.queue.close()
             self.queue = None
-        self._server = self._thread = self._dispatcher = None
+        self._server = self._thread = self._dispatcher = self._executor = self._socket = None
         return finished
+
+    def _close_partial(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+        assert self.queue is not None
+        self.queue.close()
+        self.queue = None
 
     def __enter__(self) -> Service:
         self.start()
@@ -158,111 +224,18 @@ class Service:
         self.stop()
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def _paused(paused: bool) -> str:
     return " (paused: tickets are queued, none is run)" if paused else ""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], app: App, tls: ssl.SSLContext | None) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.app = app
-        self.tls = tls
-        super().__init__(address, _Handler)
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        request.settimeout(SOCKET_TIMEOUT)
-        if self.tls is None:
-            super().finish_request(request, client_address)
-            return
-        try:
-            wrapped = self.tls.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            log.warning("%s: TLS handshake failed: %s", client_address[0], type(exc).__name__)
-            return
-        try:
-            super().finish_request(wrapped, client_address)
-        finally:
-            wrapped.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.warning("%s: request failed", client_address[0], exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def version_string(self) -> str:
-        return "adsuite-serve"
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    do_PUT = do_DELETE = do_PATCH = do_POST
-
-    def _serve(self) -> None:
-        try:
-            body = self._body() if self.command != "GET" else b""
-            request = Request(
-                self.command,
-                self.path,
-                self.headers.get(TIMESTAMP_HEADER),
-                self.headers.get(SIGNATURE_HEADER),
-                body,
-                self.headers.get(JIRA_SIGNATURE_HEADER),
-            )
-            response = self.server.app.handle(request)
-        except Refused as exc:
-            response = Response(exc.status, {"error": exc.message})
-        log.info(
-            "%s %s %s %d ticket=%s",
-            self.client_address[0],
-            self.command,
-            shown(self.path),
-            response.status,
-            shown(response.ticket) if response.ticket else "-",
-        )
-        self._send(response)
-
-    def _body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
-            raise Refused(411, "send the body with a Content-Length, not chunked")
-        length = self.headers.get("Content-Length")
-        if length is None:
-            raise Refused(411, "a Content-Length header is required")
-        if not length.strip().isdigit():
-            raise Refused(400, "bad Content-Length header")
-        if int(length) > MAX_BODY:
-            self._discard(int(length))
-            raise Refused(413, f"the body is larger than {MAX_BODY} bytes")
-        return self.rfile.read(int(length))
-
-    def _discard(self, length: int) -> None:
-        """Read a refused body away, so the client reads the 413 instead of a reset."""
-        if length > MAX_DISCARD:
-            self.close_connection = True
-            return
-        while length > 0:
-            chunk = self.rfile.read(min(length, 65536))
-            if not chunk:
-                return
-            length -= len(chunk)
-
-    def _send(self, response: Response) -> None:
-        data = json.dumps(response.body, ensure_ascii=False).encode("utf-8") + b"\n"
-        self.send_response(response.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Logged once the request is answered, with its ticket (see _serve)."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.warning("%s: %s", self.client_address[0], shown(format % args, 200))

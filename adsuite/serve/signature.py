@@ -81,6 +81,31 @@ def verify(
     return Signed(stamp, expected.hex())
 
 
+def check_headers(
+    timestamp: str | None,
+    signature: str | None,
+    *,
+    now: float,
+    window: int = DEFAULT_WINDOW,
+) -> None:
+    """Everything :func:`verify` checks that needs no body: raise :class:`Refused` (401) why not.
+
+    The server calls this on the headers alone, so a request without a well-formed,
+    recent signature is refused before its body is read; the MAC itself covers the
+    body and can only be checked once the body is in.
+    """
+    stamp_text = _header(timestamp, TIMESTAMP_HEADER)
+    _decode(_header(signature, SIGNATURE_HEADER))
+    if not _DIGITS.match(stamp_text):
+        raise Refused(401, f"{TIMESTAMP_HEADER} must be Unix seconds, like 1795743000")
+    _check_window(int(stamp_text), now, window)
+
+
+def check_jira_header(signature: str | None) -> None:
+    """The form of Jira's ``X-Hub-Signature``; its timestamp is in the body."""
+    _decode(_header(signature, JIRA_SIGNATURE_HEADER))
+
+
 def verify_jira(
     secret: Secret, signature: str | None, body: bytes, *, now: float, window: int = DEFAULT_WINDOW
 ) -> Signed:

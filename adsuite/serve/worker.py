@@ -5,19 +5,20 @@ running and carries each out on a thread of its own, so two domains run in
 parallel but one domain never runs two tickets at once (their plans would race).
 A ticket the runner refuses (an :class:`~adsuite.errors.InputError`: wrong form,
 approvals short of the rules, facts that contradict it) ends ``refused`` with the
-reason; a connection, credential or directory error, or a run that ends failed or
-in a conflict, ends ``failed``.
+reason, and is journaled as refused; a connection, credential or directory error, or
+a run that ends failed or in a conflict, ends ``failed``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from adsuite.errors import AdsuiteError, InputError
-from adsuite.serve.contract import DONE, FAILED, REFUSED, Job, TicketRunner
+from adsuite.serve.contract import DONE, FAILED, REFUSED, Job, Refusal, TicketRunner
 from adsuite.serve.queue import Queue
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,19 @@ class Dispatcher:
     """Claims queued tickets and runs them; ``stop`` lets the running ones finish."""
 
     def __init__(
-        self, queue: Queue, runner: TicketRunner, inventory: Path, *, poll: float = 5.0
+        self,
+        queue: Queue,
+        runner: TicketRunner,
+        inventory: Path,
+        *,
+        poll: float = 5.0,
+        on_refused: Callable[[Refusal], None] | None = None,
     ) -> None:
         self._queue = queue
         self._runner = runner
         self._inventory = inventory
         self._poll = poll
+        self._on_refused = on_refused
         self._cond = threading.Condition()
         self._busy: set[str] = set()
         self._threads: dict[str, threading.Thread] = {}
@@ -112,6 +120,9 @@ class Dispatcher:
         try:
             status, result, reason = carry_out(self._runner, job)
             self._queue.finish(job.id, status, result, reason)
+            if status == REFUSED and self._on_refused is not None:
+                named = str(ticket) if ticket is not None else None
+                self._on_refused(Refusal(named, reason or "refused", "queue", run=job.id))
             journal = (result or {}).get("journal_run") or "-"
             log.info("run %s: ticket %s %s (journal run %s)", job.id, ticket, status, journal)
         except Exception:  # the run stays "running" and is queued again at the next start

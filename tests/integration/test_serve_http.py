@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ from fakes.fake_tls import make_fake_tls
 
 from adsuite.connectors.credentials import Secret
 from adsuite.errors import InputError
-from adsuite.serve.server import Service, Settings, tls_context
+from adsuite.journal.store import Journal
+from adsuite.serve.server import Limits, Service, Settings, tls_context
 
 SECRET = "a-webhook-secret-for-the-http-tests-0123456789"
 TICKET = {
@@ -46,7 +48,11 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
     started: list[Service] = []
 
     def start(
-        runner: FakeTicketRunner, *, paused: bool = False, tls: ssl.SSLContext | None = None
+        runner: FakeTicketRunner,
+        *,
+        paused: bool = False,
+        tls: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
     ) -> Service:
         settings = Settings(
             host="127.0.0.1",
@@ -60,6 +66,8 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
             tls=tls,
             paused=paused,
             poll=0.1,
+            journal=tmp_path / "journal.sqlite",
+            limits=limits or Limits(),
         )
         service = Service(settings)
         service.start()
@@ -182,7 +190,7 @@ def test_one_log_line_per_request_without_body_or_secret(
         accepted = client.post("/tickets", TICKET)
         client.post("/tickets", {**TICKET, "type": "nope"})
         client.get(accepted.body["url"])
-    lines = [r.getMessage() for r in caplog.records if r.name == "adsuite.serve.server"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "adsuite.serve.asgi"]
     requests = [line for line in lines if " /tickets " in line or " /runs/" in line]
     assert requests == [
         "127.0.0.1 POST /tickets 202 ticket=IT-2026-0042",
@@ -201,7 +209,7 @@ def test_cli_server_keeps_a_queued_ticket_across_sigterm_and_restart(tmp_path: P
         "ADSUITE_JOURNAL": str(tmp_path / "journal.sqlite"),
     }
     args = ["-i", str(REPO / "inventory/lab.yml"), "--rules", str(REPO / "playbooks/approvals.yml")]
-    leaver = {**TICKET, "id": "IT-7", "type": "leaver", "parameters": {"name": "old.user"}}
+    leaver = {**TICKET, "id": "IT-7", "type": "leaver", "parameters": {"user": "old.user"}}
 
     server, url = start_cli([*args, "--paused"], env)
     client = DeskClient(url, SECRET)
@@ -217,3 +225,78 @@ def test_cli_server_keeps_a_queued_ticket_across_sigterm_and_restart(tmp_path: P
     assert again.body["status"] == "queued" and again.body["ticket"] == "IT-7"
     assert stop_cli(server) == 0
     assert (tmp_path / "ticket-queue.sqlite").exists(), "the queue lives next to the journal"
+
+
+def exchange(service: Service, data: bytes) -> tuple[int, dict[str, object], bytes]:
+    """Send raw bytes, read until the server closes: (status, JSON body, raw head)."""
+    with socket.create_connection(service.address, timeout=30) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body), head
+
+
+def test_protocol_errors_and_odd_methods_are_answered_in_json(start_server: StartServer) -> None:
+    service = start_server(FakeTicketRunner(), paused=True)
+    status, body, head = exchange(service, b"OPTIONS /tickets HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (status, body) == (405, {"error": "/tickets takes POST, not OPTIONS"})
+    assert b"application/json" in head and b"allow: POST" in head
+    status, body, _ = exchange(service, b"\x16\x03\x01 this is not HTTP\r\n\r\n")
+    assert status == 400 and "not an HTTP/1.1 request" in str(body["error"])
+    status, body, _ = exchange(service, b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert (status, body) == (404, {"error": "no such endpoint: /x"})
+
+
+def test_unsigned_request_is_refused_on_its_headers_before_the_body_is_sent(
+    start_server: StartServer,
+) -> None:
+    """Expect: 100-continue: the client waits for a go-ahead the server never gives."""
+    service = start_server(FakeTicketRunner(), paused=True)
+    head = b"POST /tickets HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n"
+    status, body, _ = exchange(service, head + b"Expect: 100-continue\r\n\r\n")
+    assert (status, body) == (401, {"error": "missing X-Adsuite-Timestamp header"})
+    assert queued(service) == 0
+
+
+def test_headers_that_never_finish_are_answered_408_and_closed(start_server: StartServer) -> None:
+    service = start_server(FakeTicketRunner(), paused=True, limits=Limits(header_timeout=0.5))
+    status, body, _ = exchange(service, b"POST /tickets HTTP/1.1\r\nHost: x\r\nX-Adsu")
+    assert (status, body) == (408, {"error": "the request headers did not arrive in time"})
+
+
+def test_a_connection_over_the_limit_is_answered_503_and_the_rest_still_served(
+    start_server: StartServer,
+) -> None:
+    service = start_server(FakeTicketRunner(), paused=True, limits=Limits(connections=3))
+    held = [socket.create_connection(service.address, timeout=30) for _ in range(3)]
+    try:
+        for sock in held:
+            sock.sendall(b"G")  # accepted and being read: the three count
+        status, body, _ = exchange(service, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (status, body) == (503, {"error": "too many connections; try again shortly"})
+    finally:
+        for sock in held:
+            sock.close()
+    answer = DeskClient(service.url, SECRET).post("/tickets", TICKET)
+    assert answer.status == 202, "freed connections serve again"
+
+
+def test_a_ticket_the_runner_refuses_is_journaled_with_its_id_and_reason(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    service = start_server(FakeTicketRunner())
+    client = DeskClient(service.url, SECRET)
+    accepted = client.post("/tickets", {**TICKET, "id": "IT-REF-1", "requester": "refuse-me"})
+    assert client.wait_for_end(accepted.body["url"]).body["status"] == "refused"
+    service.stop(timeout=10)
+    with Journal.open(tmp_path / "journal.sqlite") as journal:
+        (run,) = journal.runs()
+    assert (run.mode, run.ticket, run.extra["queue_run"]) == (
+        "refused",
+        "IT-REF-1",
+        accepted.body["id"],
+    )
+    assert "approvals short of the rules" in str(run.extra["reason"])
+    assert "张伟" not in json.dumps(run.extra, ensure_ascii=False)
