@@ -55,6 +55,8 @@ parameters:
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The current directory, so file names in errors are short."""
     monkeypatch.chdir(tmp_path)
+    # the CLI's subprocesses must never read or create the host's default journal
+    monkeypatch.setenv("ADSUITE_JOURNAL", str(tmp_path / "journal.sqlite"))
     Path("inventory.yml").write_text(INVENTORY, encoding="utf-8")
     return tmp_path
 
