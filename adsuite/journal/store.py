@@ -47,7 +47,15 @@ from adsuite.journal.records import (
 from adsuite.journal.schema import connect, meta_value, set_meta, transaction
 from adsuite.journal.seal import NO_MAC, KeyRef, entry_mac, key_id
 from adsuite.journal.verify import verify_chain
-from adsuite.journal.witness import Facts, Guard, Head, advance, guard_for
+from adsuite.journal.witness import (
+    Facts,
+    Guard,
+    Head,
+    advance,
+    guard_for,
+    journal_name,
+    problems_against,
+)
 
 _LAST = "SELECT seq, hash, mac FROM entries ORDER BY seq DESC LIMIT 1"
 _MAC_SINCE = "SELECT MIN(seq) FROM entries WHERE mac IS NOT NULL"
@@ -273,7 +281,7 @@ class Journal:
     @property
     def name(self) -> str:
         """How witnesses file this journal: ``host:/absolute/path``."""
-        return f"{socket.gethostname()}:{self.path.resolve()}"
+        return journal_name(self.path)
 
     def facts(self) -> Facts:
         """Its id, last seq and first MACed seq, for comparing with witnesses."""
@@ -282,6 +290,11 @@ class Journal:
             since = self._conn.execute(_MAC_SINCE).fetchone()[0]
             journal_id = meta_value(self._conn, "journal_id")
         return Facts(journal_id, last_seq, None if since is None else int(since))
+
+    def compare(self, facts: Facts, seen: Head, witness_name: str) -> list[str]:
+        """What a witness's head *seen* shows is missing or forged in this file."""
+        with self._guard("read"):
+            return problems_against(self._conn, facts, seen, witness_name)
 
     def head_record(self, facts: Facts | None = None) -> Head:
         """The head as witnesses keep it."""

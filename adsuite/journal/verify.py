@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ def verify_chain(
         if anchor is not None:
             problems.extend(_anchor_problems(anchor, hash_at_anchor, checked))
         notes = _notes(conn)
-    problems.extend(_mac_problems(macs))
+    problems = _collapse([*problems, *_mac_problems(macs)])
     notes.extend(_mac_notes(macs, checked))
     log.debug("verified %d journal entries, %d problems", checked, len(problems))
     return VerifyReport(
@@ -96,6 +97,33 @@ def verify_chain(
         notes=notes,
         mac_since=macs.since,
     )
+
+
+_SEQ_PROBLEM = re.compile(r"seq (\d+): (.*)\Z", re.DOTALL)
+
+
+def _collapse(problems: list[str]) -> list[str]:
+    """One line per run of consecutive seqs with the same problem: ``seq 367–380: …``."""
+    out: list[tuple[int, int, str] | str] = []
+    for problem in problems:
+        match = _SEQ_PROBLEM.match(problem)
+        last = out[-1] if out else None
+        if match is None:
+            out.append(problem)
+            continue
+        seq, text = int(match[1]), match[2]
+        if isinstance(last, tuple) and last[2] == text and last[1] + 1 == seq:
+            out[-1] = (last[0], seq, text)
+        else:
+            out.append((seq, seq, text))
+    return [
+        item
+        if isinstance(item, str)
+        else f"seq {item[0]}: {item[2]}"
+        if item[0] == item[1]
+        else f"seq {item[0]}–{item[1]}: {item[2]} ({item[1] - item[0] + 1} entries)"
+        for item in out
+    ]
 
 
 def _mac_problems(macs: _Macs) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -80,6 +81,11 @@ class Guard:
     absent: tuple[str, ...] = field(default=())  # witness kinds the inventory does not set
 
 
+def journal_name(path: Path) -> str:
+    """How witnesses file the journal at *path*: ``host:/absolute/path``."""
+    return f"{socket.gethostname()}:{Path(path).resolve()}"
+
+
 _GUARDS: dict[Path, Guard] = {}
 _Loader = Callable[[], Guard]
 _LOADERS: dict[Path, _Loader] = {}
@@ -127,7 +133,7 @@ def runs_upto(conn: sqlite3.Connection, seq: int) -> int:
 
 def problems_against(conn: sqlite3.Connection, facts: Facts, seen: Head, name: str) -> list[str]:
     """What the witness *seen* (called *name*) says is missing or forged in the file."""
-    says = f"the {name} says head {seen.seq} ({seen.runs} runs, at {seen.at})"
+    says = f"the {name} says head {seen.seq} ({_runs(seen.runs)}, at {seen.at})"
     if facts.journal_id is not None and seen.journal_id != facts.journal_id:
         return [
             f"the journal file was replaced: it is journal {facts.journal_id}, {says}"
@@ -166,7 +172,7 @@ def missing_file_problems(journal: str, path: Path, witnesses: tuple[Witness, ..
             continue
         if seen is not None and seen.seq > 0:
             problems.append(
-                f"the journal file {path} is missing: entries 1–{seen.seq} ({seen.runs} runs),"
+                f"the journal file {path} is missing: entries 1–{seen.seq} ({_runs(seen.runs)}),"
                 f" the {witness.name} says head {seen.seq} at {seen.at}"
             )
     if not problems:
@@ -194,3 +200,7 @@ def advance(
     for failure in failures:
         log.error("journal witness: %s", failure)
     return failures
+
+
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
