@@ -143,7 +143,7 @@ def problems_against(conn: sqlite3.Connection, facts: Facts, seen: Head, name: s
         lost_runs = seen.runs - runs_upto(conn, facts.last_seq)
         first = facts.last_seq + 1
         return [
-            f"entries {first}–{seen.seq} missing ({lost_runs} runs): {says},"
+            f"entries {first}–{seen.seq} missing ({_runs(lost_runs)}): {says},"
             f" the file ends at {facts.last_seq}"
         ]
     if facts.hash_at(conn, seen.seq) != seen.hash:
