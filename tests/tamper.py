@@ -69,7 +69,8 @@ def rebuild_without(path: Path, first: int, last: int) -> None:
         "SELECT at, run_id, kind, body, mac FROM entries WHERE seq > ? ORDER BY seq", (last,)
     ).fetchall()
     conn.execute("DELETE FROM entries WHERE seq >= ?", (first,))
-    seq, prev = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    row = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = row if row is not None else (0, "0" * 64)
     for at, run_id, kind, body, mac in later:
         seq += 1
         digest = _hash(prev, seq, at, run_id, kind, body)
