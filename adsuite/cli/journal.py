@@ -10,10 +10,18 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from adsuite.cli.console import out
+from adsuite.cli.console import default_path, inventory_option, out
+from adsuite.connectors import credentials
+from adsuite.connectors.credentials import Secret
+from adsuite.engine.inventory import Inventory, load_inventory
+from adsuite.engine.journal_guard import DIRECTORY, FILE, MAC_KEY, guard_from
+from adsuite.errors import InputError
+from adsuite.journal.check import check_journal
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.records import ChangeRecord, RunRecord
+from adsuite.journal.schema import connect_readonly
 from adsuite.journal.store import Journal
+from adsuite.journal.witness import Guard
 
 journal_option = click.option(
     "--journal", "path", type=click.Path(path_type=Path), help="Journal file [env ADSUITE_JOURNAL]."
@@ -76,18 +84,59 @@ def _show_runs(runs: list[RunRecord], fmt: str) -> None:
 
 @journal.command()
 @journal_option
-def verify(path: Path | None) -> None:
-    """Check the hash chain: find any edited, inserted or deleted entry. Exit 1 if broken."""
-    with Journal.open(path or default_journal_path()) as store:
-        report = store.verify()
-        seq, digest = store.head()
+@inventory_option
+def verify(path: Path | None, inventory: Path | None) -> None:
+    """Check the chain, its MACs and every witness of the head. Exit 1 if anything is
+    missing or forged.
+
+    The inventory's `journal_guard` names the MAC key and the witnesses; without one
+    only the chain is checked and the missing protections are named. The file is
+    opened read-only: a missing journal is reported, never recreated.
+    """
+    guard, journal_path = _guard(inventory, path)
+    report = check_journal(journal_path, guard)
     for problem in report.problems:
         click.echo(f"BROKEN: {problem}", err=True)
+    for line in report.witnessed:
+        click.echo(f"witness: {line}")
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
+    for absent in guard.absent:
+        click.echo(
+            f"warning: no {absent} in the inventory's journal_guard: {_RISK[absent]}", err=True
+        )
     if not report.ok:
         raise click.exceptions.Exit(1)
+    if report.mac_since is not None:
+        click.echo(f"MACs: entries {report.mac_since}–{report.entries_checked} verify with the key")
+    with Journal(connect_readonly(journal_path), journal_path, guard) as store:
+        seq, digest = store.head()
     click.echo(f"Journal intact: {report.entries_checked} entries, head {seq} {digest}")
+
+
+_RISK = {
+    MAC_KEY: "rows forged with recomputed hashes are not detected",
+    DIRECTORY: "a truncated tail, removed runs or a deleted file are not detected",
+    FILE: "no second, append-only record of the heads",
+}
+
+
+def _guard(inventory: Path | None, path: Path | None) -> tuple[Guard, Path]:
+    """The inventory's guard and journal path; no guard when no inventory can be found."""
+    try:
+        inventory_path = default_path(
+            inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory"
+        )
+    except InputError:
+        return Guard(absent=(MAC_KEY, DIRECTORY, FILE)), path or default_journal_path()
+    loaded = load_inventory(inventory_path)
+    guard = guard_from(loaded, lambda name: _secret(loaded, name))
+    return guard, path or default_journal_path(loaded.journal)
+
+
+def _secret(inventory: Inventory, name: str) -> Secret:
+    entry = inventory.credentials.get(name)
+    return credentials.resolve(name, entry.secret_file if entry else None)
 
 
 @journal.command()

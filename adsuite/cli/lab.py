@@ -39,6 +39,7 @@ def _echo_status(status: LabStatus) -> None:
     click.echo(f"credential:    {status.credential_name} = {status.admin_username}")
     click.echo(f"secret file:   {status.secret_file}")
     click.echo(f"audit logs:    {status.auth_audit_log.parent}")
+    click.echo(f"journal key:   lab-journal-key in {status.journal_key_file}")
 
 
 def _progress(step: str) -> None:

@@ -207,12 +207,22 @@ class Credential(_Model):
     secret_file: InventoryPath | None = None
 
 
+class JournalGuard(_Model):
+    """How the journal is protected beyond its hash chain (docs/architecture.md, "The journal")."""
+
+    mac_key: str | None = None  # credential holding the key every entry is MACed with
+    directory: str | None = None  # domain whose PDC emulator keeps the head
+    container: str | None = None  # DN of the witness's container; default CN=System,<base_dn>
+    file: InventoryPath | None = None  # an append-only file, one JSON line per head
+
+
 class Inventory(_Model):
     domains: dict[str, Domain] = Field(min_length=1)
     hosts: dict[str, Host] = Field(default_factory=dict)
     companies: list[Company] = Field(default_factory=list)
     credentials: dict[str, Credential] = Field(default_factory=dict)
     journal: InventoryPath | None = None
+    journal_guard: JournalGuard | None = None
 
     @model_validator(mode="after")
     def _check_companies(self) -> Inventory:
@@ -246,6 +256,19 @@ class Inventory(_Model):
                     references.append(
                         (access.credential, ("hosts", key, access_name, "credential"))
                     )
+        guard = self.journal_guard
+        if guard is not None and guard.mac_key is not None:
+            references.append((guard.mac_key, ("journal_guard", "mac_key")))
+        if (
+            guard is not None
+            and guard.directory is not None
+            and guard.directory not in self.domains
+        ):
+            known = ", ".join(self.domains)
+            raise LocatedValueError(
+                f"journal_guard directory '{guard.directory}' is not one of domains: {known}",
+                ("journal_guard", "directory"),
+            )
         for name, path in references:
             if name not in self.credentials:
                 known = ", ".join(self.credentials) or "none declared"

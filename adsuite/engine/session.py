@@ -22,11 +22,13 @@ from adsuite.engine import drift, planner, protocols, rollback
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
+from adsuite.engine.journal_guard import guard_from
 from adsuite.engine.loader import Play, Playbook, load_playbook
 from adsuite.engine.planner import Plan
 from adsuite.engine.progress import Progress, Silent
 from adsuite.engine.rollback import RollbackPlan
 from adsuite.errors import InputError
+from adsuite.journal import witness
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.resources import registry
@@ -68,6 +70,9 @@ class Session:
         self.inventory_path = inventory_path
         self.domain_key, self.domain = inventory.domain(planner.playbook_domain(playbook))
         self.journal_path = journal_path or default_journal_path(inventory.journal)
+        # Every writer of this file in the process MACs its entries and witnesses its run
+        # ends (Journal.finish_run); resolved on first use, so a plan needs no key.
+        witness.register(self.journal_path, lambda: guard_from(inventory, self.secret))
 
     @classmethod
     def from_files(

@@ -98,3 +98,5 @@ class VerifyReport:
     entries_checked: int
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mac_since: int | None = None  # the first MACed seq, None when no entry is MACed
+    witnessed: list[str] = field(default_factory=list)  # "<witness>: head N, matches"

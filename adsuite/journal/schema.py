@@ -7,6 +7,11 @@ directory (memberships, ACLs) even though they never hold secrets. SQLite gives 
 The triggers refuse UPDATE, DELETE and any INSERT that does not extend the chain head:
 they stop accidents, not an attacker who can drop them. That makes the journal
 tamper-evident, not tamper-proof; :mod:`adsuite.journal.verify` is the real check.
+
+Schema 2 adds ``entries.mac`` (see :mod:`adsuite.journal.seal`) and a random
+``journal_id`` in ``meta`` that witnesses file the head under; a schema 1 journal is
+migrated when a writer opens it (its rows keep no MAC). :func:`connect_readonly` opens
+an existing file for verification and never creates or migrates anything.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +29,7 @@ from adsuite.journal.chain import GENESIS
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 APPEND_ONLY_TRIGGERS = ("entries_no_update", "entries_no_delete", "entries_append_at_head")
 
@@ -36,7 +42,8 @@ _CREATE = (
         kind TEXT NOT NULL,
         body TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
+        hash TEXT NOT NULL,
+        mac TEXT
     )""",
     "CREATE INDEX entries_kind ON entries (kind, seq)",
     "CREATE INDEX entries_change ON entries (run_id, kind, json_extract(body, '$.change_no'))",
@@ -69,6 +76,39 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing journal; JournalError if there is none."""
+    if not path.is_file():
+        raise JournalError(f"no journal file at {path}")
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+        )
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot open journal {path}: {exc}") from None
+    if "meta" not in names or "entries" not in names:
+        conn.close()
+        raise JournalError(f"{path} is not an adsuite journal")
+    return conn
+
+
+def meta_value(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def has_mac_column(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "mac" for row in conn.execute("PRAGMA table_info(entries)"))
 
 
 def _prepare_file(path: Path) -> None:
@@ -126,6 +166,16 @@ def _create_schema(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
     )
+    set_meta(conn, "journal_id", uuid.uuid4().hex)
+
+
+def _migrate_from_1(conn: sqlite3.Connection, path: Path) -> None:
+    """Schema 1 → 2: the rows written so far keep no MAC (reported as unMACed)."""
+    conn.execute("ALTER TABLE entries ADD COLUMN mac TEXT")
+    set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+    if meta_value(conn, "journal_id") is None:
+        set_meta(conn, "journal_id", uuid.uuid4().hex)
+    log.info("journal %s migrated to schema %d", path, SCHEMA_VERSION)
 
 
 def _check_version(conn: sqlite3.Connection, path: Path, names: set[str]) -> None:
@@ -141,7 +191,9 @@ def _check_version(conn: sqlite3.Connection, path: Path, names: set[str]) -> Non
             f"journal {path} has schema version {version}, newer than this adsuite "
             f"understands ({SCHEMA_VERSION}); upgrade adsuite"
         )
-    if version < SCHEMA_VERSION:
-        raise JournalError(f"journal {path} has unknown old schema version {version}")
     if "entries" not in names:
         raise JournalError(f"journal {path} is damaged: its entries table is missing")
+    if version == 1:
+        _migrate_from_1(conn, path)
+    elif version < SCHEMA_VERSION:
+        raise JournalError(f"journal {path} has unknown old schema version {version}")

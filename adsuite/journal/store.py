@@ -9,6 +9,10 @@ images.
 
 The journal knows nothing of secrets: the engine redacts values before it calls the
 journal, and whatever it is given is stored and exported as given.
+
+A :class:`~adsuite.journal.witness.Guard` (registered by the engine for the file, or
+given to :meth:`Journal.open`) adds a MAC to every entry and, at the end of every run,
+writes the head to its witnesses: :meth:`Journal.finish_run` is the one place runs end.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 from adsuite.errors import JournalError
 from adsuite.journal import queries
-from adsuite.journal.chain import canonical_json, entry_hash, new_run_id, utc_timestamp
+from adsuite.journal.chain import GENESIS, canonical_json, entry_hash, new_run_id, utc_timestamp
 from adsuite.journal.export import check_format, render
 from adsuite.journal.records import (
     END_STATUSES,
@@ -40,8 +44,21 @@ from adsuite.journal.records import (
     RunRecord,
     VerifyReport,
 )
-from adsuite.journal.schema import connect, transaction
+from adsuite.journal.schema import connect, meta_value, set_meta, transaction
+from adsuite.journal.seal import NO_MAC, KeyRef, entry_mac, key_id
 from adsuite.journal.verify import verify_chain
+from adsuite.journal.witness import (
+    Facts,
+    Guard,
+    Head,
+    advance,
+    guard_for,
+    journal_name,
+    problems_against,
+)
+
+_LAST = "SELECT seq, hash, mac FROM entries ORDER BY seq DESC LIMIT 1"
+_MAC_SINCE = "SELECT MIN(seq) FROM entries WHERE mac IS NOT NULL"
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +70,22 @@ class Journal:
     process: they all append to the same chain.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, guard: Guard | None = None) -> None:
         self._conn = conn
         self.path = path
+        self.guard = guard or Guard()
+        self._key: bytes | None = None
+        self.witness_failures: list[str] = []  # why the last run end left a witness behind
 
     @classmethod
-    def open(cls, path: Path) -> Journal:
-        """Open the journal at ``path``, creating its folder, file and schema if needed."""
+    def open(cls, path: Path, *, guard: Guard | None = None) -> Journal:
+        """Open the journal at ``path``, creating its folder, file and schema if needed.
+
+        *guard* (default: the one registered for the file, if any) names the MAC key
+        and the witnesses.
+        """
         path = Path(path)
-        return cls(connect(path), path)
+        return cls(connect(path), path, guard or guard_for(path))
 
     def close(self) -> None:
         self._conn.close()
@@ -173,6 +197,22 @@ class Journal:
                 raise JournalError(f"run {run_id} has already finished")
             self._append(run_id, KIND_RUN_END, {"status": status, "counts": dict(counts)})
         log.info("journal: run %s finished (%s)", run_id, status)
+        self.witness()
+
+    def witness(self) -> list[str]:
+        """Write the head to every witness the file still matches; return what was not.
+
+        Never raises for a witness: the run it ends has already happened. A witness
+        the file no longer matches is left as it is (it is the evidence), and the
+        reason is logged, kept in :attr:`witness_failures` and returned.
+        """
+        if not self.guard.witnesses:
+            return []
+        with self._guard("read"), transaction(self._conn, "BEGIN"):
+            facts = self.facts()
+            head = self.head_record(facts)
+            self.witness_failures = advance(self._conn, facts, head, self.guard.witnesses)
+        return self.witness_failures
 
     def record_access(self, *, who: str, what: str, ticket: str | None = None) -> None:
         """Record that someone read the journal (show, export): reading is journaled too."""
@@ -228,13 +268,53 @@ class Journal:
             return queries.fetch_head(self._conn)
 
     def verify(self, *, anchor: tuple[int, str] | None = None) -> VerifyReport:
-        """Walk the chain; see :mod:`adsuite.journal.verify` for what it can and cannot catch.
+        """Walk the chain and its MACs; see :mod:`adsuite.journal.verify`.
 
-        Without an ``anchor`` (a ``head()`` recorded elsewhere) a truncated tail, or a
-        tail rewritten with recomputed hashes, verifies as ok.
+        Without an ``anchor`` or witnesses (:func:`adsuite.journal.check.check_journal`)
+        a truncated tail verifies as ok; without the MAC key a tail rewritten with
+        recomputed hashes does too.
         """
         with self._guard("verify"):
-            return verify_chain(self._conn, anchor)
+            key = self._mac_key(required=False)
+            return verify_chain(self._conn, anchor, key)
+
+    @property
+    def name(self) -> str:
+        """How witnesses file this journal: ``host:/absolute/path``."""
+        return journal_name(self.path)
+
+    def facts(self) -> Facts:
+        """Its id, last seq and first MACed seq, for comparing with witnesses."""
+        with self._guard("read"):
+            last_seq, _ = queries.fetch_head(self._conn)
+            since = self._conn.execute(_MAC_SINCE).fetchone()[0]
+            journal_id = meta_value(self._conn, "journal_id")
+        return Facts(journal_id, last_seq, None if since is None else int(since))
+
+    def compare(self, facts: Facts, seen: Head, witness_name: str) -> list[str]:
+        """What a witness's head *seen* shows is missing or forged in this file."""
+        with self._guard("read"):
+            return problems_against(self._conn, facts, seen, witness_name)
+
+    def head_record(self, facts: Facts | None = None) -> Head:
+        """The head as witnesses keep it."""
+        facts = facts or self.facts()
+        with self._guard("read"):
+            seq, digest = queries.fetch_head(self._conn)
+            runs = self._conn.execute(
+                "SELECT COUNT(*) FROM entries WHERE kind = 'run_start'"
+            ).fetchone()[0]
+            key = self._mac_key(required=False)
+        return Head(
+            journal=self.name,
+            journal_id=facts.journal_id or "",
+            seq=seq,
+            hash=digest,
+            runs=int(runs),
+            mac_since=facts.mac_since,
+            key_id=None if key is None else key_id(key),
+            at=utc_timestamp(),
+        )
 
     def export(self, fmt: str, run_id: str | None = None) -> str:
         """All runs (newest first), or one run, with their changes, as ``json`` or ``csv``."""
@@ -263,15 +343,50 @@ class Journal:
         with self._guard("write"), transaction(self._conn, "BEGIN IMMEDIATE"):
             yield
 
+    def _mac_key(self, *, required: bool) -> bytes | None:
+        """The MAC key: the guard's, else the credential the file names (never the key
+        itself). *required*: a file with MACed entries takes no entry without one."""
+        if self._key is not None:
+            return self._key
+        ref = self.guard.key or self._named_key()
+        if ref is None:
+            return None
+        try:
+            self._key = ref.load()
+        except JournalError:
+            if required or self.guard.key is not None:
+                raise
+            return None
+        return self._key
+
+    def _named_key(self) -> KeyRef | None:
+        name = meta_value(self._conn, "mac_credential")
+        if name is None:
+            return None
+        secret_file = meta_value(self._conn, "mac_secret_file")
+        return KeyRef(name, Path(secret_file) if secret_file else None)
+
+    def _remember_key(self) -> None:
+        ref = self.guard.key
+        if ref is not None and meta_value(self._conn, "mac_credential") != ref.credential:
+            set_meta(self._conn, "mac_credential", ref.credential)
+            set_meta(self._conn, "mac_secret_file", str(ref.secret_file or ""))
+
     def _append(self, run_id: str, kind: str, body: Mapping[str, Any]) -> int:
         text = canonical_json(body)
-        last_seq, prev_hash = queries.fetch_head(self._conn)
+        row = self._conn.execute(_LAST).fetchone()
+        last_seq, prev_hash, prev_mac = (0, GENESIS, None) if row is None else row
         seq, at = last_seq + 1, utc_timestamp()
         digest = entry_hash(prev_hash, seq, at, run_id, kind, text)
+        key = self._mac_key(required=meta_value(self._conn, "mac_credential") is not None)
+        mac = (
+            None if key is None else entry_mac(key, prev_mac or NO_MAC, seq, at, run_id, kind, text)
+        )
+        self._remember_key()
         self._conn.execute(
-            "INSERT INTO entries (seq, at, run_id, kind, body, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, at, run_id, kind, text, prev_hash, digest),
+            "INSERT INTO entries (seq, at, run_id, kind, body, prev_hash, hash, mac)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, run_id, kind, text, prev_hash, digest, mac),
         )
         log.debug("journal: appended seq %d %s %s", seq, kind, run_id)
         return seq

@@ -12,27 +12,34 @@ write the file can recompute it:
 * truncation of the tail (the last entries deleted): the remaining chain is valid;
 * a rewrite from some entry to the end with every later hash recomputed.
 
-Both are caught only by comparing with a head recorded elsewhere: give the
-``(seq, hash)`` from ``Journal.head()`` that an operator anchored (in a ticket, a
-log shipped off the host, a signed mail) as ``anchor``.
+Both are caught only by comparing with a head recorded elsewhere: the witnesses
+(:mod:`adsuite.journal.witness`) after every run, or an ``anchor`` — the
+``(seq, hash)`` from ``Journal.head()`` kept in a ticket or a signed mail.
+
+With a MAC key (:mod:`adsuite.journal.seal`) each MACed entry is checked too: a
+forged or rebuilt entry does not verify without the key, and once MACs begin every
+later entry must carry one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from adsuite.errors import JournalError
 from adsuite.journal.chain import GENESIS, entry_hash, field_problem
 from adsuite.journal.queries import fetch_pending
 from adsuite.journal.records import VerifyReport
-from adsuite.journal.schema import APPEND_ONLY_TRIGGERS, transaction
+from adsuite.journal.schema import APPEND_ONLY_TRIGGERS, has_mac_column, transaction
+from adsuite.journal.seal import NO_MAC, entry_mac, same_mac
 
 log = logging.getLogger(__name__)
 
-_ENTRIES = "SELECT seq, at, run_id, kind, body, prev_hash, hash FROM entries ORDER BY seq"
+_ENTRIES = "SELECT seq, at, run_id, kind, body, prev_hash, hash, {mac} FROM entries ORDER BY seq"
 _OPEN_RUNS = """
 SELECT s.seq, s.run_id FROM entries AS s
 WHERE s.kind = 'run_start' AND NOT EXISTS (
@@ -40,29 +47,115 @@ WHERE s.kind = 'run_start' AND NOT EXISTS (
 ORDER BY s.seq
 """
 
-Entry = tuple[int, str, str, str, str, str, str]
+Entry = tuple[int, str, str, str, str, str, str, str | None]
 
 
-def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None) -> VerifyReport:
-    """Check the whole chain (and the anchor, if given) in one read snapshot."""
+@dataclass
+class _Macs:
+    """The MAC walk: the key (None: MACs cannot be checked), where MACs begin, the last one."""
+
+    key: bytes | None
+    since: int | None = None
+    prev: str = NO_MAC
+
+    def check(self, seq: int, fields: tuple[str, str, str, str], mac: str | None) -> str | None:
+        if mac is None:
+            self.prev = NO_MAC
+            if self.since is not None:
+                return f"seq {seq}: no MAC after MACed entries, written without the key (forged?)"
+            return None
+        if self.since is None:
+            self.since = seq
+        expected = None if self.key is None else entry_mac(self.key, self.prev, seq, *fields)
+        self.prev = mac
+        if expected is not None and not same_mac(expected, mac):
+            return (
+                f"seq {seq}: MAC does not verify, the entry was forged or rebuilt without the key"
+            )
+        return None
+
+
+def verify_chain(
+    conn: sqlite3.Connection, anchor: tuple[int, str] | None = None, key: bytes | None = None
+) -> VerifyReport:
+    """Check the whole chain (its MACs with *key*, the anchor if given) in one read snapshot."""
+    macs = _Macs(key)
     with transaction(conn, "BEGIN"):
         problems = _trigger_problems(conn)
-        checked, hash_at_anchor = _walk(conn.execute(_ENTRIES), problems, anchor)
+        rows = conn.execute(_ENTRIES.format(mac="mac" if has_mac_column(conn) else "NULL"))
+        checked, hash_at_anchor = _walk(rows, problems, anchor, macs)
         if anchor is not None:
             problems.extend(_anchor_problems(anchor, hash_at_anchor, checked))
         notes = _notes(conn)
+    problems = _collapse([*problems, *_mac_problems(macs)])
+    notes.extend(_mac_notes(macs, checked))
     log.debug("verified %d journal entries, %d problems", checked, len(problems))
-    return VerifyReport(ok=not problems, entries_checked=checked, problems=problems, notes=notes)
+    return VerifyReport(
+        ok=not problems,
+        entries_checked=checked,
+        problems=problems,
+        notes=notes,
+        mac_since=macs.since,
+    )
+
+
+_SEQ_PROBLEM = re.compile(r"seq (\d+): (.*)\Z", re.DOTALL)
+
+
+def _collapse(problems: list[str]) -> list[str]:
+    """One line per run of consecutive seqs with the same problem: ``seq 367–380: …``."""
+    out: list[tuple[int, int, str] | str] = []
+    for problem in problems:
+        match = _SEQ_PROBLEM.match(problem)
+        last = out[-1] if out else None
+        if match is None:
+            out.append(problem)
+            continue
+        seq, text = int(match[1]), match[2]
+        if isinstance(last, tuple) and last[2] == text and last[1] + 1 == seq:
+            out[-1] = (last[0], seq, text)
+        else:
+            out.append((seq, seq, text))
+    return [
+        item
+        if isinstance(item, str)
+        else f"seq {item[0]}: {item[2]}"
+        if item[0] == item[1]
+        else f"seq {item[0]}–{item[1]}: {item[2]} ({item[1] - item[0] + 1} entries)"
+        for item in out
+    ]
+
+
+def _mac_problems(macs: _Macs) -> list[str]:
+    if macs.since is not None and macs.key is None:
+        return [f"entries from seq {macs.since} are MACed but no key is at hand to check them"]
+    return []
+
+
+def _mac_notes(macs: _Macs, checked: int) -> list[str]:
+    if macs.key is None or checked == 0:
+        return []
+    if macs.since is None:
+        return [f"entries 1–{checked} are unMACed: no entry was written with the key yet"]
+    if macs.since > 1:
+        return [
+            f"entries 1–{macs.since - 1} are unMACed, before {macs.since}"
+            " (written before the key existed)"
+        ]
+    return []
 
 
 def _walk(
-    rows: Iterable[Entry], problems: list[str], anchor: tuple[int, str] | None
+    rows: Iterable[Entry], problems: list[str], anchor: tuple[int, str] | None, macs: _Macs
 ) -> tuple[int, str | None]:
     """Check each entry against its predecessor; return (entries seen, hash at anchor seq)."""
     expected_seq, prev_hash, checked = 1, GENESIS, 0
     hash_at_anchor: str | None = None
-    for seq, at, run_id, kind, body, stored_prev, stored_hash in rows:
+    for seq, at, run_id, kind, body, stored_prev, stored_hash, mac in rows:
         checked += 1
+        mac_problem = macs.check(seq, (at, run_id, kind, body), mac)
+        if mac_problem is not None:
+            problems.append(mac_problem)
         problems.extend(_entry_problems(seq, expected_seq, prev_hash, stored_prev))
         malformed = field_problem(at, run_id, kind, stored_prev, stored_hash)
         if malformed is not None:

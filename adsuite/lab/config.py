@@ -67,6 +67,16 @@ class LabPaths:
         return self.private_dir / "adsuite-lab-admin.secret"
 
     @property
+    def journal_key_file(self) -> Path:
+        """The journal's MAC key (credential ``lab-journal-key``), random, 0600."""
+        return self.private_dir / "adsuite-journal-key.secret"
+
+    @property
+    def journal_witness_file(self) -> Path:
+        """The lab's append-only file witness of journal heads."""
+        return self.state_dir / "journal-heads.jsonl"
+
+    @property
     def krb5_conf(self) -> Path:
         return self.private_dir / "krb5.conf"
 
@@ -142,6 +152,8 @@ class LabStatus:
     samba_log: Path
     smb_conf: Path
     krb5_overlay: Path
+    journal_key_file: Path
+    journal_witness_file: Path
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready: paths as strings."""
@@ -177,4 +189,6 @@ def make_status(config: LabConfig, *, running: bool, pid: int | None) -> LabStat
         samba_log=paths.samba_log,
         smb_conf=paths.smb_conf,
         krb5_overlay=paths.krb5_overlay,
+        journal_key_file=paths.journal_key_file,
+        journal_witness_file=paths.journal_witness_file,
     )

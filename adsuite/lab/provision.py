@@ -16,7 +16,12 @@ from pathlib import Path
 
 from adsuite.errors import LabError
 from adsuite.lab.config import LabConfig, LabPaths
-from adsuite.lab.secret import generate_password, read_secret, write_secret
+from adsuite.lab.secret import (
+    ensure_journal_key,
+    generate_password,
+    read_secret,
+    write_secret,
+)
 from adsuite.lab.smbconf import krb5_overlay_text, lab_smb_conf_options, patch_smb_conf
 
 log = logging.getLogger(__name__)
@@ -57,7 +62,8 @@ def provision(config: LabConfig, samba_tool: str) -> None:
 
 
 def configure(config: LabConfig) -> None:
-    """Patch smb.conf, write the Kerberos overlay, create the data share and log folders."""
+    """Patch smb.conf, write the Kerberos overlay, create the data share and log folders,
+    and the journal MAC key."""
     paths = LabPaths(config.state_dir)
     text = paths.smb_conf.read_text(encoding="utf-8")
     patched = patch_smb_conf(text, lab_smb_conf_options(paths))
@@ -67,6 +73,7 @@ def configure(config: LabConfig) -> None:
     paths.krb5_overlay.write_text(krb5_overlay_text(config), encoding="utf-8")
     for folder in (paths.data_dir, paths.log_dir):
         folder.mkdir(mode=0o755, exist_ok=True)
+    ensure_journal_key(paths.journal_key_file)
 
 
 def _require_empty(state_dir: Path) -> None:

@@ -51,3 +51,12 @@ def read_secret(path: Path) -> str:
     if not password:
         raise LabError(f"the lab admin secret {path} is empty", hint="destroy and re-provision")
     return password
+
+
+def ensure_journal_key(path: Path) -> bool:
+    """Write a random journal MAC key (64 hex digits) unless one is there; True if written."""
+    if path.exists():
+        return False
+    write_secret(path, secrets.token_hex(32))
+    log.info("wrote a journal MAC key to %s", path)
+    return True

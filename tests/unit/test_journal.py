@@ -262,7 +262,9 @@ def test_update_and_delete_are_refused_by_triggers(journal: Journal, path: Path)
     with pytest.raises(sqlite3.DatabaseError, match="append-only: DELETE refused"):
         conn.execute("DELETE FROM entries WHERE seq = 2")
     with pytest.raises(sqlite3.DatabaseError, match="only extend the chain head"):
-        conn.execute("INSERT INTO entries VALUES (99, 'a', 'b', 'access', '{}', 'x', 'y')")
+        conn.execute(
+            "INSERT INTO entries (seq, at, run_id, kind, body, prev_hash, hash) VALUES (99, 'a', 'b', 'access', '{}', 'x', 'y')"
+        )
     assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 4
     conn.close()
     assert journal.verify().ok
@@ -317,7 +319,8 @@ def test_verify_reports_a_rehashed_row_inserted_in_the_middle(journal: Journal, 
     at, body = "2026-01-01T00:00:00.000000Z", '{"who":"mallory","what":"nothing"}'
     forged = entry_hash(prev, 4, at, "", "access", body)
     conn.execute(
-        "INSERT INTO entries VALUES (4, ?, '', 'access', ?, ?, ?)", (at, body, prev, forged)
+        "INSERT INTO entries (seq, at, run_id, kind, body, prev_hash, hash) VALUES (4, ?, '', 'access', ?, ?, ?)",
+        (at, body, prev, forged),
     )
     conn.close()
     problems = journal.verify().problems
@@ -334,7 +337,8 @@ def test_verify_reports_an_inserted_row_with_a_forged_hash(journal: Journal, pat
     prev = conn.execute("SELECT hash FROM entries WHERE seq = 3").fetchone()[0]
     conn.execute("DELETE FROM entries WHERE seq = 4")
     conn.execute(
-        "INSERT INTO entries VALUES (4, '2026-01-01T00:00:00.000000Z', '', 'access', '{}', ?, ?)",
+        "INSERT INTO entries (seq, at, run_id, kind, body, prev_hash, hash)"
+        " VALUES (4, '2026-01-01T00:00:00.000000Z', '', 'access', '{}', ?, ?)",
         (prev, "f" * 64),
     )
     conn.close()
@@ -501,16 +505,16 @@ def test_open_creates_folder_schema_and_wal_mode(path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     conn.close()
-    assert version == ("1",)
+    assert version == ("2",)
     assert path.stat().st_mode & 0o777 == 0o600
 
 
 def test_open_refuses_a_journal_from_a_newer_version(path: Path) -> None:
     Journal.open(path).close()
     conn = raw(path)
-    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     conn.close()
-    with pytest.raises(JournalError, match="schema version 2, newer than this adsuite"):
+    with pytest.raises(JournalError, match="schema version 3, newer than this adsuite"):
         Journal.open(path)
 
 
