@@ -48,7 +48,7 @@ def list_(inventory: Path | None) -> None:
     for name, entry in sorted(inv.credentials.items()):
         table.add_row(name, entry.username, _where(name, entry.secret_file))
     out.print(table)
-    out.print(f"keyring backend: {credentials.backend_name() or 'none available'}")
+    out.print(f"keyring backend: {credentials.keyring_status()}", markup=False)
 
 
 def _where(name: str, secret_file: Path | None) -> str:

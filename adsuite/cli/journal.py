@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from adsuite.cli.console import out
+from adsuite.cli.handover import write_output
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.records import ChangeRecord, RunRecord
 from adsuite.journal.store import Journal
@@ -110,6 +111,6 @@ def export(
         )
         text = store.export(fmt, run_id)
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
