@@ -401,3 +401,21 @@ def test_a_checkout_leaves_its_password_in_no_file_but_the_password_out_file(
                "-i", str(lab_env.inventory), env=env)  # fmt: skip
     assert back.code == 0, back.err + back.out
     assert not bind(lab_env, f"{name}@GROUP.EXAMPLE.COM", password).ok
+
+
+def test_drift_and_usage_output_files_are_owner_only(
+    lab_env: Lab, write_playbook: Callable[..., Path], tmp_path: Path, cli: Callable[..., Cli]
+) -> None:
+    playbook = str(write_playbook("tasks:\n" + privileged_task()))
+    inv = str(lab_env.inventory)
+    drift_file, usage_file = tmp_path / "drift.json", tmp_path / "usage.json"
+    drift_file.write_text("stale\n", encoding="utf-8")
+    drift_file.chmod(0o644)  # an older report, world-readable: replaced, not kept
+    drift = cli("drift", playbook, "-i", inv, "--format", "json", "-o", str(drift_file))
+    assert drift.code == 0, drift.err + drift.out
+    usage = cli("admin", "usage", "--no-collect", "--format", "json", "-p", playbook, "-i", inv,
+                "-o", str(usage_file))  # fmt: skip
+    assert usage.code in (0, 2), usage.err  # 2: other tests' unrecorded logons are findings
+    for path in (drift_file, usage_file):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        json.loads(path.read_text(encoding="utf-8"))  # the whole report, not a stale one
