@@ -124,6 +124,11 @@ def backend_name() -> str | None:
         return None
 
 
+def require_keyring() -> str:
+    """The usable keyring backend's name; one line (CredentialError) when there is none."""
+    return _qualified(_backend())
+
+
 def keyring_status() -> str:
     """The keyring backend in use, or why there is none, for ``creds list``."""
     try:

@@ -115,7 +115,7 @@ def test_creds_list_says_the_plaintext_keyring_is_refused(
     (tmp_path / "inv.yml").write_text(INVENTORY, encoding="utf-8")
     code, out, _ = run(["creds", "list", "-i", str(tmp_path / "inv.yml")], capsys)
     assert code == 0
-    assert f"keyring backend: {PLAINTEXT_REFUSED.removeprefix('adsuite: ')}" in out
+    assert f"keyring: {PLAINTEXT_REFUSED.removeprefix('adsuite: ')}" in out
 
 
 @pytest.mark.parametrize(
