@@ -2,14 +2,15 @@
 
 Check-out: the holder must be on the playbook's allow-list; the ticket (with the IT
 head's approval, per approvals.yml ``admin_checkout``) and the reason are journaled;
-a fresh random password is set and kept in the keyring under the account's credential
-name (or handed back to be shown once), and the account is enabled. Check-in sets
-another random password that nobody is told — twice, because a DC keeps accepting the
-previous password over NTLM (an LDAP simple bind included) for an hour ("old password
-allowed period"), so only then does the checked-out one stop working —
-restores the account's resting state and removes the keyring entry. Both are runs in
-the journal (modes ``checkout`` and ``checkin``) with their changes' before and after —
-never the password.
+a fresh random password is set and the account is enabled. The password is handed back
+to the caller, who hands it over the way a ticket's password is (a new 0600
+``--password-out`` file, or once on a terminal): it is stored nowhere — no keyring, no
+journal, no state file. Check-in sets another random password that nobody is told —
+twice, because a DC keeps accepting the previous password over NTLM (an LDAP simple
+bind included) for an hour ("old password allowed period"), so only then does the
+checked-out one stop working — and restores the account's resting state. Both are runs
+in the journal (modes ``checkout`` and ``checkin``) with their changes' before and
+after — never the password.
 """
 
 from __future__ import annotations
@@ -24,14 +25,13 @@ from typing import Any
 from adsuite.admin import tickets as ticketlib
 from adsuite.admin.policy import AdminPolicy
 from adsuite.admin.windows import CHECKIN, CHECKOUT, latest_checkout_state
-from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Entry, Query, or_filter
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import generate_password
 from adsuite.engine.planner import Plan
 from adsuite.engine.session import ApplyResult
-from adsuite.errors import CredentialError, InputError
+from adsuite.errors import InputError
 from adsuite.journal.store import Journal
 from adsuite.resources.base import Action, Change, Expect, LdapWrite, SecretRef
 from adsuite.resources.password_reset import PasswordWrite
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 ATTRIBUTES = ("sAMAccountName", "objectGUID", "userAccountControl", "lockoutTime")
 RESOURCE = "admin_account"
+GENERATED = "checkout-generated"  # the name the new password is looked up by, in memory only
+HANDED_OVER = "(new, handed to the holder once, stored nowhere)"
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,13 @@ class CheckoutRequest:
     reason: str
     ticket_file: Path | None = None
     rules: Path | None = None
-    show_password: bool = False  # the caller will show it once (no keyring needed then)
 
 
 @dataclass(frozen=True)
 class CheckedOut:
     result: ApplyResult
     account: str
-    credential: str
-    secret: Secret  # for the caller to show once when asked; never logged
-    stored: bool  # kept in the keyring
+    secret: Secret  # for the caller to hand over once; never logged or stored
 
 
 def checkout(policy: AdminPolicy, conn: Connections, request: CheckoutRequest) -> CheckedOut:
@@ -70,7 +69,6 @@ def checkout(policy: AdminPolicy, conn: Connections, request: CheckoutRequest) -
     if not request.reason.strip():
         raise InputError("--reason must say why a personal account cannot do it (五.6)")
     ticket = ticketlib.check(policy, request, datetime.now(UTC))
-    credential = policy.credential(name)
     with Journal.open(policy.session.journal_path) as journal:
         runs = journal.runs()
     held = latest_checkout_state(runs, name)
@@ -80,29 +78,17 @@ def checkout(policy: AdminPolicy, conn: Connections, request: CheckoutRequest) -
             f"(journal run {held.id}); check it in first"
         )
     ticketlib.unused(runs, request.ticket)
-    keyring = credentials.backend_name() is not None
-    if not keyring and not request.show_password:
-        raise CredentialError(
-            "no keyring backend is available to keep the checked-out password",
-            hint="pass --show-password to have it shown once on this terminal",
-        )
     entry = _read_account(conn, policy, name)
     secret = generate_password()
-    where = f"kept in the keyring as {credential}" if keyring else "shown once to the holder"
-    change = _change(policy, entry, credential, f"(new, {where})", enable=True, generate=False)
+    change = _change(policy, entry, HANDED_OVER, enable=True, generate=False)
     extra = {
         "account": name,
         "holder": request.holder,
         "reason": request.reason,
-        "credential": credential if keyring else None,
         "ticket": ticket,
     }
-    if keyring:
-        credentials.store(credential, secret)
-    result = _apply(policy, conn, change, CHECKOUT, request.ticket, extra, {credential: secret})
-    if result.status != "ok" and keyring:
-        _forget(credential)
-    return CheckedOut(result, name, credential, secret, keyring and result.status == "ok")
+    result = _apply(policy, conn, change, CHECKOUT, request.ticket, extra, {GENERATED: secret})
+    return CheckedOut(result, name, secret)
 
 
 def checkin(policy: AdminPolicy, conn: Connections, account_name: str, holder: str) -> ApplyResult:
@@ -115,14 +101,9 @@ def checkin(policy: AdminPolicy, conn: Connections, account_name: str, holder: s
         raise InputError(f"{name} is not checked out")
     entry = _read_account(conn, policy, name)
     enabled = account.at_rest == "enabled"
-    change = _change(
-        policy, entry, "", "(new, random, kept nowhere)", enable=enabled, generate=True
-    )
+    change = _change(policy, entry, "(new, random, kept nowhere)", enable=enabled, generate=True)
     extra = {"account": name, "holder": holder, "checkout_run": held.id}
-    result = _apply(policy, conn, change, CHECKIN, held.ticket, extra, {})
-    if result.status == "ok":
-        _forget(policy.credential(name))
-    return result
+    return _apply(policy, conn, change, CHECKIN, held.ticket, extra, {})
 
 
 def _read_account(conn: Connections, policy: AdminPolicy, name: str) -> Entry:
@@ -137,7 +118,6 @@ def _read_account(conn: Connections, policy: AdminPolicy, name: str) -> Entry:
 def _change(
     policy: AdminPolicy,
     entry: Entry,
-    credential: str,
     password: str,
     *,
     enable: bool,
@@ -145,7 +125,7 @@ def _change(
 ) -> Change:
     uac = entry.integer("userAccountControl") or 0
     locked = (entry.integer("lockoutTime") or 0) > 0
-    ref = SecretRef(None, True) if generate else SecretRef(credential)
+    ref = SecretRef(None, True) if generate else SecretRef(GENERATED)
     writes: list[Any] = [PasswordWrite(entry.dn, ref, must_change=False, unlock=locked)]
     if generate:  # twice: for an hour a DC still accepts the previous password over NTLM
         writes.append(PasswordWrite(entry.dn, ref, must_change=False, unlock=False))
@@ -186,10 +166,3 @@ def _apply(
     result = session.apply(plan, with_secret, ticket=ticket, extra=extra, mode=mode)
     log.info("%s of %s: %s (run %s)", mode, extra.get("account"), result.status, result.run_id)
     return result
-
-
-def _forget(credential: str) -> None:
-    try:
-        credentials.delete(credential)
-    except CredentialError as error:
-        log.info("keyring: %s", error)

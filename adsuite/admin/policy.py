@@ -13,7 +13,7 @@ from pathlib import Path
 from adsuite.engine.session import Session
 from adsuite.errors import InputError
 from adsuite.resources import privileged
-from adsuite.resources.privileged_spec import Account, Spec, credential_for
+from adsuite.resources.privileged_spec import Account, Spec
 from adsuite.source import Location
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ class AdminPolicy:
                 line=self.location.line,
             )
         return found
-
-    def credential(self, name: str) -> str:
-        declared, account = self.account(name)
-        return credential_for(declared, account)
 
     def check_holder(self, holder: str) -> None:
         if not self.spec.is_holder(holder):

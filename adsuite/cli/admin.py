@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +20,10 @@ from adsuite.admin.usage import UsageReport, usage
 from adsuite.cli import render
 from adsuite.cli.audit import parse_since
 from adsuite.cli.console import default_path, err, inventory_option, out
-from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
+from adsuite.cli.handover import password_destination, reserved, write_output
+from adsuite.errors import EXIT_DRIFT, EXIT_ERROR
 from adsuite.templates import environment
+from adsuite.tickets.runner import Delivery
 
 playbook_option = click.option(
     "-p",
@@ -62,6 +63,11 @@ def admin() -> None:
     "--rules", type=click.Path(path_type=Path), help="Approval rules [playbooks/approvals.yml]."
 )
 @holder_option
+@click.option(
+    "--password-out",
+    type=click.Path(path_type=Path),
+    help="Write the new password to this new file (mode 0600), once.",
+)
 @click.option("--show-password", is_flag=True, help="Show the new password once, on this terminal.")
 @playbook_option
 @inventory_option
@@ -74,32 +80,43 @@ def checkout_command(
     ticket_file: Path | None,
     rules: Path | None,
     holder: str | None,
+    password_out: Path | None,
     show_password: bool,
     playbook: Path | None,
     inventory: Path | None,
 ) -> None:
-    """Check ACCOUNT out: a fresh password (keyring), enabled, journaled with who and why."""
-    if show_password and not sys.stdout.isatty():
-        raise InputError("--show-password needs a terminal: a password never goes to a pipe or log")
+    """Check ACCOUNT out: a fresh password handed over once (--password-out FILE or
+    --show-password) and stored nowhere, the account enabled, journaled with who and why."""
+    destination = password_destination(
+        password_out,
+        show_password,
+        "a check-out hands its new password over once: pass --password-out FILE (a new "
+        "file, mode 0600) or --show-password (shown once on this terminal)",
+    )
     policy = _policy(playbook, inventory)
     request = CheckoutRequest(
-        account, holder or getpass.getuser(), ticket, reason, ticket_file, rules, show_password
+        account, holder or getpass.getuser(), ticket, reason, ticket_file, rules
     )
-    with policy.session.connect() as conn:
+    with policy.session.connect() as conn, reserved(destination):
         done = checkout(policy, conn, request)
+    handed = Delivery(done.account, done.secret, done.result.status == "ok", must_change=False)
+    delivered = destination.deliver((handed,), ticket) if destination else False
     for line in render.outcome_lines(done.result):
         err.print(line, style="red", markup=False)
     if done.result.status != "ok":
-        out.print(f"{done.account} was not checked out. Journal run {done.result.run_id}.")
+        gone = "; the password file was removed" if destination else ""
+        out.print(f"{done.account} was not checked out{gone}. Journal run {done.result.run_id}.")
         ctx.exit(EXIT_ERROR)
-    kept = f"kept in the keyring as {done.credential}" if done.stored else "not stored anywhere"
+    where = (
+        f"written to {destination.path} (mode 0600)" if delivered and destination else "shown below"
+    )
     out.print(
         f"{done.account} is checked out to {request.holder} (ticket {ticket}); its password is "
-        f"{kept}. Check it in when done: adsuite admin checkin {done.account}. "
-        f"Journal run {done.result.run_id}.",
+        f"{where}, once, and stored nowhere else. Check it in when done: adsuite admin checkin "
+        f"{done.account}. Journal run {done.result.run_id}.",
         markup=False,
     )
-    if show_password:  # on a terminal only (checked above), once
+    if show_password:  # on a terminal only (checked before the run), once
         out.print(f"Password of {done.account}: {done.secret.reveal()}", markup=False)
 
 
@@ -161,7 +178,7 @@ def usage_command(
         report = usage(policy, conn, start, collect=not no_collect, ticket=ticket)
     text = {"text": _text, "json": _json, "html": _html}[fmt](report)
     if output is not None:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        write_output(output, text)
         err.print(f"report written to {output} (journal run {report.run_id})")
     else:
         click.echo(text)

@@ -24,6 +24,7 @@ def creds() -> None:
 def set_(name: str) -> None:
     """Store the secret for NAME in the keyring (asked for, never echoed)."""
     credentials.check_name(name)
+    credentials.require_keyring()  # refused before the secret is asked for
     value = click.prompt(f"Secret for {name}", hide_input=True, confirmation_prompt=True, err=True)
     credentials.store(name, credentials.Secret(value))
     click.echo(f"stored {name} in the keyring ({credentials.backend_name()})")
@@ -48,7 +49,7 @@ def list_(inventory: Path | None) -> None:
     for name, entry in sorted(inv.credentials.items()):
         table.add_row(name, entry.username, _where(name, entry.secret_file))
     out.print(table)
-    out.print(f"keyring backend: {credentials.backend_name() or 'none available'}")
+    out.print(f"keyring: {credentials.keyring_status()}", markup=False)
 
 
 def _where(name: str, secret_file: Path | None) -> str:

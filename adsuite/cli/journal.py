@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from adsuite.cli.console import default_path, inventory_option, out
+from adsuite.cli.handover import write_output
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.engine.inventory import Inventory, load_inventory
@@ -159,6 +160,6 @@ def export(
         )
         text = store.export(fmt, run_id)
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))

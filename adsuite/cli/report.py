@@ -12,6 +12,7 @@ import click
 
 from adsuite.admin import tickets as admin_tickets
 from adsuite.cli.console import default_path, err, inventory_option
+from adsuite.cli.handover import write_output
 from adsuite.engine import compliance
 from adsuite.engine.compliance_map import DEFAULT_MAP, load_map
 from adsuite.engine.inventory import load_inventory
@@ -80,7 +81,7 @@ def monthly_report(
         )
     )
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         err.print(f"report written to {output}")
     else:
         click.echo(text, nl=False)
@@ -127,7 +128,7 @@ def compliance_report(
         template = environment().get_template("reports/compliance.html.j2")
         text = template.render(r=found, words=compliance.STATE_WORDS)
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         err.print(f"report written to {output}")
     else:
         click.echo(text, nl=False)

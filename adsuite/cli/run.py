@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from adsuite.cli import render
 from adsuite.cli.console import Bar, default_path, err, inventory_option, out, playbook_argument
+from adsuite.cli.handover import write_output
 from adsuite.engine import drift as driftlib
 from adsuite.engine.session import Session, previous_findings
 from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
@@ -117,7 +118,7 @@ def drift(
     }
     report = renderers[fmt]()
     if output is not None:
-        output.write_text(report if report.endswith("\n") else report + "\n", encoding="utf-8")
+        write_output(output, report)
         err.print(f"report written to {output} (journal run {run_id})")
     elif fmt == "text":
         out.print(report, markup=False)

@@ -18,6 +18,7 @@ import click
 
 from adsuite.cli import render
 from adsuite.cli.console import Bar, default_path, err, inventory_option, out
+from adsuite.cli.handover import password_destination, reserved
 from adsuite.errors import EXIT_ERROR, InputError
 from adsuite.tickets.delivery import PasswordFile
 from adsuite.tickets.runner import (
@@ -157,20 +158,12 @@ def _delivery(checked: Checked, path: Path | None, show: bool) -> PasswordFile |
         if path is not None or show:
             raise InputError(f"a {kind} ticket sets no password: drop the password option")
         return None
-    if path is not None and show:
-        raise InputError("--password-out and --show-password exclude each other")
-    if show:
-        if not sys.stdout.isatty():
-            raise InputError("--show-password needs a terminal; use --password-out FILE")
-        return None
-    if path is None:
-        raise InputError(
-            f"a {kind} ticket sets a password: pass --password-out FILE (a new file, mode "
-            "0600) or --show-password (shown once on this terminal)"
-        )
-    destination = PasswordFile(path)
-    destination.check()
-    return destination
+    return password_destination(
+        path,
+        show,
+        f"a {kind} ticket sets a password: pass --password-out FILE (a new file, mode "
+        "0600) or --show-password (shown once on this terminal)",
+    )
 
 
 def _confirm(planned: TicketPlan, yes: bool) -> None:
@@ -186,14 +179,8 @@ def _confirm(planned: TicketPlan, yes: bool) -> None:
 def _apply(
     runner: TicketRunner, planned: TicketPlan, conn: Any, delivery: PasswordFile | None
 ) -> TicketResult:
-    if delivery is not None:
-        delivery.reserve()
-    try:
+    with reserved(delivery):
         return runner.apply(planned, conn, Bar())
-    except BaseException:
-        if delivery is not None:
-            delivery.discard()
-        raise
 
 
 def _show_passwords(

@@ -7,6 +7,12 @@ Resolution order for a credential named ``lab-admin``:
 3. a ``secret_file`` named in the inventory (the lab writes one, mode 0600).
 
 A :class:`Secret` never shows its value in ``str``, ``repr``, logs or exceptions.
+
+Secrets are never at rest in plain text, so a keyring backend that keeps them so is
+refused, for reading and for writing: keyrings.alt's ``PlaintextKeyring`` and any
+backend below keyring's own recommended priority of 1 (what keyring calls "not
+recommended": file stores without an OS-protected key). A chainer is refused when any
+backend it may write to is. ``keyring.backends.fail`` and ``null`` mean "no keyring".
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ import os
 import re
 import stat
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 from adsuite.errors import CredentialError
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +90,24 @@ def resolve(name: str, secret_file: Path | None = None) -> Secret:
     if secret_file is not None and secret_file.exists():
         log.debug("credential %s from %s", name, secret_file)
         return Secret(_read_secret_file(secret_file))
-    raise CredentialError(
-        f"credential {name!r} not found",
-        hint=f"run `adsuite creds set {name}` or set {env_var_for(name)}",
-    )
+    raise CredentialError(f"credential {name!r} not found", hint=_not_found_hint(name))
+
+
+def _not_found_hint(name: str) -> str:
+    try:
+        _backend()
+    except CredentialError as error:
+        return f"set {env_var_for(name)} ({error})"
+    return f"run `adsuite creds set {name}` or set {env_var_for(name)}"
 
 
 def store(name: str, secret: Secret) -> None:
-    backend = _backend(for_writing=True)
+    backend = _backend()
     backend.set_password(KEYRING_SERVICE, check_name(name), secret.reveal())
 
 
 def delete(name: str) -> None:
-    backend = _backend(for_writing=True)
+    backend = _backend()
     import keyring.errors
 
     try:
@@ -103,34 +117,78 @@ def delete(name: str) -> None:
 
 
 def backend_name() -> str | None:
-    """The keyring backend in use, or None when no usable backend exists."""
+    """The keyring backend in use, or None when there is no usable (or a refused) one."""
     try:
-        backend = _backend(for_writing=False)
+        return _qualified(_backend())
     except CredentialError:
         return None
-    return type(backend.get_keyring()).__name__
 
 
-def _backend(*, for_writing: bool) -> ModuleType:
+def require_keyring() -> str:
+    """The usable keyring backend's name; one line (CredentialError) when there is none."""
+    return _qualified(_backend())
+
+
+def keyring_status() -> str:
+    """The keyring backend in use, or why there is none, for ``creds list``."""
+    try:
+        return _qualified(_backend())
+    except CredentialError as error:
+        return str(error)
+
+
+def refusal(backend: KeyringBackend) -> str | None:
+    """Why *backend* may not hold a secret (one line), or None when it may."""
+    members = getattr(backend, "backends", None)
+    if isinstance(members, list):  # keyring's ChainerBackend: any member may be written
+        reasons = [r for r in map(refusal, members) if r]
+        return reasons[0] if reasons else None
+    name = _qualified(backend)
+    if any(c.__name__ == "PlaintextKeyring" for c in type(backend).__mro__):
+        return f"the keyring backend {name} keeps secrets in plain text; adsuite refuses it"
+    try:
+        priority = float(backend.priority)
+    except Exception:  # an unviable backend says so by raising
+        priority = 0.0
+    if priority < 1:
+        return (
+            f"the keyring backend {name} (priority {priority:g}) is not an encrypted store "
+            "keyring recommends; adsuite refuses it"
+        )
+    return None
+
+
+def _backend() -> KeyringBackend:
+    """The usable keyring backend; one line (CredentialError) when there is none."""
     import keyring
     import keyring.backends.fail
+    import keyring.backends.null
 
-    if isinstance(keyring.get_keyring(), keyring.backends.fail.Keyring):
-        message = "no keyring backend is available on this machine"
-        hint = "install one (e.g. `pip install keyrings.alt`) or use ADSUITE_CRED_<NAME> variables"
-        if for_writing:
-            raise CredentialError(message, hint=hint)
-        raise CredentialError(message)
-    return keyring
+    backend = keyring.get_keyring()
+    if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
+        raise CredentialError(
+            "no keyring backend is available on this machine",
+            hint="use ADSUITE_CRED_<NAME> variables, or install an encrypted keyring backend",
+        )
+    reason = refusal(backend)
+    if reason is not None:
+        raise CredentialError(reason)
+    return backend
+
+
+def _qualified(backend: KeyringBackend) -> str:
+    kind = type(backend)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _keyring_get(name: str) -> str | None:
     try:
-        keyring = _backend(for_writing=False)
-    except CredentialError:
+        backend = _backend()
+    except CredentialError as error:
+        log.debug("keyring not consulted for %s: %s", name, error)
         return None
     try:
-        value: str | None = keyring.get_password(KEYRING_SERVICE, name)
+        value: str | None = backend.get_password(KEYRING_SERVICE, name)
     except Exception as error:  # a locked or broken backend must not leak details
         log.warning("keyring lookup for %s failed: %s", name, type(error).__name__)
         return None

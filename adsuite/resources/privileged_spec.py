@@ -5,7 +5,7 @@
         service_account: svc-adsuite         # the account adsuite binds with
         accounts:                            # super-administrator accounts, checked out
           Administrator: {at_rest: disabled}
-          adm.breakglass: {at_rest: disabled, credential: checkout-adm-breakglass}
+          adm.breakglass: {at_rest: disabled}
         groups:                              # exact membership, every group declared
           Domain Admins: [Administrator, adm.breakglass, svc-adsuite]
           Enterprise Admins: [Administrator]
@@ -41,10 +41,10 @@ class _Model(BaseModel):
 
 
 class Account(_Model):
-    """A super-administrator account: its state at rest and where a checked-out password goes."""
+    """A super-administrator account: its state at rest (a checked-out password is handed
+    over once and stored nowhere, so there is no place for it to name)."""
 
     at_rest: Literal["enabled", "disabled"] = "disabled"
-    credential: str | None = None  # keyring entry for the checked-out password
 
 
 class BuiltinAdministrator(_Model):
@@ -109,13 +109,6 @@ class Spec(_Model):
         """Account names the groups name (not privileged groups), as written."""
         labels = {g.lower() for g in GROUP_NAMES}
         return {m for ms in self.groups.values() for m in ms if m.lower() not in labels}
-
-
-def credential_for(name: str, account: Account) -> str:
-    """The keyring entry a checked-out password of account *name* is kept under."""
-    return account.credential or "checkout-" + "".join(
-        c if c.isalnum() or c in "._-" else "-" for c in name
-    )
 
 
 def _check_holders(holders: list[str]) -> None:

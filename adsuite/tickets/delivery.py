@@ -1,4 +1,7 @@
-"""Out-of-band delivery of a password a ticket sets: a new file, mode 0600, written once.
+"""Out-of-band delivery of a password a run sets: a new file, mode 0600, written once.
+
+Used for a ticket's password (new_employee, password_reset) and for a super-administrator
+check-out (``adsuite admin checkout --password-out``) alike.
 
 The file is created (exclusively, owner-only) before the run, so a path that cannot
 be written stops the ticket before anything changes; the password is written into it
@@ -12,7 +15,7 @@ import logging
 import os
 from pathlib import Path
 
-from adsuite.errors import InputError
+from adsuite import private_files
 from adsuite.tickets.runner import Delivery
 
 log = logging.getLogger(__name__)
@@ -27,17 +30,10 @@ class PasswordFile:
 
     def check(self) -> None:
         """Refuse a destination that exists or whose folder does not (before any change)."""
-        if self.path.exists() or self.path.is_symlink():
-            raise InputError(f"{self.path}: already exists; a password file is never overwritten")
-        if not self.path.parent.is_dir():
-            raise InputError(f"{self.path}: its folder does not exist")
+        private_files.check_new(self.path)
 
     def reserve(self) -> None:
-        self.check()
-        try:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            raise InputError(f"{self.path}: cannot create: {exc.strerror or exc}") from None
+        self._fd = private_files.create_new(self.path)
 
     def deliver(self, deliveries: tuple[Delivery, ...], ticket_id: str) -> bool:
         """Write the passwords that were set; remove the file if none was. True if written."""
@@ -52,7 +48,7 @@ class PasswordFile:
             for item in done:
                 out.write(f"ticket: {ticket_id}\naccount: {item.account}\n")
                 out.write(f"password: {item.secret.reveal()}\n")
-                out.write("must change at next logon: yes\n")
+                out.write(f"must change at next logon: {'yes' if item.must_change else 'no'}\n")
         log.info("password for ticket %s written to %s", ticket_id, self.path)
         return True
 

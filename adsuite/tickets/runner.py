@@ -85,6 +85,7 @@ class Delivery:
     account: str
     secret: Secret
     set: bool  # False: the change that would set it did not apply
+    must_change: bool = True  # a ticket's user changes it at first logon; a check-out's holder not
 
 
 @dataclass(frozen=True)

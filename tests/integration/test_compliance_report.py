@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,32 @@ def test_compliance_report_shows_applied_clauses_compliant_then_drift_after_a_ha
     undone = cli("rollback", apply_run, "-i", str(inventory), "--yes")
     assert "failed 0, conflict 0, skipped 0" in undone.out, undone.out + undone.err
     assert directory.read(f"OU={code},{BASE}", ["ou"]) is None
+
+
+def test_compliance_report_output_file_is_owner_only(
+    lab_env: Lab, tmp_path: Path, cli: Callable[..., Cli]
+) -> None:
+    doc = {
+        "approvals": str(REPO / "playbooks" / "approvals.yml"),
+        "clauses": [
+            {
+                "id": "二.1.a",
+                "title": "Workstations are strictly controlled by default",
+                "requirement": "Users cannot install software.",
+                "enforced_by": "A playbook nobody has written.",
+                "playbooks": ["lockdown_not_written.yml"],
+            }
+        ],
+    }
+    map_file = tmp_path / "compliance.yml"
+    map_file.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    target = tmp_path / "compliance.json"
+    target.write_text("stale\n", encoding="utf-8")
+    target.chmod(0o644)
+    done = cli("report", "compliance", "-i", str(lab_env.inventory), "--map", str(map_file),
+               "--format", "json", "-o", str(target))  # fmt: skip
+    assert done.code == 0, done.err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [c["id"] for c in json.loads(target.read_text(encoding="utf-8"))["clauses"]] == [
+        "二.1.a"
+    ]

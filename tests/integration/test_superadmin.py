@@ -1,6 +1,10 @@
 """Super-administrator control (五.6) against the lab DC: the allow-list of the privileged
 groups, check-out and check-in, and the usage log read from the DC's own audit log.
 
+A checked-out password is handed over like a ticket's (``--password-out``, a new 0600
+file) and stored nowhere else: one test looks for its bytes in every file the check-out
+could have written.
+
 The lab binds as the built-in Administrator, so it is the service account in these
 playbooks. Check-outs use an account of the test's own: the lab's Administrator
 password is what every other test binds with.
@@ -9,7 +13,9 @@ password is what every other test binds with.
 from __future__ import annotations
 
 import json
+import os
 import ssl
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +25,6 @@ from typing import Any
 
 import ldap3
 import pytest
-from keyrings.alt.file import PlaintextKeyring
 from labkit import Cli, Lab
 
 from adsuite.admin.reconcile import SLACK_S
@@ -54,16 +59,15 @@ def privileged_task(
     )
 
 
-@pytest.fixture()
-def keyring_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A real file keyring (keyrings.alt) of the test's own, for the CLI and the test."""
-    env = {
-        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-        "XDG_DATA_HOME": str(tmp_path / "keyring"),
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
+def handed_over(path: Path) -> str:
+    """The password from a --password-out file, which must be owner-only."""
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert "must change at next logon: no" in lines
+    (password,) = [
+        line.removeprefix("password: ") for line in lines if line.startswith("password: ")
+    ]
+    return password
 
 
 @dataclass(frozen=True)
@@ -211,12 +215,10 @@ def use_of(report: Cli, done: Bind, account: str) -> dict[str, Any]:
 def test_binds_without_a_checkout_are_unrecorded_and_one_inside_a_checkout_is_reconciled(
     lab_env: Lab,
     admin_account: tuple[str, Path, dict[str, str]],
-    keyring_env: dict[str, str],
     tmp_path: Path,
     cli: Callable[..., Cli],
 ) -> None:
     name, playbook, env = admin_account
-    env = {**env, **keyring_env}
     inv, admin = str(lab_env.inventory), lab_env.status.admin_username
     since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
     admin_password = Path(lab_env.status.secret_file).read_text(encoding="utf-8").strip()
@@ -231,22 +233,24 @@ def test_binds_without_a_checkout_are_unrecorded_and_one_inside_a_checkout_is_re
     ticket = f"IT-{name}"
     form = ticket_file(tmp_path / "ticket.yml", ticket, name)
     rules = str(REPO / "playbooks/approvals.yml")
+    password_file = tmp_path / "handed-over.txt"
     refused = cli("admin", "checkout", name, "--ticket", ticket, "--reason", "x", "--ticket-file",
-                  str(form), "--rules", rules, "--holder", "mallory", *common, env=env)  # fmt: skip
+                  str(form), "--rules", rules, "--holder", "mallory",
+                  "--password-out", str(password_file), *common, env=env)  # fmt: skip
     assert refused.code == 1 and "mallory is not an allow-listed holder" in refused.err
+    assert not password_file.exists()  # reserved for the run, removed with the refusal
     out = cli("admin", "checkout", name, "--ticket", ticket, "--reason", "replication repair",
-              "--ticket-file", str(form), "--rules", rules, "--holder", "li.wei", *common, env=env)  # fmt: skip
+              "--ticket-file", str(form), "--rules", rules, "--holder", "li.wei",
+              "--password-out", str(password_file), *common, env=env)  # fmt: skip
     assert out.code == 0, out.err + out.out
-    credential = f"checkout-{name}"
-    assert f"kept in the keyring as {credential}" in out.out
-    checked_out = PlaintextKeyring().get_password("adsuite", credential)
-    assert checked_out and checked_out != INITIAL_PASSWORD and checked_out not in out.out + out.err
+    assert f"written to {password_file} (mode 0600)" in out.out
+    checked_out = handed_over(password_file)
+    assert checked_out != INITIAL_PASSWORD and checked_out not in out.out + out.err
     inside = bind(lab_env, f"{name}@GROUP.EXAMPLE.COM", checked_out)
     assert inside.ok
 
     back = cli("admin", "checkin", name, "--holder", "li.wei", *common, env=env)
     assert back.code == 0, back.err + back.out
-    assert PlaintextKeyring().get_password("adsuite", credential) is None
     after = bind(lab_env, f"{name}@GROUP.EXAMPLE.COM", checked_out)
     assert not after.ok  # check-in really changed the password
 
@@ -289,7 +293,6 @@ def test_a_checkout_enables_an_account_that_rests_disabled_and_checkin_disables_
     lab_env: Lab,
     directory: Directory,
     top: str,
-    keyring_env: dict[str, str],
     write_playbook: Callable[..., Path],
     tmp_path: Path,
     cli: Callable[..., Cli],
@@ -306,19 +309,28 @@ def test_a_checkout_enables_an_account_that_rests_disabled_and_checkin_disables_
     dn = f"CN={name},OU={top},{BASE}"
     try:
         common = ["-p", str(playbook), "-i", inv, "--holder", "zhao.min"]
-        no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-        refused = cli("admin", "checkout", name, "--ticket", "REF-1", "--reason", "DR test",
-                      *common, env=no_keyring)  # fmt: skip
-        assert refused.code == 1 and "no keyring backend" in refused.err
-        assert "--show-password" in refused.err and _disabled(directory, dn)  # nothing changed
-        out = cli("admin", "checkout", name, "--ticket", "REF-1", "--reason", "DR test", *common,
-                  env=keyring_env)  # fmt: skip
+        checkout = ["admin", "checkout", name, "--ticket", "REF-1", "--reason", "DR test", *common]
+        unsaid = cli(*checkout)
+        assert unsaid.code == 1 and len(unsaid.err.splitlines()) == 1, unsaid.err
+        assert "--password-out FILE" in unsaid.err and _disabled(directory, dn)  # nothing changed
+        piped = cli(*checkout, "--show-password")  # stdout is a pipe here
+        assert piped.code == 1 and "--show-password needs a terminal" in piped.err
+        taken = tmp_path / "taken.txt"
+        taken.write_text("someone else's\n", encoding="utf-8")
+        exists = cli(*checkout, "--password-out", str(taken))
+        assert exists.code == 1 and "already exists" in exists.err and _disabled(directory, dn)
+        assert taken.read_text(encoding="utf-8") == "someone else's\n"
+        password_file = tmp_path / "bg.txt"
+        out = cli(*checkout, "--password-out", str(password_file))
         assert out.code == 0, out.err + out.out
         assert not _disabled(directory, dn)
+        assert bind(lab_env, f"{name}@GROUP.EXAMPLE.COM", handed_over(password_file)).ok
+        again_file = tmp_path / "again.txt"
         again = cli("admin", "checkout", name, "--ticket", "REF-2", "--reason", "x", *common,
-                    env=keyring_env)  # fmt: skip
+                    "--password-out", str(again_file))  # fmt: skip
         assert again.code == 1 and "already checked out to zhao.min" in again.err
-        assert cli("admin", "checkin", name, *common, env=keyring_env).code == 0
+        assert not again_file.exists()  # the reserved file is removed with the refusal
+        assert cli("admin", "checkin", name, *common).code == 0
         assert _disabled(directory, dn)
     finally:
         directory.delete(dn)
@@ -328,3 +340,82 @@ def _disabled(directory: Directory, dn: str) -> bool:
     entry = directory.read(dn, ["userAccountControl"])
     assert entry is not None
     return bool((entry.integer("userAccountControl") or 0) & 2)
+
+
+def files_holding(secret: str, roots: list[Path], since: float) -> list[Path]:
+    """Regular files under *roots* changed since *since* whose bytes hold *secret* (UTF-8,
+    or UTF-16LE as unicodePwd carries it). Older files cannot hold a password made later."""
+    needles = (secret.encode(), secret.encode("utf-16-le"))
+    candidates: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            candidates.add(root)
+        for folder, _, names in os.walk(root):
+            candidates.update(Path(folder, name) for name in names)
+    found = []
+    for path in sorted(candidates):
+        try:
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime < since:
+                continue
+            data = path.read_bytes()
+        except OSError:  # someone else's file went away meanwhile
+            continue
+        if any(needle in data for needle in needles):
+            found.append(path)
+    return found
+
+
+def test_a_checkout_leaves_its_password_in_no_file_but_the_password_out_file(
+    lab_env: Lab,
+    admin_account: tuple[str, Path, dict[str, str]],
+    tmp_path: Path,
+    cli: Callable[..., Cli],
+) -> None:
+    """With keyrings.alt's plaintext keyring as the machine's default backend (as the test
+    extras install it), nothing of the password lands in $HOME, the journal, the lab's
+    state folder or /tmp — only in the 0600 file the holder asked for; check-in works."""
+    name, playbook, env = admin_account
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**env, "HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    env.update(dict.fromkeys(("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"), ""))
+    form = ticket_file(tmp_path / "ticket.yml", f"IT-{name}", name)
+    password_file = tmp_path / "handed-over.txt"
+    started = time.time() - 60  # generous: an older file cannot hold the new password
+    out = cli("admin", "checkout", name, "--ticket", f"IT-{name}", "--reason", "scan",
+              "--ticket-file", str(form), "--rules", str(REPO / "playbooks/approvals.yml"),
+              "--holder", "li.wei", "--password-out", str(password_file),
+              "-p", str(playbook), "-i", str(lab_env.inventory), env=env)  # fmt: skip
+    assert out.code == 0, out.err + out.out
+    password = handed_over(password_file)
+
+    journal = lab_env.journal
+    roots = [home, Path.home(), Path(lab_env.status.state_dir), Path("/tmp")]
+    roots += list(journal.parent.glob(journal.name + "*"))  # the journal, its -wal and -shm
+    holding = files_holding(password, roots, started)
+    assert holding == [password_file], holding
+    assert not (home / ".local/share/python_keyring").exists()
+
+    back = cli("admin", "checkin", name, "--holder", "li.wei", "-p", str(playbook),
+               "-i", str(lab_env.inventory), env=env)  # fmt: skip
+    assert back.code == 0, back.err + back.out
+    assert not bind(lab_env, f"{name}@GROUP.EXAMPLE.COM", password).ok
+
+
+def test_drift_and_usage_output_files_are_owner_only(
+    lab_env: Lab, write_playbook: Callable[..., Path], tmp_path: Path, cli: Callable[..., Cli]
+) -> None:
+    playbook = str(write_playbook("tasks:\n" + privileged_task()))
+    inv = str(lab_env.inventory)
+    drift_file, usage_file = tmp_path / "drift.json", tmp_path / "usage.json"
+    drift_file.write_text("stale\n", encoding="utf-8")
+    drift_file.chmod(0o644)  # an older report, world-readable: replaced, not kept
+    drift = cli("drift", playbook, "-i", inv, "--format", "json", "-o", str(drift_file))
+    assert drift.code == 0, drift.err + drift.out
+    usage = cli("admin", "usage", "--no-collect", "--format", "json", "-p", playbook, "-i", inv,
+                "-o", str(usage_file))  # fmt: skip
+    assert usage.code in (0, 2), usage.err  # 2: other tests' unrecorded logons are findings
+    for path in (drift_file, usage_file):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        json.loads(path.read_text(encoding="utf-8"))  # the whole report, not a stale one

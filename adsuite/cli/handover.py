@@ -1,0 +1,55 @@
+"""What the commands hand to a person: a password (once) and a report file (0600).
+
+A password a run sets — a ticket's (new_employee, password_reset) or a super-administrator
+check-out's — goes either into a new owner-only file (``--password-out``, created with
+``O_EXCL`` before the run, written after it) or once onto a terminal; never both, never
+to a pipe, and nowhere else. Every ``-o``/``--output`` report is written through
+:func:`write_output`, so each is a new 0600 file (see ``adsuite.private_files``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from adsuite import private_files
+from adsuite.errors import InputError
+from adsuite.tickets.delivery import PasswordFile
+
+
+def password_destination(path: Path | None, show: bool, needed: str) -> PasswordFile | None:
+    """The file a password goes to (None: shown on the terminal); refused before any change.
+
+    *needed* is the one line shown when neither ``--password-out`` nor ``--show-password``
+    was given."""
+    if path is not None and show:
+        raise InputError("--password-out and --show-password exclude each other")
+    if show:
+        if not sys.stdout.isatty():
+            raise InputError("--show-password needs a terminal; use --password-out FILE")
+        return None
+    if path is None:
+        raise InputError(needed)
+    destination = PasswordFile(path)
+    destination.check()
+    return destination
+
+
+@contextmanager
+def reserved(destination: PasswordFile | None) -> Iterator[None]:
+    """Create the password file for the run inside; remove it if the run does not happen."""
+    if destination is not None:
+        destination.reserve()
+    try:
+        yield
+    except BaseException:
+        if destination is not None:
+            destination.discard()
+        raise
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a report given with ``-o``: a new 0600 file replacing *path* atomically."""
+    private_files.write_replacing(path, text if text.endswith("\n") else text + "\n")
