@@ -198,6 +198,7 @@ class _Loader:
             chain = " -> ".join([shown for _, shown in self._chain] + [str(path)])
             raise origin[0].error(origin[1], f"import cycle: {chain}")
         doc, raw = read_yaml(path, str(path))
+        doc.refuse_control_characters()
         if resolved not in self._digests:
             self._digests[resolved] = hashlib.sha256(raw).hexdigest()
             self.files.append(path)
@@ -292,6 +293,7 @@ class _Loader:
             if "when" in data and not self.when(data["when"], item_scope, (*path, "when")):
                 continue
             name = _render(raw_name or kind, item_scope, (*path, "name"))
+            doc.refuse_control_characters((*path, "name"), name)
             spec = self.spec(kind, data[kind], item_scope, (*path, kind))
             tasks.append(Task(kind, str(name), spec, location, index, tags))
             self.task_count += 1
@@ -366,6 +368,7 @@ class _Loader:
 
     def spec(self, kind: str, args: Any, scope: _Scope, path: YamlPath) -> BaseModel:
         rendered = _render(args, scope, path)
+        scope.doc.refuse_control_characters(path, rendered)
         model = self.kinds[kind]
         try:
             return model.model_validate(rendered)
