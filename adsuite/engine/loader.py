@@ -182,6 +182,7 @@ class _Loader:
         self.inventory_data = inventory.model_dump(mode="json")
         self.files: list[Path] = []
         self.task_count = 0
+        self.root = Path.cwd()
         self._digests: dict[Path, str] = {}
         self._chain: list[tuple[Path, str]] = []  # (resolved, shown) of files being loaded
 
@@ -194,6 +195,8 @@ class _Loader:
 
     def load_file(self, path: Path, origin: tuple[SourceDoc, YamlPath] | None) -> list[Play]:
         resolved = path.resolve()
+        if origin is None:
+            self.root = resolved.parent  # imports stay in this folder tree
         if origin is not None and any(resolved == seen for seen, _ in self._chain):
             chain = " -> ".join([shown for _, shown in self._chain] + [str(path)])
             raise origin[0].error(origin[1], f"import cycle: {chain}")
@@ -225,6 +228,8 @@ class _Loader:
         key_path = (*path, "import_playbook")
         name = doc.text(key_path, item["import_playbook"], "import_playbook")
         target = Path(doc.file).parent / name
+        if not target.resolve().is_relative_to(self.root):
+            raise doc.error(key_path, "import_playbook must name a file in the playbook's folder")
         if not target.is_file():
             raise doc.error(key_path, f"cannot import '{target}': no such file")
         return self.load_file(target, origin=(doc, key_path))

@@ -33,6 +33,7 @@ YamlPath = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null")}
+MAX_FILE_BYTES = 4 * 2**20  # a playbook or inventory; the largest shipped is 18 KB
 _MAX_VALUES = 1_000_000  # aliases can expand exponentially ("billion laughs")
 
 
@@ -148,9 +149,12 @@ def parse_yaml(text: str, file: str) -> SourceDoc:
 def read_yaml(path: Path, shown: str) -> tuple[SourceDoc, bytes]:
     """Read and parse the file at ``path``; returns the document and the raw bytes."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=shown) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"file is over {MAX_FILE_BYTES // 2**20} MiB", file=shown)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
