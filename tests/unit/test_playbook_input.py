@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from adsuite.engine import drift
+from adsuite.engine.drift import MAX_SHOWN
 from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.loader import load_playbook
+from adsuite.engine.yamlsource import MAX_FILE_BYTES
 from adsuite.errors import InputError
 from adsuite.formats import dn
 from adsuite.resources import registry
@@ -119,3 +122,50 @@ def test_a_slash_in_an_ou_name_stays_a_slash_and_nul_is_no_placeholder() -> None
 def test_an_error_is_one_line_whatever_its_message_quotes() -> None:
     error = InputError("unknown key 'a\nNo changes: nothing to do\u202e'", file="pb.yml", line=2)
     assert str(error) == "pb.yml:2: unknown key 'a\\u000aNo changes: nothing to do\\u202e'"
+
+
+def test_a_description_over_the_schema_range_upper_is_refused_at_load(
+    inventory: Inventory,
+) -> None:
+    text = f'tasks:\n  - ou:\n      path: HQ\n      description: "{"x" * 1025}"\n'
+    message = error_of(inventory, text)
+    assert message == (
+        "pb.yml:4: 'description' is 1025 characters; the AD schema allows 1024 (description)"
+    )
+    fits = f'tasks:\n  - ou:\n      path: HQ\n      description: "{"x" * 1024}"\n'
+    Path("fits.yml").write_text(fits, encoding="utf-8")
+    assert load_playbook(Path("fits.yml"), inventory, registry.specs()).plays
+
+
+def test_an_import_outside_the_playbooks_folder_is_refused_without_reading_it(
+    inventory: Inventory, tmp_path: Path
+) -> None:
+    secret = tmp_path.parent / f"{tmp_path.name}-secret.yml"
+    secret.write_text("root:*:20228:0:99999:7:::\n", encoding="utf-8")
+    expected = "pb.yml:1: import_playbook must name a file in the playbook's folder"
+    for target in (str(secret), f"../{secret.name}", "/etc/shadow"):
+        assert error_of(inventory, f"- import_playbook: {target}\n") == expected
+    Path("inside").symlink_to(secret)
+    assert error_of(inventory, "- import_playbook: inside\n") == expected
+
+
+def test_an_imported_files_yaml_error_does_not_quote_its_lines(inventory: Inventory) -> None:
+    Path("sub").mkdir()
+    Path("sub/broken.yml").write_text("secret: [value-one\nother: 1\n", encoding="utf-8")
+    message = error_of(inventory, "- import_playbook: sub/broken.yml\n")
+    assert message.startswith("sub/broken.yml:")
+    assert "secret" not in message and "value-one" not in message
+
+
+def test_a_file_over_the_size_bound_is_refused_unread(inventory: Inventory) -> None:
+    Path("pb.yml").write_bytes(b"# " + b"x" * MAX_FILE_BYTES + b"\n")
+    with pytest.raises(InputError) as caught:
+        load_playbook(Path("pb.yml"), inventory, registry.specs())
+    assert str(caught.value) == "pb.yml: file is over 4 MiB"
+
+
+def test_a_long_value_is_cut_before_it_is_printed() -> None:
+    shown = drift.show("x" * 100_000)
+    assert len(shown) < MAX_SHOWN + 40
+    assert shown.endswith("… (100002 characters)")
+    assert drift.show("集团总部") == '"集团总部"'
