@@ -2,8 +2,9 @@
 
 A playbook file is one play (a mapping) or a list of plays and
 ``- import_playbook: other.yml`` items. Each task names exactly one resource kind;
-its arguments are rendered with Jinja2 (native types, strict undefined) once per loop
-item and validated by that kind's pydantic model. Every mistake becomes one
+its arguments are rendered with Jinja2 (sandboxed and bounded by engine/templating.py,
+native types, strict undefined) once per loop item and validated by that kind's
+pydantic model; control characters are refused in every value. Every mistake becomes one
 ``file:line: message`` InputError at the line the bad value came from.
 """
 
