@@ -36,7 +36,14 @@ class AdsuiteError(Exception):
         where = ""
         if self.file is not None:
             where = f"{self.file}:{self.line}: " if self.line is not None else f"{self.file}: "
-        return f"{where}{self.message}"
+        return _one_line(f"{where}{self.message}")
+
+
+def _one_line(text: str) -> str:
+    """Control and format characters escaped: an error is exactly one line on a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 class InputError(AdsuiteError):

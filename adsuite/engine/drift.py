@@ -42,10 +42,17 @@ class Comparison:
     persisting: tuple[Finding, ...]
 
 
+MAX_SHOWN = 2048  # characters of one value in a plan line; the schema's limits are lower
+
+
 def show(value: Any) -> str:
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+    if len(text) <= MAX_SHOWN:
+        return text
+    return f"{text[:MAX_SHOWN]}… ({len(text)} characters)"
 
 
 def describe(change: Change) -> str:

@@ -292,6 +292,7 @@ class Inventory(_Model):
 def load_inventory(path: Path) -> Inventory:
     """Read and validate the inventory at ``path``; errors name ``file:line``."""
     doc, _ = read_yaml(path, str(path))
+    doc.refuse_control_characters()
     if not isinstance(doc.data, dict):
         raise doc.error((), "an inventory must be a mapping with at least 'domains'")
     try:

@@ -2,29 +2,29 @@
 
 A playbook file is one play (a mapping) or a list of plays and
 ``- import_playbook: other.yml`` items. Each task names exactly one resource kind;
-its arguments are rendered with Jinja2 (native types, strict undefined) once per loop
-item and validated by that kind's pydantic model. Every mistake becomes one
+its arguments are rendered with Jinja2 (sandboxed and bounded by engine/templating.py,
+native types, strict undefined) once per loop item and validated by that kind's
+pydantic model; control characters are refused in every value. Every mistake becomes one
 ``file:line: message`` InputError at the line the bad value came from.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
-import itertools
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
-from jinja2.nativetypes import NativeEnvironment, NativeTemplate
+from jinja2 import TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Undefined
 from pydantic import BaseModel, ValidationError
 
+from adsuite.engine import templating
 from adsuite.engine.inventory import Domain, Inventory
 from adsuite.engine.yamlsource import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
 from adsuite.errors import InputError
@@ -36,6 +36,8 @@ PLAY_KEYS = ("name", "domain", "vars", "tasks")
 TASK_KEYS = ("name", "loop", "loop_control", "when", "tags")
 LOOP_CONTROL_KEYS = ("loop_var",)
 BUILTIN_VARS = ("companies", "domain", "inventory")
+MAX_LOOP_ITEMS = 10_000  # items one task's loop may give
+MAX_TASKS = 20_000  # tasks one playbook may expand to, imports and loops included
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
 _MISSING_KEY = re.compile(r"^'dict object' has no attribute '([^']+)'$")
@@ -77,37 +79,6 @@ def load_playbook(
 
 
 # --- Jinja2 ------------------------------------------------------------------------
-
-
-def _concat(values: Iterable[Any]) -> Any:
-    """A whole-value template gives its value unchanged; several parts give text.
-
-    Unlike jinja2's own native concat, text is never re-parsed as a Python literal,
-    so ``"{{ item.code }}"`` stays the string ``"007"`` rather than becoming 7.
-    """
-    parts = list(values)
-    if len(parts) == 1:
-        return parts[0]
-    return "".join(str(part) for part in parts)
-
-
-class _Template(NativeTemplate):
-    pass
-
-
-class _Environment(NativeEnvironment):
-    concat = staticmethod(_concat)  # type: ignore[assignment]
-    template_class = _Template
-
-
-_Template.environment_class = _Environment
-_ENV = _Environment(undefined=StrictUndefined)
-_ENV.filters["product"] = itertools.product  # Ansible has it; jinja2 does not
-
-
-@functools.lru_cache(maxsize=512)
-def _compile(text: str) -> Template:
-    return _ENV.from_string(text)
 
 
 def _is_template(text: str) -> bool:
@@ -156,17 +127,28 @@ def _render(value: Any, scope: _Scope, path: YamlPath) -> Any:
 
 def _render_text(text: str, scope: _Scope, path: YamlPath) -> Any:
     try:
-        result = _compile(text).render(scope.context)
+        result = templating.render(text, scope.context)
         _require_defined(result)
     except UndefinedError as exc:
-        raise scope.error(path, _undefined_message(exc.message or "undefined value")) from None
+        message = _undefined_message(exc.message or "undefined value")
+        raise scope.error(path, _clip(message)) from None
     except TemplateSyntaxError as exc:
-        raise scope.error(
-            path, f"template syntax error: {(exc.message or '').rstrip('.')}"
-        ) from None
+        message = (exc.message or "").rstrip(".")
+        raise scope.error(path, f"template syntax error: {_clip(message)}") from None
+    except SecurityError as exc:
+        raise scope.error(path, f"template refused: {_clip(str(exc)).rstrip('.')}") from None
+    except RecursionError:
+        raise scope.error(path, "template error: recursion too deep") from None
     except Exception as exc:  # filters and tests run the user's expressions
-        raise scope.error(path, f"template error: {type(exc).__name__}: {exc}") from None
+        message = _clip(f"{type(exc).__name__}: {exc}")
+        raise scope.error(path, f"template error: {message}") from None
     return result
+
+
+def _clip(message: str, limit: int = 120) -> str:
+    """An error's words on one line and short: it may quote the values it failed on."""
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _undefined_message(message: str) -> str:
@@ -200,6 +182,8 @@ class _Loader:
         self.kinds = dict(kinds)
         self.inventory_data = inventory.model_dump(mode="json")
         self.files: list[Path] = []
+        self.task_count = 0
+        self.root = Path.cwd()
         self._digests: dict[Path, str] = {}
         self._chain: list[tuple[Path, str]] = []  # (resolved, shown) of files being loaded
 
@@ -212,10 +196,13 @@ class _Loader:
 
     def load_file(self, path: Path, origin: tuple[SourceDoc, YamlPath] | None) -> list[Play]:
         resolved = path.resolve()
+        if origin is None:
+            self.root = resolved.parent  # imports stay in this folder tree
         if origin is not None and any(resolved == seen for seen, _ in self._chain):
             chain = " -> ".join([shown for _, shown in self._chain] + [str(path)])
             raise origin[0].error(origin[1], f"import cycle: {chain}")
         doc, raw = read_yaml(path, str(path))
+        doc.refuse_control_characters()
         if resolved not in self._digests:
             self._digests[resolved] = hashlib.sha256(raw).hexdigest()
             self.files.append(path)
@@ -242,6 +229,8 @@ class _Loader:
         key_path = (*path, "import_playbook")
         name = doc.text(key_path, item["import_playbook"], "import_playbook")
         target = Path(doc.file).parent / name
+        if not target.resolve().is_relative_to(self.root):
+            raise doc.error(key_path, "import_playbook must name a file in the playbook's folder")
         if not target.is_file():
             raise doc.error(key_path, f"cannot import '{target}': no such file")
         return self.load_file(target, origin=(doc, key_path))
@@ -310,8 +299,12 @@ class _Loader:
             if "when" in data and not self.when(data["when"], item_scope, (*path, "when")):
                 continue
             name = _render(raw_name or kind, item_scope, (*path, "name"))
+            doc.refuse_control_characters((*path, "name"), name)
             spec = self.spec(kind, data[kind], item_scope, (*path, kind))
             tasks.append(Task(kind, str(name), spec, location, index, tags))
+            self.task_count += 1
+            if self.task_count > MAX_TASKS:
+                raise doc.error(path, f"the playbook expands to over {MAX_TASKS} tasks")
         return tasks
 
     def kind_of(self, doc: SourceDoc, path: YamlPath, data: dict[str, Any], label: str) -> str:
@@ -353,10 +346,10 @@ class _Loader:
             return [(None, scope)]
         loop_var = self.loop_var(doc, (*path, "loop_control"), data.get("loop_control"))
         items = _render(data["loop"], scope, (*path, "loop"))
-        if isinstance(items, Iterator):  # e.g. `product(...)` without `| list`
-            items = list(items)
         if not isinstance(items, list | tuple):
             raise scope.error((*path, "loop"), f"loop must give a list, not {short_repr(items)}")
+        if len(items) > MAX_LOOP_ITEMS:
+            raise scope.error((*path, "loop"), f"loop gives over {MAX_LOOP_ITEMS} items")
         return [(i, scope.with_item(loop_var, i, item)) for i, item in enumerate(items)]
 
     def loop_var(self, doc: SourceDoc, path: YamlPath, raw: Any) -> str:
@@ -381,6 +374,7 @@ class _Loader:
 
     def spec(self, kind: str, args: Any, scope: _Scope, path: YamlPath) -> BaseModel:
         rendered = _render(args, scope, path)
+        scope.doc.refuse_control_characters(path, rendered)
         model = self.kinds[kind]
         try:
             return model.model_validate(rendered)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ YamlPath = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null")}
+MAX_FILE_BYTES = 4 * 2**20  # a playbook or inventory; the largest shipped is 18 KB
 _MAX_VALUES = 1_000_000  # aliases can expand exponentially ("billion laughs")
 
 
@@ -82,11 +84,43 @@ class SourceDoc:
                 hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
                 raise self.error((*path, key), f"unknown {what} key '{key}' ({hint})")
 
+    def refuse_control_characters(self, base: YamlPath = (), value: Any = None) -> None:
+        """One error for the first control character in any key or text of ``value``
+        (default: the whole document). A NUL, tab or newline has no place in an AD name
+        or description, and a newline would forge lines of adsuite's own output."""
+        found = find_control_character(self.data if value is None else value)
+        if found is not None:
+            where, code = found
+            subject = f"'{dotted((*base, *where))}'" if (*base, *where) else "a value"
+            message = f"{subject} contains a control character (U+{code:04X}); remove it"
+            raise self.error((*base, *where), message)
+
     def text(self, path: YamlPath, value: Any, what: str) -> str:
         """``value`` if it is non-empty text, else an error naming ``what``."""
         if not isinstance(value, str) or not value:
             raise self.error(path, f"'{what}' must be text, not {short_repr(value)}")
         return value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def find_control_character(value: Any, path: YamlPath = ()) -> tuple[YamlPath, int] | None:
+    """The path and code point of the first control character in ``value``'s text."""
+    if isinstance(value, str):
+        match = _CONTROL.search(value)
+        return (path, ord(match[0])) if match else None
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list | tuple):
+        items = list(enumerate(value))
+    for key, item in items:
+        if isinstance(key, str) and (match := _CONTROL.search(key)):
+            return (path, ord(match[0]))
+        if (found := find_control_character(item, (*path, key))) is not None:
+            return found
+    return None
 
 
 # libyaml's composer is several times faster on large playbooks and keeps the marks;
@@ -115,9 +149,12 @@ def parse_yaml(text: str, file: str) -> SourceDoc:
 def read_yaml(path: Path, shown: str) -> tuple[SourceDoc, bytes]:
     """Read and parse the file at ``path``; returns the document and the raw bytes."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=shown) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"file is over {MAX_FILE_BYTES // 2**20} MiB", file=shown)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -16,6 +16,8 @@ from ldap3.utils.dn import parse_dn
 _SPECIAL = set(',+"\\<>;=')
 _DN_START = re.compile(r"^\s*(CN|OU|DC|O|L|ST|C|UID)\s*=", re.IGNORECASE)
 MAX_RDN_VALUE = 64
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_PATH_SEPARATOR = re.compile(r"(?<!\\)/")
 
 
 _NEEDS_ESCAPE = re.compile(r'[,+"\\<>;=\x00]|^[ #]| $')
@@ -100,13 +102,21 @@ def is_under(dn: str, base: str) -> bool:
 
 
 def ou_path_segments(path: str) -> list[str]:
-    """``'HQ/Users'`` → ``['HQ', 'Users']``; ValueError naming what is wrong."""
-    segments = [s.replace("\x00", "/") for s in path.replace("\\/", "\x00").split("/")]
+    """``'HQ/Users'`` → ``['HQ', 'Users']``; ValueError naming what is wrong.
+
+    A leading space or ``#`` is a legal AD name (escaped in the DN as RFC 4514 says);
+    a trailing space is refused, as is anything that reads as a DN instead of a path.
+    """
+    if _CONTROL.search(path):
+        raise ValueError("bad OU path: it contains a control character")
+    segments = [s.replace("\\/", "/") for s in _PATH_SEPARATOR.split(path)]
     for segment in segments:
         if not segment.strip():
             raise ValueError(f"bad OU path {path!r}: empty name between '/'")
-        if segment != segment.strip():
-            raise ValueError(f"bad OU path {path!r}: {segment!r} has leading or trailing spaces")
+        if _DN_START.match(segment):
+            raise ValueError("bad OU path: write it as a path like HQ/Users, not as a DN")
+        if segment != segment.rstrip():
+            raise ValueError(f"bad OU path {path!r}: {segment!r} ends with a space")
         if len(segment) > MAX_RDN_VALUE:
             raise ValueError(f"bad OU path {path!r}: {segment[:20]!r}… is over 64 characters")
     return segments

@@ -10,8 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationInfo, field_validator
+
 from adsuite.connectors.ldap import Entry
 from adsuite.formats import dn as dnlib
+from adsuite.resources import schema_limits
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,23 @@ class Attr:
     field: str  # name in the playbook and in plans
     ldap: str  # LDAP attribute name
     type: str = "text"  # text | dn | int | list
+
+
+def schema_lengths(table: Sequence[Attr]) -> Any:
+    """A pydantic field validator refusing, at load, text over its attribute's rangeUpper.
+
+    In a Spec: ``_lengths = attrs.schema_lengths(TABLE)``.
+    """
+    ldap_of = {a.field: a.ldap for a in table if a.ldap in schema_limits.RANGE_UPPER}
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        field = info.field_name or ""
+        problem = schema_limits.too_long(field, ldap_of.get(field, ""), value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return field_validator(*ldap_of)(check)
 
 
 def read(entry: Entry, attr: Attr) -> Any:

@@ -42,6 +42,7 @@ FIELDS = [a.field for a in TABLE]
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    _lengths = attrs.schema_lengths(TABLE)
 
     name: str
     ou: str

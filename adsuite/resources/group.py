@@ -37,6 +37,7 @@ TABLE = (
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    _lengths = attrs.schema_lengths(TABLE)
 
     name: str
     ou: str

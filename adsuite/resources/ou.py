@@ -45,6 +45,7 @@ DECLARED_PREFIX = "ou:"  # ctx.names key of an OU this run creates
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    _lengths = attrs.schema_lengths(TABLE)
 
     path: str
     description: str | None = None
@@ -122,6 +123,8 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
     found = {dnlib.key(e.dn): e for e in read}
     ctx.deleting |= {dnlib.key(_dn(d, ctx)) for d in desired if _spec(d).state == "absent"}
     deleting = ctx.deleting
+    creating = {dnlib.key(_dn(d, ctx)) for d in desired if _spec(d).state == "present"}
+    creating.add(dnlib.key(ctx.base_dn))  # the domain itself is there (whatever facts say)
     changes: list[Change] = []
     for item in desired:
         dn = _dn(item, ctx)
@@ -130,10 +133,20 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
         if _spec(item).state == "absent":
             changes += _delete(item, dn, entry, parent, ctx, deleting)
         elif entry is None:
+            _require_parent(item, dn, parent is not None or dnlib.key(dnlib.parent(dn)) in creating)
             changes += _create(item, dn, ctx)
         else:
             changes += _update(item, entry, parent, ctx)
     return changes
+
+
+def _require_parent(item: Desired, dn: str, exists: bool) -> None:
+    """The DC would refuse the add ('parent does not exist'); refuse it while planning."""
+    if not exists:
+        path = "/".join(
+            s.replace("/", "\\/") for s in dnlib.ou_path_segments(_spec(item).path)[:-1]
+        )
+        raise first_error(item, f"parent OU '{path}' does not exist and is not declared")
 
 
 def _protect_writes(dn: str) -> list[LdapWrite]:

@@ -52,6 +52,7 @@ _DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    _lengths = attrs.schema_lengths(TABLE)
 
     name: str
     description: str | None = None

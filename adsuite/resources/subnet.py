@@ -49,6 +49,7 @@ TABLE = (
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    _lengths = attrs.schema_lengths(TABLE)
 
     prefix: str
     site: str | None = None

@@ -65,6 +65,7 @@ class Password(BaseModel):
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    _lengths = attrs.schema_lengths(TABLE)
 
     name: str
     ou: str

@@ -55,6 +55,26 @@ CASES = {
         "tasks:\n  - ou: {path: HQ\n",
         "pb.yml:",
     ),
+    "template reaching Python": (
+        "tasks:\n  - ou:\n      path: \"{{ cycler.__init__.__globals__.os.popen('id') }}\"\n",
+        "pb.yml:3: template refused: access to attribute '__init__' of 'type' object is unsafe",
+    ),
+    "newline forging a plan line": (
+        'tasks:\n  - ou:\n      path: "a\\nNo changes: nothing to do"\n',
+        "pb.yml:3: 'tasks[0].ou.path' contains a control character (U+000A); remove it",
+    ),
+    "OU path written as a DN": (
+        'tasks:\n  - ou:\n      path: "OU=Evil,DC=other,DC=com"\n',
+        "pb.yml:3: bad OU path: write it as a path like HQ/Users, not as a DN",
+    ),
+    "description over rangeUpper": (
+        "tasks:\n  - ou:\n      path: HQ\n      description: " + "x" * 2000 + "\n",
+        "pb.yml:4: 'description' is 2000 characters; the AD schema allows 1024 (description)",
+    ),
+    "import outside the playbook's folder": (
+        "- import_playbook: /etc/shadow\n",
+        "pb.yml:1: import_playbook must name a file in the playbook's folder",
+    ),
     "delete without the explicit flag": (
         "tasks:\n  - ou: {path: HQ, state: absent}\n",
         "pb.yml:2: removing an OU needs 'allow_delete: true' as well as 'state: absent'",
