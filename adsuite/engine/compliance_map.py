@@ -93,6 +93,7 @@ class OutOfScope(_Model):
 class ComplianceMap(_Model):
     approvals: str = "approvals.yml"
     umbrellas: list[str] = Field(default_factory=list)
+    checks: list[str] = Field(default_factory=list)  # playbooks of directory-wide checks
     evidence_days: int = Field(default=31, ge=1)
     clauses: list[Clause] = Field(min_length=1)
     out_of_scope: list[OutOfScope] = Field(default_factory=list)
@@ -130,8 +131,9 @@ class LoadedMap:
         return self.doc.error(("clauses", clause_index, "tickets", ticket_index), message)
 
     def playbook_names(self) -> list[str]:
-        """Every playbook the clauses name, once each, in the order first named."""
-        return list(dict.fromkeys(n for c in self.map.clauses for n in c.playbooks))
+        """Every playbook the clauses name, then the check playbooks, once each."""
+        named = [n for c in self.map.clauses for n in c.playbooks]
+        return list(dict.fromkeys([*named, *self.map.checks]))
 
 
 def load_map(path: Path) -> LoadedMap:
