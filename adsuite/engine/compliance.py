@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 EVIDENCE_MISSING = "evidence_missing"
 NOT_CHECKED = "not_checked"
 OUT_OF_SCOPE = "out_of_scope"
-REASONS_SHOWN = 10  # findings named in a clause's reasons; the rest are counted
 WORST_FIRST = (DRIFT, ERROR, NOT_ENFORCED, EVIDENCE_MISSING, NOT_CHECKED)
 STATE_WORDS = {
     COMPLIANT: "compliant",
@@ -212,10 +211,7 @@ def clause_state(
         states.add(check.state)
         if check.state == DRIFT:
             findings += len(check.findings)
-            reasons += [f"{check.name}: {f.text}" for f in check.findings[:REASONS_SHOWN]]
-            if len(check.findings) > REASONS_SHOWN:
-                more = len(check.findings) - REASONS_SHOWN
-                reasons.append(f"{check.name}: {evidence.count(more, 'more finding')}")
+            reasons.append(f"{check.name}: {evidence.count(len(check.findings), 'finding')}")
         elif check.state == ERROR:
             reasons.append(f"{check.name}: {check.error}")
         elif check.state == NOT_ENFORCED:

@@ -68,13 +68,7 @@ class Clause(_Model):
     evidence: list[Evidence] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _something_proves_it(self) -> Clause:
-        if not (self.playbooks or self.tickets or self.evidence):
-            raise LocatedValueError(
-                f"clause {self.id} names no playbooks, tickets or evidence; "
-                "list it under out_of_scope if adsuite does not enforce it",
-                (),
-            )
+    def _listed_once(self) -> Clause:
         for field in ("playbooks", "tickets"):
             names: list[str] = getattr(self, field)
             for index, name in enumerate(names):
@@ -100,6 +94,13 @@ class ComplianceMap(_Model):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ComplianceMap:
+        for index, clause in enumerate(self.clauses):
+            if not (clause.playbooks or clause.tickets or clause.evidence or self.checks):
+                raise LocatedValueError(
+                    f"clause {clause.id} names no playbooks, tickets or evidence and the map "
+                    "lists no checks; list it under out_of_scope if adsuite does not enforce it",
+                    ("clauses", index),
+                )
         seen: set[str] = set()
         listed = [("clauses", i, c.id) for i, c in enumerate(self.clauses)]
         listed += [("out_of_scope", i, c.id) for i, c in enumerate(self.out_of_scope)]
