@@ -114,7 +114,9 @@ def compliance_report(
     ticket: str | None,
 ) -> None:
     """Every clause of the regulations: what enforces it, its state from a fresh drift
-    check (journaled), and the journal records that prove it. Exit 2 if a clause drifts."""
+    check and directory-wide checks (journaled), and the journal records that prove it.
+    Exit 0 when every clause is compliant, 2 when one is not (drift, findings, missing
+    evidence, not checked), 1 on an error."""
     inv = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     loaded = load_map(
         default_path(map_path, "ADSUITE_COMPLIANCE_MAP", DEFAULT_MAP, "compliance map")
@@ -136,4 +138,4 @@ def compliance_report(
     runs = found.drift_runs
     journaled = f"journal runs {runs[0]} to {runs[-1]}" if runs else "none could run"
     err.print(f"Compliance: {counts}. {len(runs)} drift checks ({journaled}).")
-    ctx.exit(EXIT_DRIFT if found.drifted else 0)
+    ctx.exit(0 if found.compliant else EXIT_DRIFT)

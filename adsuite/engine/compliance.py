@@ -12,9 +12,15 @@ evidence (:mod:`adsuite.journal.evidence`), and gives each clause one state:
   is not carried out by adsuite yet;
 - ``evidence_missing``: a requirement of the map's evidence is not met (no drift
   check in the last 24 hours, a change without a before-image, a broken hash chain);
+- ``not_checked``: nothing proves it — no playbook's drift, no directory-wide check
+  (a ``check`` task naming the clause in a playbook the map lists under ``checks``)
+  and no evidence rule; tickets alone carry a clause out but prove nothing;
 - ``compliant``: none of these.
 
-The first that applies, in that order, is the clause's state; the reasons list all.
+A clause's state is the conjunction of everything that proves it: the first that
+applies, in that order, is its state; the reasons list all. A directory-wide check's
+finding counts only for the clause it names. The report is compliant (exit 0) only
+when every clause is.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from adsuite.engine.compliance_check import (
     NOT_ENFORCED,
     PlaybookCheck,
     check_playbooks,
+    for_clause,
 )
 from adsuite.engine.compliance_map import Clause, Evidence, LoadedMap, OutOfScope, umbrella_imports
 from adsuite.engine.inventory import load_inventory
@@ -49,14 +56,16 @@ from adsuite.journal.store import Journal
 log = logging.getLogger(__name__)
 
 EVIDENCE_MISSING = "evidence_missing"
+NOT_CHECKED = "not_checked"
 OUT_OF_SCOPE = "out_of_scope"
-WORST_FIRST = (DRIFT, ERROR, NOT_ENFORCED, EVIDENCE_MISSING)
+WORST_FIRST = (DRIFT, ERROR, NOT_ENFORCED, EVIDENCE_MISSING, NOT_CHECKED)
 STATE_WORDS = {
     COMPLIANT: "compliant",
     DRIFT: "drift",
     ERROR: "error",
     NOT_ENFORCED: "not enforced yet",
     EVIDENCE_MISSING: "evidence missing",
+    NOT_CHECKED: "not checked",
     OUT_OF_SCOPE: "out of scope",
 }
 
@@ -109,6 +118,7 @@ class ClauseReport:
     playbooks: tuple[PlaybookPart, ...]
     tickets: tuple[TicketCheck, ...]
     evidence: tuple[Proof, ...]
+    checks: tuple[PlaybookCheck, ...] = ()  # directory-wide checks of this clause
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,11 @@ class ComplianceReport:
     @property
     def drifted(self) -> bool:
         return any(c.state == DRIFT for c in self.clauses)
+
+    @property
+    def compliant(self) -> bool:
+        """Every clause compliant (the CLI's exit 0; else 2)."""
+        return all(c.state == COMPLIANT for c in self.clauses)
 
     def to_dict(self) -> dict[str, Any]:
         doc = _fields(self)
@@ -183,13 +198,16 @@ def ticket_check(ticket_type: str, rules: TicketRules, runs: Sequence[RunRecord]
 
 
 def clause_state(
-    playbooks: Sequence[PlaybookCheck], tickets: Sequence[TicketCheck], proofs: Sequence[Proof]
+    playbooks: Sequence[PlaybookCheck],
+    tickets: Sequence[TicketCheck],
+    proofs: Sequence[Proof],
+    checks: Sequence[PlaybookCheck] = (),
 ) -> tuple[str, str, list[str]]:
     """(state, the state in words, every reason it is not compliant)."""
     states: set[str] = set()
     reasons: list[str] = []
     findings = 0
-    for check in playbooks:
+    for check in (*playbooks, *checks):
         states.add(check.state)
         if check.state == DRIFT:
             findings += len(check.findings)
@@ -206,6 +224,12 @@ def clause_state(
         if not proof.met:
             states.add(EVIDENCE_MISSING)
             reasons.append(f"{proof.what}: {proof.summary}")
+    if not (playbooks or checks or proofs):
+        states.add(NOT_CHECKED)
+        reasons.append(
+            "nothing checks it: no playbook drift, no directory-wide check and no evidence "
+            "rule proves it (tickets carry it out but prove nothing about the directory)"
+        )
     state = next((s for s in WORST_FIRST if s in states), COMPLIANT)
     words = (
         f"drift ({evidence.count(findings, 'finding')})" if state == DRIFT else STATE_WORDS[state]
@@ -240,6 +264,7 @@ class _Context:
     now: datetime
     days: int
     own_runs: frozenset[str]
+    check_playbooks: tuple[str, ...] = ()
 
 
 def _since(ctx: _Context, days: int | None, hours: int | None = None) -> str:
@@ -276,12 +301,18 @@ def _proof(item: Evidence, ctx: _Context) -> Proof:
 def _clause(clause: Clause, ctx: _Context) -> ClauseReport:
     parts = []
     for name in clause.playbooks:
-        check = ctx.checks[name]
+        check = for_clause(ctx.checks[name], clause.id)
         applied = evidence.apply_runs(ctx.facts.runs, Path(name).name, check.sha256, ctx.umbrellas)
         parts.append(PlaybookPart(check, applied))
+    checks = [
+        for_clause(ctx.checks[name], clause.id)
+        for name in ctx.check_playbooks
+        if name not in clause.playbooks
+        and (ctx.checks[name].tasks_for(clause.id) or ctx.checks[name].state == ERROR)
+    ]
     tickets = [ticket_check(t, ctx.rules, ctx.facts.runs) for t in clause.tickets]
     proofs = [_proof(item, ctx) for item in clause.evidence]
-    state, words, reasons = clause_state([p.check for p in parts], tickets, proofs)
+    state, words, reasons = clause_state([p.check for p in parts], tickets, proofs, checks)
     return ClauseReport(
         clause.id,
         clause.title,
@@ -295,6 +326,7 @@ def _clause(clause: Clause, ctx: _Context) -> ClauseReport:
         tuple(parts),
         tuple(tickets),
         tuple(proofs),
+        tuple(checks),
     )
 
 
@@ -334,7 +366,9 @@ def build(
     earliest = utc_timestamp(now - max(timedelta(days=reach), timedelta(hours=hours)))
     facts = read_journal(journal_path, earliest)
     own = frozenset(c.drift_run for c in checks.values() if c.drift_run)
-    ctx = _Context(checks, rules, facts, umbrella_imports(loaded), now, days, own)
+    ctx = _Context(
+        checks, rules, facts, umbrella_imports(loaded), now, days, own, tuple(loaded.map.checks)
+    )
     return ComplianceReport(
         generated=utc_timestamp(now),
         inventory=str(inventory_path),

@@ -9,7 +9,9 @@ is an error with its one line.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +20,10 @@ from typing import Any
 from adsuite.engine import drift
 from adsuite.engine.connections import Connections
 from adsuite.engine.inventory import Inventory
-from adsuite.engine.loader import load_playbook
+from adsuite.engine.loader import Playbook, load_playbook
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError
+from adsuite.resources import check as check_kind
 from adsuite.resources import registry
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ class PlaybookCheck:
     drift_run: str | None = None  # the journal run that recorded this check
     sha256: str | None = None
     objects_read: int = 0
+    check_tasks: tuple[tuple[str, int], ...] = ()  # (clause, how many check tasks prove it)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,7 +60,33 @@ class PlaybookCheck:
             "drift_run": self.drift_run,
             "sha256": self.sha256,
             "objects_read": self.objects_read,
+            "check_tasks": dict(self.check_tasks),
         }
+
+    def tasks_for(self, clause: str) -> int:
+        return dict(self.check_tasks).get(clause, 0)
+
+
+def for_clause(check: PlaybookCheck, clause: str) -> PlaybookCheck:
+    """*check* as one clause sees it: a directory-wide check's finding counts only for
+    the clause it names; every other finding counts for every clause of the playbook."""
+    if check.state in (NOT_ENFORCED, ERROR):
+        return check
+    mine = tuple(f for f in check.findings if f.clause in (None, clause))
+    warned = tuple(f for f in check.warnings if f.clause in (None, clause))
+    state = DRIFT if mine else COMPLIANT
+    return dataclasses.replace(check, state=state, findings=mine, warnings=warned)
+
+
+def check_clauses(playbook: Playbook) -> tuple[tuple[str, int], ...]:
+    """(clause, number of ``check`` tasks naming it) of a loaded playbook."""
+    counted = Counter(
+        str(getattr(task.spec, "clause", ""))
+        for play in playbook.plays
+        for task in play.tasks
+        if task.kind == check_kind.NAME
+    )
+    return tuple(sorted(counted.items()))
 
 
 def from_findings(
@@ -124,4 +154,5 @@ def _check_one(name: str, session: Session, conn: Connections) -> PlaybookCheck:
         drift_run=run_id,
         sha256=sha,
         objects_read=plan.objects_read,
+        check_tasks=check_clauses(session.playbook),
     )

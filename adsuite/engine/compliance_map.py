@@ -68,13 +68,7 @@ class Clause(_Model):
     evidence: list[Evidence] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _something_proves_it(self) -> Clause:
-        if not (self.playbooks or self.tickets or self.evidence):
-            raise LocatedValueError(
-                f"clause {self.id} names no playbooks, tickets or evidence; "
-                "list it under out_of_scope if adsuite does not enforce it",
-                (),
-            )
+    def _listed_once(self) -> Clause:
         for field in ("playbooks", "tickets"):
             names: list[str] = getattr(self, field)
             for index, name in enumerate(names):
@@ -93,12 +87,20 @@ class OutOfScope(_Model):
 class ComplianceMap(_Model):
     approvals: str = "approvals.yml"
     umbrellas: list[str] = Field(default_factory=list)
+    checks: list[str] = Field(default_factory=list)  # playbooks of directory-wide checks
     evidence_days: int = Field(default=31, ge=1)
     clauses: list[Clause] = Field(min_length=1)
     out_of_scope: list[OutOfScope] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ComplianceMap:
+        for index, clause in enumerate(self.clauses):
+            if not (clause.playbooks or clause.tickets or clause.evidence or self.checks):
+                raise LocatedValueError(
+                    f"clause {clause.id} names no playbooks, tickets or evidence and the map "
+                    "lists no checks; list it under out_of_scope if adsuite does not enforce it",
+                    ("clauses", index),
+                )
         seen: set[str] = set()
         listed = [("clauses", i, c.id) for i, c in enumerate(self.clauses)]
         listed += [("out_of_scope", i, c.id) for i, c in enumerate(self.out_of_scope)]
@@ -130,8 +132,9 @@ class LoadedMap:
         return self.doc.error(("clauses", clause_index, "tickets", ticket_index), message)
 
     def playbook_names(self) -> list[str]:
-        """Every playbook the clauses name, once each, in the order first named."""
-        return list(dict.fromkeys(n for c in self.map.clauses for n in c.playbooks))
+        """Every playbook the clauses name, then the check playbooks, once each."""
+        named = [n for c in self.map.clauses for n in c.playbooks]
+        return list(dict.fromkeys([*named, *self.map.checks]))
 
 
 def load_map(path: Path) -> LoadedMap:

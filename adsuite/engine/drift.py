@@ -30,9 +30,13 @@ class Finding:
     text: str
     source: str | None
     severity: str = "drift"  # drift | warning (a warning is shown, never counted as drift)
+    clause: str | None = None  # a directory-wide check's clause: the one it counts against
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.clause is None:  # only checks name a clause; other findings read as before
+            del out["clause"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def notice_finding(notice: Notice) -> Finding:
     digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
     text = f"{notice.kind} {notice.target}: {notice.text}"
     source = str(notice.source) if notice.source else None
-    return Finding(digest, notice.kind, notice.target, text, source, notice.severity)
+    return Finding(digest, notice.kind, notice.target, text, source, notice.severity, notice.clause)
 
 
 def drifted(found: Sequence[Finding]) -> list[Finding]:

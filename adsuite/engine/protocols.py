@@ -4,6 +4,7 @@ LDAP's live in engine/facts.py and engine/executor.py. A protocol added later (S
 WinRM) registers its own in a module of its own, imported here.
 """
 
+from adsuite.engine import check_io as check_io  # check: directory-wide rules, tickets
 from adsuite.engine import dacl_io as dacl_io  # delegation: DACL edits, ACE trustee names
 from adsuite.engine import executor, facts
 from adsuite.engine import file_grants_io as file_grants_io  # file_acl: ticket grants (journal)

@@ -100,6 +100,7 @@ class Notice:
     text: str
     source: Location | None
     severity: str = "drift"  # drift | warning
+    clause: str | None = None  # the clause a directory-wide check proves (``check``)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from types import ModuleType
 from pydantic import BaseModel
 
 from adsuite.resources import (
+    check,
     computer,
     default_domain_policy,
     delegation,
@@ -44,6 +45,7 @@ KINDS: dict[str, ModuleType] = {
         gpo,
         default_domain_policy,
         ticketed_membership,
+        check,
     )
 }
 

@@ -47,8 +47,8 @@ CASES = {
     ),
     "a clause nothing proves": (
         CLAUSE,
-        "2: clause 五.9 names no playbooks, tickets or evidence; list it under out_of_scope "
-        "if adsuite does not enforce it",
+        "2: clause 五.9 names no playbooks, tickets or evidence and the map lists no checks; "
+        "list it under out_of_scope if adsuite does not enforce it",
     ),
     "a playbook named twice": (
         CLAUSE + "    playbooks: [a.yml, b.yml, a.yml]\n",
