@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from adsuite.cli import render
-from adsuite.cli.console import Bar, default_path, err, inventory_option, out
+from adsuite.cli.console import Bar, default_path, err, inventory_option, notice, out, wait_option
 from adsuite.errors import EXIT_ERROR, InputError
 from adsuite.tickets.delivery import PasswordFile
 from adsuite.tickets.runner import (
@@ -85,7 +85,7 @@ def check(
             out.print(f"Ticket {checked.file.ticket.id} passes the checks that need no directory.")
         return
     runner = TicketRunner(checked)
-    with runner.connect() as conn:
+    with runner.connect(write=False) as conn:
         planned = runner.plan(conn, Bar())
     if fmt == "json":
         doc = {"valid": True, "ticket": _ticket_doc(checked, planned), "plan": _plan(planned)}
@@ -111,6 +111,7 @@ def check(
     "--show-password", is_flag=True, help="Show a password the ticket sets once, on a terminal."
 )
 @format_option
+@wait_option
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -122,6 +123,7 @@ def apply(
     password_out: Path | None,
     show_password: bool,
     fmt: str,
+    wait: float,
 ) -> None:
     """Validate a ticket, show its plan, ask, apply exactly that plan and journal it."""
     checked = _checked(file, inventory, rules, playbook)
@@ -131,7 +133,7 @@ def apply(
         raise InputError("--show-password works with text output; use --password-out FILE")
     delivery = _delivery(checked, password_out, show_password)
     runner = TicketRunner(checked)
-    with runner.connect() as conn:
+    with runner.connect(wait=wait, notice=notice) as conn:
         planned = runner.plan(conn, Bar())
         if fmt == "text":
             out.print(_header(checked, planned), markup=False)
@@ -186,11 +188,13 @@ def _confirm(planned: TicketPlan, yes: bool) -> None:
 def _apply(
     runner: TicketRunner, planned: TicketPlan, conn: Any, delivery: PasswordFile | None
 ) -> TicketResult:
+    """Apply; a password file holds the password before the change that sets it, so it
+    is removed only when the run was refused before any change."""
     if delivery is not None:
         delivery.reserve()
     try:
-        return runner.apply(planned, conn, Bar())
-    except BaseException:
+        return runner.apply(planned, conn, Bar(), keep=delivery)
+    except InputError:  # refused before any change (the ticket was claimed meanwhile)
         if delivery is not None:
             delivery.discard()
         raise
