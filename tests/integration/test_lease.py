@@ -136,9 +136,9 @@ def test_a_second_apply_on_the_domain_is_refused_or_waits_and_reads_the_whole_fi
     assert waiting.popen.stderr is not None
     assert f"pid {first.popen.pid}" in line_with(waiting.popen.stderr, "waiting up to")
     first.answer("y\n")
-    code, out, err = first.done()
+    code, _out, err = first.done()
     assert code == 0, err
-    code, out, err = waiting.done()
+    code, _out, err = waiting.done()
     assert code == 0, err
 
     with Journal.open(lab_env.journal) as journal:
@@ -171,7 +171,7 @@ def test_a_lease_left_by_a_killed_process_is_taken_over_after_expiry_and_journal
         "--wait",
         "60",
     )
-    code, out, err = taker.done()
+    code, _out, err = taker.done()
     assert code == 0, err
     with Journal.open(lab_env.journal) as journal:
         takeovers = [t for t in journal.lease_takeovers() if t["holder"]["pid"] == taker.popen.pid]
@@ -198,9 +198,9 @@ def test_two_applies_of_one_ticket_started_together_make_one_journal_run(
     assert second.popen.stderr is not None
     assert f"pid {first.popen.pid}" in line_with(second.popen.stderr, "waiting up to")
     first.answer("y\n")
-    code, out, err = first.done()
+    code, _out, err = first.done()
     assert code == 0, err
-    code, out, err = second.done()
+    code, _out, err = second.done()
 
     with Journal.open(lab_env.journal) as journal:
         runs = journal.ticket_runs(f"NE-{user}")
