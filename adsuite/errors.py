@@ -68,6 +68,13 @@ class DirectoryError(AdsuiteError):
     """The directory refused an operation (constraint, access denied, no such object)."""
 
     kind = "directory"
+    code: int | None = None  # the LDAP result code, when the directory answered with one
+
+
+class LeaseHeld(AdsuiteError):
+    """Another run holds the domain's one-writer lease (or its PDC cannot be reached)."""
+
+    kind = "lease"
 
 
 class ConflictError(AdsuiteError):

@@ -62,8 +62,16 @@ class CheckedOut:
     secret: Secret  # for the caller to hand over once; never logged or stored
 
 
-def checkout(policy: AdminPolicy, conn: Connections, request: CheckoutRequest) -> CheckedOut:
-    """Check *request.account* out; everything is checked before anything changes."""
+def checkout(
+    policy: AdminPolicy,
+    conn: Connections,
+    request: CheckoutRequest,
+    keep: Callable[[str, Secret], None] | None = None,
+) -> CheckedOut:
+    """Check *request.account* out; everything is checked before anything changes.
+
+    *keep* receives the new password before the change that sets it (the holder's 0600
+    file, synced), so a run killed half-way never sets a password nobody has."""
     name, _ = policy.account(request.account)
     policy.check_holder(request.holder)
     if not request.reason.strip():
@@ -80,6 +88,8 @@ def checkout(policy: AdminPolicy, conn: Connections, request: CheckoutRequest) -
     ticketlib.unused(runs, request.ticket)
     entry = _read_account(conn, policy, name)
     secret = generate_password()
+    if keep is not None:
+        keep(name, secret)
     change = _change(policy, entry, HANDED_OVER, enable=True, generate=False)
     extra = {
         "account": name,
@@ -161,7 +171,7 @@ def _apply(
 ) -> ApplyResult:
     session = policy.session
     lookup: Callable[[str], Secret] = lambda name: generated.get(name) or conn.secret(name)  # noqa: E731
-    with_secret = Connections(conn.directory, conn.inventory, lookup)
+    with_secret = Connections(conn.directory, conn.inventory, lookup, lease=conn.lease)
     plan = Plan(session.domain_key, session.domain.base_dn, (change,), 1, 1)
     result = session.apply(plan, with_secret, ticket=ticket, extra=extra, mode=mode)
     log.info("%s of %s: %s (run %s)", mode, extra.get("account"), result.status, result.run_id)

@@ -19,8 +19,9 @@ from adsuite.admin.policy import DEFAULT_PLAYBOOK, AdminPolicy, load_policy
 from adsuite.admin.usage import UsageReport, usage
 from adsuite.cli import render
 from adsuite.cli.audit import parse_since
-from adsuite.cli.console import default_path, err, inventory_option, out
+from adsuite.cli.console import default_path, err, inventory_option, notice, out
 from adsuite.cli.handover import password_destination, reserved, write_output
+from adsuite.connectors.credentials import Secret
 from adsuite.errors import EXIT_DRIFT, EXIT_ERROR
 from adsuite.templates import environment
 from adsuite.tickets.runner import Delivery
@@ -97,8 +98,13 @@ def checkout_command(
     request = CheckoutRequest(
         account, holder or getpass.getuser(), ticket, reason, ticket_file, rules
     )
-    with policy.session.connect() as conn, reserved(destination):
-        done = checkout(policy, conn, request)
+
+    def keep(name: str, secret: Secret) -> None:
+        if destination is not None:
+            destination.keep((Delivery(name, secret, True, must_change=False),), ticket)
+
+    with policy.session.connect(notice=notice) as conn, reserved(destination):
+        done = checkout(policy, conn, request, keep)
     handed = Delivery(done.account, done.secret, done.result.status == "ok", must_change=False)
     delivered = destination.deliver((handed,), ticket) if destination else False
     for line in render.outcome_lines(done.result):
@@ -135,7 +141,7 @@ def checkin_command(
 ) -> None:
     """Check ACCOUNT in: a new password nobody knows, back to its resting state."""
     policy = _policy(playbook, inventory)
-    with policy.session.connect() as conn:
+    with policy.session.connect(notice=notice) as conn:
         result = checkin(policy, conn, account, holder or getpass.getuser())
     for line in render.outcome_lines(result):
         err.print(line, style="red", markup=False)
@@ -174,7 +180,7 @@ def usage_command(
     on a use no check-out or run accounts for, or a failed logon."""
     policy = _policy(playbook, inventory)
     start = parse_since(since) if since else None
-    with policy.session.connect() as conn:
+    with policy.session.connect(write=False) as conn:
         report = usage(policy, conn, start, collect=not no_collect, ticket=ticket)
     text = {"text": _text, "json": _json, "html": _html}[fmt](report)
     if output is not None:

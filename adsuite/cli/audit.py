@@ -58,7 +58,7 @@ def changes(
         )
         runs = [r for r in journal.runs() if r.mode in auditlib.WRITING_MODES]
         recorded = [c for r in runs for c in journal.changes(r.id)]
-    with session.connect() as conn:
+    with session.connect(write=False) as conn:
         report = outside_changes(session.domain, conn, start, recorded, datetime.now(UTC))
     if fmt == "json":
         click.echo(json.dumps([r.to_dict() for r in report.rows], ensure_ascii=False, indent=2))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -74,3 +75,17 @@ inventory_option = click.option(
     type=click.Path(path_type=Path),
     help="Inventory file [env ADSUITE_INVENTORY, else inventory/lab.yml].",
 )
+
+
+wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Wait this long for another run's lease on the domain instead of refusing at once.",
+)
+
+
+def notice(text: str) -> None:
+    """A warning from the engine (a wait for the domain lease, pending changes): stderr."""
+    err.print(f"[yellow]{escape(text)}[/yellow]")

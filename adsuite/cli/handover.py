@@ -2,9 +2,10 @@
 
 A password a run sets — a ticket's (new_employee, password_reset) or a super-administrator
 check-out's — goes either into a new owner-only file (``--password-out``, created with
-``O_EXCL`` before the run, written after it) or once onto a terminal; never both, never
-to a pipe, and nowhere else. Every ``-o``/``--output`` report is written through
-:func:`write_output`, so each is a new 0600 file (see ``adsuite.private_files``).
+``O_EXCL`` before the run, the password written and synced before the change that sets
+it) or once onto a terminal; never both, never to a pipe, and nowhere else. Every
+``-o``/``--output`` report is written through :func:`write_output`, so each is a new
+0600 file (see ``adsuite.private_files``).
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ def password_destination(path: Path | None, show: bool, needed: str) -> Password
 
 @contextmanager
 def reserved(destination: PasswordFile | None) -> Iterator[None]:
-    """Create the password file for the run inside; remove it if the run does not happen."""
+    """Create the password file for the run inside. If the run stops before a password
+    was kept in it (:meth:`PasswordFile.keep`, synced before the change that sets it),
+    the file is removed; once one was, it stays, whatever happens next: the password
+    may be set in the directory, and nobody else has it."""
     if destination is not None:
         destination.reserve()
     try:
         yield
     except BaseException:
-        if destination is not None:
+        if destination is not None and not destination.kept:
             destination.discard()
         raise
 

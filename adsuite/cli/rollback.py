@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 
 from adsuite.cli import render
-from adsuite.cli.console import Bar, default_path, err, inventory_option, out
+from adsuite.cli.console import Bar, default_path, err, inventory_option, notice, out, wait_option
 from adsuite.engine.session import Session
 from adsuite.errors import EXIT_ERROR, InputError
 
@@ -20,6 +20,7 @@ from adsuite.errors import EXIT_ERROR, InputError
 @click.option("--domain", help="Inventory domain key, when the inventory has several.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--ticket", metavar="ID", help="Change ticket that authorises the rollback.")
+@wait_option
 @click.pass_context
 def rollback(
     ctx: click.Context,
@@ -28,6 +29,7 @@ def rollback(
     domain: str | None,
     yes: bool,
     ticket: str | None,
+    wait: float,
 ) -> None:
     """Undo a run from its before-images. Objects changed since then are left alone.
 
@@ -35,7 +37,7 @@ def rollback(
     """
     inv = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     session = Session.for_inventory(inv, domain)
-    with session.connect() as conn:
+    with session.connect(wait=wait, notice=notice) as conn:
         undo = session.rollback_plan(run_id, conn, Bar())
         out.print(render.plan_text(undo.plan, f"journal run {run_id}"))
         for target in undo.moved_on:

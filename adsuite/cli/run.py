@@ -12,7 +12,16 @@ import click
 from rich.markup import escape
 
 from adsuite.cli import render
-from adsuite.cli.console import Bar, default_path, err, inventory_option, out, playbook_argument
+from adsuite.cli.console import (
+    Bar,
+    default_path,
+    err,
+    inventory_option,
+    notice,
+    out,
+    playbook_argument,
+    wait_option,
+)
 from adsuite.cli.handover import write_output
 from adsuite.engine import drift as driftlib
 from adsuite.engine.session import Session, previous_findings
@@ -34,7 +43,7 @@ def _session(playbook: Path | None, inventory: Path | None) -> Session:
 def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
     """Show what apply would change, and change nothing (a dry run)."""
     session = _session(playbook, inventory)
-    with session.connect() as conn:
+    with session.connect(write=False) as conn:
         result = session.plan(conn, Bar())
     name = str(session.playbook.path)
     if fmt == "json":
@@ -48,14 +57,20 @@ def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
 @inventory_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--ticket", metavar="ID", help="Change ticket this run carries out (journaled).")
+@wait_option
 @click.pass_context
 def apply(
-    ctx: click.Context, playbook: Path | None, inventory: Path | None, yes: bool, ticket: str | None
+    ctx: click.Context,
+    playbook: Path | None,
+    inventory: Path | None,
+    yes: bool,
+    ticket: str | None,
+    wait: float,
 ) -> None:
     """Show the plan, ask, then apply exactly that plan and journal every change."""
     session = _session(playbook, inventory)
     name = str(session.playbook.path)
-    with session.connect() as conn:
+    with session.connect(wait=wait, notice=notice) as conn:
         planned = session.plan(conn, Bar())
         out.print(render.plan_text(planned, name))
         if not planned.empty and not yes:
@@ -103,7 +118,7 @@ def drift(
     previous = None
     if compare:
         previous = previous_findings(session.journal_path, compare, session.playbook.sha256)
-    with session.connect() as conn:
+    with session.connect(write=False) as conn:
         result = session.plan(conn, Bar())
         run_id = session.record_drift(result, conn)
     comparison = None

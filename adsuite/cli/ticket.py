@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from adsuite.cli import render
-from adsuite.cli.console import Bar, default_path, err, inventory_option, out
+from adsuite.cli.console import Bar, default_path, err, inventory_option, notice, out, wait_option
 from adsuite.cli.handover import password_destination, reserved
 from adsuite.errors import EXIT_ERROR, InputError
 from adsuite.tickets.delivery import PasswordFile
@@ -86,7 +86,7 @@ def check(
             out.print(f"Ticket {checked.file.ticket.id} passes the checks that need no directory.")
         return
     runner = TicketRunner(checked)
-    with runner.connect() as conn:
+    with runner.connect(write=False) as conn:
         planned = runner.plan(conn, Bar())
     if fmt == "json":
         doc = {"valid": True, "ticket": _ticket_doc(checked, planned), "plan": _plan(planned)}
@@ -112,6 +112,7 @@ def check(
     "--show-password", is_flag=True, help="Show a password the ticket sets once, on a terminal."
 )
 @format_option
+@wait_option
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -123,6 +124,7 @@ def apply(
     password_out: Path | None,
     show_password: bool,
     fmt: str,
+    wait: float,
 ) -> None:
     """Validate a ticket, show its plan, ask, apply exactly that plan and journal it."""
     checked = _checked(file, inventory, rules, playbook)
@@ -132,7 +134,7 @@ def apply(
         raise InputError("--show-password works with text output; use --password-out FILE")
     delivery = _delivery(checked, password_out, show_password)
     runner = TicketRunner(checked)
-    with runner.connect() as conn:
+    with runner.connect(wait=wait, notice=notice) as conn:
         planned = runner.plan(conn, Bar())
         if fmt == "text":
             out.print(_header(checked, planned), markup=False)
@@ -179,8 +181,10 @@ def _confirm(planned: TicketPlan, yes: bool) -> None:
 def _apply(
     runner: TicketRunner, planned: TicketPlan, conn: Any, delivery: PasswordFile | None
 ) -> TicketResult:
+    """Apply; the password file holds the password before the change that sets it, and is
+    removed only when the run stopped before that (see :func:`handover.reserved`)."""
     with reserved(delivery):
-        return runner.apply(planned, conn, Bar())
+        return runner.apply(planned, conn, Bar(), keep=delivery)
 
 
 def _show_passwords(

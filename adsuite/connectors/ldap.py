@@ -35,6 +35,7 @@ ldap3.set_config_parameter("CASE_INSENSITIVE_ATTRIBUTE_NAMES", False)
 SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
 _MOD = {"add": ldap3.MODIFY_ADD, "delete": ldap3.MODIFY_DELETE, "replace": ldap3.MODIFY_REPLACE}
 _RESULT_WORDS = {
+    16: "no such attribute value",
     19: "constraint violation",
     32: "no such object",
     50: "insufficient access rights",
@@ -251,6 +252,17 @@ class Directory:
         if not self._conn.modify(dn, request, controls=controls):
             self._raise("modify", dn, self._conn.result)
 
+    def swap(self, dn: str, attribute: str, old: str, new: str) -> None:
+        """Replace the exact value *old* of *attribute* by *new* in one modify operation.
+
+        The delete of *old* fails (noSuchAttribute, code 16) if the value is no longer
+        there, and then nothing is written: a compare-and-swap done by the directory.
+        """
+        request = {attribute: [(ldap3.MODIFY_DELETE, [old]), (ldap3.MODIFY_ADD, [new])]}
+        self.round_trips += 1
+        if not self._conn.modify(dn, request):
+            self._raise("modify", dn, self._conn.result)
+
     def delete(self, dn: str) -> None:
         self.round_trips += 1
         if not self._conn.delete(dn):
@@ -268,7 +280,9 @@ class Directory:
         words = _RESULT_WORDS.get(code or 0, result.get("description", "error"))
         detail = (result.get("message") or "").strip()
         message = f"{operation} {dn}: {words}" + (f" ({detail})" if detail else "")
-        raise DirectoryError(message)
+        error = DirectoryError(message)
+        error.code = code if isinstance(code, int) else None
+        raise error
 
 
 def _entry(item: Mapping[str, Any]) -> Entry:

@@ -128,7 +128,7 @@ def _check_domain(sessions: Sequence[tuple[str, Session]]) -> dict[str, Playbook
     """Bind once to the domain, then plan each playbook over that connection."""
     checks: dict[str, PlaybookCheck] = {}
     try:
-        with sessions[0][1].connect() as conn:
+        with sessions[0][1].connect(write=False) as conn:
             for name, session in sessions:
                 checks[name] = _check_one(name, session, conn)
     except AdsuiteError as error:  # the bind (or closing the connections) failed

@@ -25,6 +25,7 @@ class Connections:
     inventory: Inventory
     secret: Callable[[str], Secret]
     journal_path: Path | None = None  # the run's journal, for readers that consult it
+    lease: Any = None  # the domain's one-writer lease (engine.lease.DomainLease) when writing
     _opened: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 

@@ -111,6 +111,7 @@ class Domain(_Model):
     credential: str
     dcs: dict[str, DomainController] = Field(min_length=1)
     preferred_dc: str | None = None
+    lease_seconds: int = Field(default=300, ge=3, le=86_400)  # the one-writer lease's term
 
     @field_validator("realm")
     @classmethod

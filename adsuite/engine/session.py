@@ -18,16 +18,17 @@ from typing import Any
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import drift, planner, protocols, rollback
+from adsuite.engine import drift, lease, planner, protocols, rollback
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.journal_guard import guard_from
+from adsuite.engine.lease import DomainLease, Notice
 from adsuite.engine.loader import Play, Playbook, load_playbook
 from adsuite.engine.planner import Plan
 from adsuite.engine.progress import Progress, Silent
 from adsuite.engine.rollback import RollbackPlan
-from adsuite.errors import InputError
+from adsuite.errors import AdsuiteError, InputError
 from adsuite.journal import witness
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
@@ -93,15 +94,37 @@ class Session:
         return Endpoint(dc.ldap_url, ca_file, dc.tls_name, username)
 
     @contextmanager
-    def connect(self) -> Iterator[Connections]:
-        """Bind to the preferred DC; other connections open on first use."""
+    def connect(
+        self, *, write: bool = True, wait: float = 0.0, notice: Notice | None = None
+    ) -> Iterator[Connections]:
+        """Bind to the preferred DC; other connections open on first use.
+
+        A writing run (the default; ``plan`` and ``drift`` pass ``write=False``) first
+        takes the domain's one-writer lease on the PDC emulator, waiting up to *wait*
+        seconds for another holder, so the facts it reads next are read under it; it
+        is released when the block ends. *notice* hears that the run waits, and of
+        changes an earlier run left pending.
+        """
         password = self.secret(self.domain.credential)
+        tell = notice or log.warning
         with Directory.connect(self.endpoint(), password) as directory:
-            conn = Connections(directory, self.inventory, self.secret, self.journal_path)
+            held = self._lease(directory, password, wait, tell) if write else None
+            conn = Connections(directory, self.inventory, self.secret, self.journal_path, held)
             try:
+                if held is not None:
+                    warn_pending(self.journal_path, tell)
                 yield conn
             finally:
                 conn.close()
+                if held is not None:
+                    held.release()
+
+    def _lease(
+        self, directory: Directory, password: Secret, wait: float, tell: Notice
+    ) -> DomainLease:
+        username = self.inventory.credentials[self.domain.credential].username
+        pdc = lease.connect_pdc(directory, self.domain, username, password)
+        return DomainLease.take(pdc, (self.domain_key, self.domain), self.journal_path, wait, tell)
 
     @classmethod
     def for_inventory(
@@ -155,11 +178,21 @@ class Session:
         extra: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
         mode: str = "apply",
+        claim: bool = False,
     ) -> ApplyResult:
-        """Apply exactly *plan*, journaling every change."""
+        """Apply exactly *plan*, journaling every change, under the domain lease *conn* holds.
+
+        With *claim* the run claims *ticket* as it starts (a ticket runs once).
+        """
+        held: DomainLease | None = conn.lease
+        if held is None:
+            raise AdsuiteError("internal error: a writing run must hold the domain lease")
+        held.check()
         with Journal.open(self.journal_path) as journal:
-            run_id = self._start(journal, mode, conn, ticket, extra)
-            outcomes = apply_changes(plan.changes, conn, journal, run_id, progress or Silent())
+            run_id = self._start(journal, mode, conn, ticket, extra, claim)
+            held.bind_run(run_id)
+            guarded = LeaseGuard(progress or Silent(), held)
+            outcomes = apply_changes(plan.changes, conn, journal, run_id, guarded)
             result = ApplyResult(run_id, tuple(outcomes))
             counts = {**plan.counts(), **result.counts()}
             journal.finish_run(run_id, status=result.status, counts=counts)
@@ -169,7 +202,7 @@ class Session:
         """Journal that a drift check ran and what it found (no changes are made)."""
         found = {"findings": [f.to_dict() for f in drift.findings(plan)]}
         with Journal.open(self.journal_path) as journal:
-            run_id = self._start(journal, "drift", conn, None, found)
+            run_id = self._start(journal, "drift", conn, None, found, False)
             drifted = drift.drifted(drift.findings(plan))
             journal.finish_run(run_id, status="drift" if drifted else "ok", counts=plan.counts())
         return run_id
@@ -181,6 +214,7 @@ class Session:
         conn: Connections,
         ticket: str | None,
         extra: Mapping[str, Any] | None,
+        claim: bool,
     ) -> str:
         return journal.start_run(
             mode=mode,
@@ -190,6 +224,42 @@ class Session:
             inventory=str(self.inventory_path),
             ticket=ticket,
             extra=extra,
+            claim_ticket=claim,
+        )
+
+
+class LeaseGuard:
+    """Progress that, between two changes, stops a run whose lease was lost."""
+
+    def __init__(self, inner: Progress, held: DomainLease) -> None:
+        self._inner, self._held = inner, held
+
+    def start(self, label: str, total: int) -> None:
+        self._inner.start(label, total)
+
+    def advance(self, steps: int = 1) -> None:
+        self._inner.advance(steps)
+        self._held.check()
+
+    def finish(self) -> None:
+        self._inner.finish()
+
+
+def warn_pending(journal_path: Path, tell: Notice) -> None:
+    """Tell of changes an earlier run intended and never recorded an outcome for."""
+    if not journal_path.exists():
+        return
+    with Journal.open(journal_path) as journal:
+        pending = journal.pending_changes()
+    by_run: dict[str, list[str]] = {}
+    for change in pending:
+        by_run.setdefault(change.run_id, []).append(
+            f"{change.action} {change.resource} {change.target}"
+        )
+    for run_id, changes in by_run.items():
+        tell(
+            f"run {run_id} has {len(changes)} pending change(s), intended but with no "
+            f"outcome in the journal (check them in the directory): {'; '.join(changes)}"
         )
 
 

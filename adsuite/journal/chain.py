@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adsuite.errors import JournalError
-from adsuite.journal.records import KIND_ACCESS, KINDS
+from adsuite.journal.records import KINDS, UNBOUND_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def field_problem(at: str, run_id: str, kind: str, prev_hash: str, stored_hash: 
         return f"malformed timestamp {at!r}"
     if kind not in KINDS:
         return f"unknown kind {kind!r}"
-    if not (is_run_id(run_id) or (kind == KIND_ACCESS and run_id == "")):
+    if not (is_run_id(run_id) or (kind in UNBOUND_KINDS and run_id == "")):
         return f"malformed run id {run_id!r}"
     if _HEX64.match(prev_hash) is None or _HEX64.match(stored_hash) is None:
         return "malformed hash field"

@@ -76,6 +76,29 @@ def fetch_rollbacks_of(conn: sqlite3.Connection, run_ids: list[str]) -> list[Run
     return [_run_record(row) for row in rows]
 
 
+def fetch_ticket_runs(conn: sqlite3.Connection, ticket: str) -> list[tuple[RunRecord, bool]]:
+    """Runs, newest first, that named *ticket*, each with whether it claimed the ticket."""
+    where = "AND json_extract(s.body, '$.ticket') = ?"
+    runs = [_run_record(row) for row in conn.execute(_RUNS.format(where=where), (ticket, -1))]
+    claimed = {
+        row[0]
+        for row in conn.execute(
+            "SELECT run_id FROM entries WHERE kind = 'ticket_claim'"
+            " AND json_extract(body, '$.ticket') = ?",
+            (ticket,),
+        )
+    }
+    return [(run, run.id in claimed) for run in runs]
+
+
+def fetch_takeovers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The ``lease_takeover`` entries, oldest first, each body with its ``at``."""
+    rows = conn.execute(
+        "SELECT seq, at, body FROM entries WHERE kind = 'lease_takeover' ORDER BY seq"
+    )
+    return [load_body(seq, body) | {"at": at} for seq, at, body in rows]
+
+
 def fetch_run(conn: sqlite3.Connection, run_id: str) -> RunRecord:
     row = conn.execute(_RUNS.format(where="AND s.run_id = ?"), (run_id, 1)).fetchone()
     if row is None:

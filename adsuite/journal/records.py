@@ -21,6 +21,10 @@ KIND_ACCESS = "access"
 KINDS = frozenset(
     {KIND_RUN_START, KIND_CHANGE_INTENT, KIND_CHANGE_OUTCOME, KIND_RUN_END, KIND_ACCESS}
 )
+KIND_LEASE_TAKEOVER = "lease_takeover"  # a dead holder's domain lease was taken over
+KIND_TICKET_CLAIM = "ticket_claim"  # a run claimed a ticket id, with its run_start
+KINDS = KINDS | {KIND_LEASE_TAKEOVER, KIND_TICKET_CLAIM}
+UNBOUND_KINDS = frozenset({KIND_ACCESS, KIND_LEASE_TAKEOVER})  # entries of no run (run_id "")
 
 OUTCOME_PENDING = "pending"
 OUTCOMES = frozenset({"applied", "failed", "skipped", "conflict"})

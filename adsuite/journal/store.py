@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from adsuite.errors import JournalError
-from adsuite.journal import queries
+from adsuite.journal import claims, queries
 from adsuite.journal.chain import GENESIS, canonical_json, entry_hash, new_run_id, utc_timestamp
 from adsuite.journal.export import check_format, render
 from adsuite.journal.records import (
@@ -36,8 +36,10 @@ from adsuite.journal.records import (
     KIND_ACCESS,
     KIND_CHANGE_INTENT,
     KIND_CHANGE_OUTCOME,
+    KIND_LEASE_TAKEOVER,
     KIND_RUN_END,
     KIND_RUN_START,
+    KIND_TICKET_CLAIM,
     OUTCOMES,
     AccessRecord,
     ChangeRecord,
@@ -113,8 +115,15 @@ class Journal:
         inventory: str | None = None,
         ticket: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        claim_ticket: bool = False,
     ) -> str:
-        """Record the start of a run and return its new id, e.g. ``20261127T123456Z-3f9a1c``."""
+        """Record the start of a run and return its new id, e.g. ``20261127T123456Z-3f9a1c``.
+
+        With *claim_ticket* the run also claims *ticket*, in the same transaction: a
+        ``ticket_claim`` entry follows its ``run_start``, unless an earlier run claimed
+        or carried it out (see :func:`adsuite.journal.claims.refusal`): then nothing is
+        written and an InputError names that run.
+        """
         _require_text(mode=mode)
         _check_operator(operator)
         body = {
@@ -129,10 +138,14 @@ class Journal:
             "pid": os.getpid(),
         }
         with self._write():
+            if claim_ticket:
+                claims.check(ticket, queries.fetch_ticket_runs(self._conn, ticket or ""))
             run_id = new_run_id()
             while queries.run_exists(self._conn, run_id):
                 run_id = new_run_id()
             self._append(run_id, KIND_RUN_START, body)
+            if claim_ticket:
+                self._append(run_id, KIND_TICKET_CLAIM, {"ticket": ticket})
         log.info("journal: run %s started (%s)", run_id, mode)
         return run_id
 
@@ -220,6 +233,14 @@ class Journal:
         with self._write():
             self._append("", KIND_ACCESS, {"who": who, "what": what, "ticket": ticket})
 
+    def record_lease_takeover(
+        self, *, domain: str, previous: Mapping[str, Any], holder: Mapping[str, Any]
+    ) -> None:
+        """Record that *holder* took over *domain*'s lease, expired, from *previous*."""
+        body = {"domain": domain, "previous": dict(previous), "holder": dict(holder)}
+        with self._write():
+            self._append("", KIND_LEASE_TAKEOVER, body)
+
     # -- reading -------------------------------------------------------------------------
 
     def runs(self, limit: int | None = None) -> list[RunRecord]:
@@ -233,6 +254,11 @@ class Journal:
         in SQL: fast where :meth:`runs` reads every run)."""
         with self._guard("read"):
             return queries.fetch_runs_for(self._conn, list(ticket_types))
+
+    def ticket_runs(self, ticket: str) -> list[tuple[RunRecord, bool]]:
+        """Runs, newest first, that named *ticket*, each with whether it claimed it."""
+        with self._guard("read"):
+            return queries.fetch_ticket_runs(self._conn, ticket)
 
     def rollbacks_of(self, run_ids: Sequence[str]) -> list[RunRecord]:
         """Rollback runs (``adsuite rollback``), newest first, that undid one of *run_ids*."""
@@ -250,6 +276,11 @@ class Journal:
             if not queries.run_exists(self._conn, run_id):
                 raise JournalError(f"no run {run_id!r} in the journal")
             return queries.fetch_changes(self._conn, run_id)
+
+    def lease_takeovers(self) -> list[dict[str, Any]]:
+        """Every journaled takeover of an expired domain lease, oldest first."""
+        with self._guard("read"):
+            return queries.fetch_takeovers(self._conn)
 
     def pending_changes(self) -> list[ChangeRecord]:
         """Intents with no outcome across all runs, oldest first: what a crash left behind."""

@@ -21,7 +21,8 @@ from adsuite.errors import AdsuiteError
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, REFUSED = "queued", "running", "done", "failed", "refused"
-STATUSES = (QUEUED, RUNNING, DONE, FAILED, REFUSED)
+INTERRUPTED = "interrupted"  # the server stopped mid-run; the run is reported, never redone
+STATUSES = (QUEUED, RUNNING, DONE, FAILED, REFUSED, INTERRUPTED)
 
 
 class Refused(AdsuiteError):
@@ -67,7 +68,7 @@ class ChangeOutcome:
     kind: str
     action: str
     target: str
-    outcome: str  # applied | failed | conflict | skipped
+    outcome: str  # applied | failed | conflict | skipped | pending (interrupted: unknown)
     error: str | None = None
 
     def to_dict(self) -> dict[str, str]:
@@ -81,7 +82,7 @@ class RunResult:
     """What one carried-out ticket did: the journal run and each change's outcome."""
 
     journal_run: str
-    status: str  # the journal run's status: ok | failed | conflict
+    status: str  # the journal run's status: ok | failed | conflict | interrupted
     changes: tuple[ChangeOutcome, ...] = ()
     summary: str | None = None  # one line: "new account zhang.wei in HQ, …"
     notes: tuple[str, ...] = ()  # for the service desk (never a secret)

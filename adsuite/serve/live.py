@@ -26,7 +26,7 @@ from adsuite.engine.inventory import Inventory
 from adsuite.errors import InputError
 from adsuite.journal.records import RunRecord
 from adsuite.journal.store import Journal
-from adsuite.serve.contract import ChangeOutcome, Job, RunResult, TicketTypes
+from adsuite.serve.contract import INTERRUPTED, ChangeOutcome, Job, RunResult, TicketTypes
 from adsuite.serve.intake import DomainOf
 from adsuite.tickets import registry
 from adsuite.tickets.delivery import PasswordFile
@@ -64,7 +64,15 @@ def domain_resolver(inventory: Inventory) -> DomainOf:
 class LiveTicketRunner:
     """Validates, plans, applies and journals one queued ticket against its domain."""
 
-    def __init__(self, rules: Path, journal: Path, spool: Path, password_dir: Path | None) -> None:
+    def __init__(
+        self,
+        rules: Path,
+        journal: Path,
+        spool: Path,
+        password_dir: Path | None,
+        lease_wait: float = 600.0,
+    ) -> None:
+        self.lease_wait = lease_wait  # how long a ticket waits for another run's domain lease
         self.rules = rules
         self.journal = journal
         self.spool = spool
@@ -82,13 +90,13 @@ class LiveTicketRunner:
         checked = check_offline(path, job.inventory, self.rules, journal_path=self.journal)
         runner = TicketRunner(checked)
         delivery = self._delivery(checked, job)
-        with runner.connect() as conn:
+        with runner.connect(wait=self.lease_wait) as conn:
             planned = runner.plan(conn)
             if delivery is not None:
                 delivery.reserve()
             try:
-                done = runner.apply(planned, conn)
-            except BaseException:
+                done = runner.apply(planned, conn, keep=delivery, origin={"serve_run": job.id})
+            except InputError:  # refused before any change: the file holds nothing set
                 if delivery is not None:
                     delivery.discard()
                 raise
@@ -104,10 +112,18 @@ class LiveTicketRunner:
             raise InputError(
                 f"a {checked.kind.name} ticket sets a password: start with --password-dir"
             )
-        name = _UNSAFE.sub("_", checked.file.ticket.id)
-        destination = PasswordFile(self.password_dir / f"{name}-{job.id}.txt")
+        destination = PasswordFile(self._password_path(job))
+        if job.attempt > 1 and destination.path.exists():
+            # no journal run of this job exists (see __call__): nothing was set from it
+            log.warning("run %s: %s held no password that was set; removed", job.id, destination)
+            destination.path.unlink()
         destination.check()
         return destination
+
+    def _password_path(self, job: Job) -> Path:
+        assert self.password_dir is not None
+        name = _UNSAFE.sub("_", str(job.ticket.get("id")))
+        return self.password_dir / f"{name}-{job.id}.txt"
 
     def _deliver(
         self, done: TicketResult, delivery: PasswordFile | None, ticket: str
@@ -121,21 +137,48 @@ class LiveTicketRunner:
         )
 
     def _carried_out_before(self, job: Job) -> RunResult | None:
-        """A ticket the server was running when it stopped may have been applied already."""
+        """The journal run an earlier attempt of *job* started, reported instead of run again.
+
+        A run that ended is reported as it ended; one the server left without an end is
+        ``interrupted``, with each change's outcome (``pending``: nobody knows).
+        """
         if not self.journal.exists():
             return None
         with Journal.open(self.journal) as journal:
-            runs = [r for r in journal.runs() if _same_ticket(r, job)]
+            named = journal.ticket_runs(str(job.ticket.get("id")))
+            runs = [run for run, _ in named if _of(run, job)]
             if not runs:
                 return None
             changes = journal.changes(runs[0].id)
+        run = runs[0]
         outcomes = tuple(
             ChangeOutcome(c.resource, c.action, c.target, c.outcome, c.error) for c in changes
         )
-        note = "carried out before the server restarted; found in the journal" + (
-            " (a password it set was not delivered: reset it)" if _sets_password(job) else ""
+        interrupted = run.ended is None
+        return RunResult(
+            run.id,
+            INTERRUPTED if interrupted else run.status,
+            outcomes,
+            None,
+            (self._restart_note(job, interrupted),),
         )
-        return RunResult(runs[0].id, runs[0].status, outcomes, None, (note,))
+
+    def _restart_note(self, job: Job, interrupted: bool) -> str:
+        note = (
+            "the server stopped during this run; it was not run again: check the changes "
+            "marked pending in the directory"
+            if interrupted
+            else "carried out before the server restarted; found in the journal"
+        )
+        if not _sets_password(job):
+            return note
+        kept = self._password_path(job) if self.password_dir is not None else None
+        if kept is None or not kept.exists():
+            return note + " (a password it set was not delivered: reset it)"
+        return note + (
+            f"; the password generated for it is in {kept.name} in the server's password "
+            "folder (written before the change that sets it)"
+        )
 
 
 class LiveTicketCheck:
@@ -168,7 +211,11 @@ def spooled(folder: Path, name: str, document: Mapping[str, Any]) -> Iterator[Pa
         path.unlink(missing_ok=True)
 
 
-def _same_ticket(run: RunRecord, job: Job) -> bool:
+def _of(run: RunRecord, job: Job) -> bool:
+    """Whether *run* is this queued job's: named by reference, or (runs journaled before
+    runs carried it) the same ticket, carried out ok since the job was received."""
+    if run.extra.get("serve_run") is not None:
+        return bool(run.extra["serve_run"] == job.id)
     return (
         run.ticket == job.ticket.get("id")
         and run.mode == "apply"

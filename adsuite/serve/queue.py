@@ -34,7 +34,7 @@ from adsuite.serve.signature import Signed
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the status "interrupted"
 SIGNATURE_RETENTION = 86_400  # seconds; longer than any sensible window
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -270,9 +270,15 @@ class Queue:
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version not in (0, 1, SCHEMA_VERSION):
             raise AdsuiteError(f"{self.path}: queue schema {version} is not one this adsuite reads")
         self._conn.execute("PRAGMA journal_mode = WAL")
+        if version == 1:  # SQLite cannot change a CHECK: copy the runs into a new table
+            self._conn.executescript(
+                "BEGIN; ALTER TABLE runs RENAME TO runs_v1;"
+                " DROP INDEX IF EXISTS runs_by_status; DROP INDEX IF EXISTS runs_by_ticket;"
+                f"{_SCHEMA} INSERT INTO runs SELECT * FROM runs_v1; DROP TABLE runs_v1; COMMIT;"
+            )
         self._conn.executescript(_SCHEMA)
         self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

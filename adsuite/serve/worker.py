@@ -6,7 +6,10 @@ parallel but one domain never runs two tickets at once (their plans would race).
 A ticket the runner refuses (an :class:`~adsuite.errors.InputError`: wrong form,
 approvals short of the rules, facts that contradict it) ends ``refused`` with the
 reason, and is journaled as refused; a connection, credential or directory error, or
-a run that ends failed or in a conflict, ends ``failed``.
+a run that ends failed or in a conflict, ends ``failed``. A ticket whose journal run
+the server left half done when it stopped ends ``interrupted`` with that run and each
+change's outcome (``pending`` where none was recorded): the runner reports it and
+never starts the ticket again over its own partial run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from adsuite.errors import AdsuiteError, InputError
-from adsuite.serve.contract import DONE, FAILED, REFUSED, Job, Refusal, TicketRunner
+from adsuite.serve.contract import DONE, FAILED, INTERRUPTED, REFUSED, Job, Refusal, TicketRunner
 from adsuite.serve.queue import Queue
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,13 @@ def carry_out(runner: TicketRunner, job: Job) -> Finished:
         return FAILED, None, "internal error in adsuite serve; see the server log"
     if result.status == "ok":
         return DONE, result.to_dict(), None
+    if result.status == INTERRUPTED:
+        return (
+            INTERRUPTED,
+            result.to_dict(),
+            f"the server stopped while journal run {result.journal_run} carried this ticket "
+            "out; it is not run again: check its pending changes",
+        )
     return FAILED, result.to_dict(), f"the run ended {result.status}; see the changes"
 
 

@@ -4,8 +4,10 @@ Used for a ticket's password (new_employee, password_reset) and for a super-admi
 check-out (``adsuite admin checkout --password-out``) alike.
 
 The file is created (exclusively, owner-only) before the run, so a path that cannot
-be written stops the ticket before anything changes; the password is written into it
-only once the change that sets it has applied, and the file is removed otherwise.
+be written stops the ticket before anything changes. The generated password is
+written into it and synced to disk before the change that sets it (:meth:`keep`), so
+a run killed half-way never sets a password nobody has; when the run ends, the file
+is left with the passwords that were set, or removed if none was.
 The password goes nowhere else: not to the plan, the journal, the logs or stdout.
 """
 
@@ -27,6 +29,7 @@ class PasswordFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self.kept = False  # a password about to be set is in the file: never remove it
 
     def check(self) -> None:
         """Refuse a destination that exists or whose folder does not (before any change)."""
@@ -35,22 +38,36 @@ class PasswordFile:
     def reserve(self) -> None:
         self._fd = private_files.create_new(self.path)
 
-    def deliver(self, deliveries: tuple[Delivery, ...], ticket_id: str) -> bool:
-        """Write the passwords that were set; remove the file if none was. True if written."""
+    def keep(self, deliveries: tuple[Delivery, ...], ticket_id: str) -> None:
+        """Write the passwords about to be set, synced, before the run changes anything."""
         assert self._fd is not None, "reserve() first"
-        fd, self._fd = self._fd, None
-        done = [d for d in deliveries if d.set]
+        self._write(deliveries, ticket_id)
+        self.kept = True
+        log.info("password for ticket %s kept in %s before it is set", ticket_id, self.path)
+
+    def deliver(self, deliveries: tuple[Delivery, ...], ticket_id: str) -> bool:
+        """Leave the passwords that were set; remove the file if none was. True if written."""
+        assert self._fd is not None, "reserve() first"
+        done = tuple(d for d in deliveries if d.set)
         if not done:
-            os.close(fd)
-            self.path.unlink(missing_ok=True)
+            self.discard()
             return False
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for item in done:
-                out.write(f"ticket: {ticket_id}\naccount: {item.account}\n")
-                out.write(f"password: {item.secret.reveal()}\n")
-                out.write(f"must change at next logon: {'yes' if item.must_change else 'no'}\n")
+        self._write(done, ticket_id)
+        os.close(self._fd)
+        self._fd = None
         log.info("password for ticket %s written to %s", ticket_id, self.path)
         return True
+
+    def _write(self, items: tuple[Delivery, ...], ticket_id: str) -> None:
+        assert self._fd is not None
+        text = "".join(
+            f"ticket: {ticket_id}\naccount: {item.account}\npassword: {item.secret.reveal()}\n"
+            f"must change at next logon: {'yes' if item.must_change else 'no'}\n"
+            for item in items
+        )
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, text.encode("utf-8"), 0)
+        os.fsync(self._fd)
 
     def discard(self) -> None:
         """Give up the reservation (the run did not happen)."""

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -27,12 +27,14 @@ from adsuite.connectors.credentials import Secret
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import generate_password
 from adsuite.engine.inventory import Inventory, load_inventory
+from adsuite.engine.lease import Notice
 from adsuite.engine.loader import Play, Playbook
 from adsuite.engine.planner import Plan
 from adsuite.engine.progress import Progress
 from adsuite.engine.session import ApplyResult, Session
 from adsuite.engine.yamlsource import validation_error
 from adsuite.errors import InputError
+from adsuite.journal import claims
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.resources.base import Change, LdapWrite, SecretRef
@@ -86,6 +88,12 @@ class Delivery:
     secret: Secret
     set: bool  # False: the change that would set it did not apply
     must_change: bool = True  # a ticket's user changes it at first logon; a check-out's holder not
+
+
+class PasswordKeeper(Protocol):
+    """Where a generated password goes before the change that sets it (a 0600 file)."""
+
+    def keep(self, deliveries: tuple[Delivery, ...], ticket_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -162,18 +170,19 @@ def _env(file: TicketFile, inventory: Inventory) -> TicketEnv:
 
 
 def _not_carried_out(file: TicketFile, journal_path: Path) -> None:
-    """A ticket runs once: its approvals were given for one change, not for replays."""
+    """A ticket runs once: its approvals were given for one change, not for replays.
+
+    Checked before the run to refuse early; the claim that decides is made as the run
+    starts, under the domain lease (``Journal.start_run(claim_ticket=True)``).
+    """
     if not journal_path.exists():
         return
     with Journal.open(journal_path) as journal:
-        runs = journal.runs()
-    for run in runs:
-        if run.ticket == file.ticket.id and run.mode == "apply" and run.status == "ok":
-            raise file.error(
-                ("id",),
-                f"ticket {file.ticket.id} was already carried out (journal run {run.id}, "
-                f"{run.started}); a ticket runs once, so file a new one",
-            )
+        runs = journal.ticket_runs(file.ticket.id)
+    try:
+        claims.check(file.ticket.id, runs)
+    except InputError as exc:
+        raise file.error(("id",), f"{exc.message}, so file a new one") from None
 
 
 class _TicketSession(Session):
@@ -199,8 +208,15 @@ class TicketRunner:
         self._connector = _TicketSession(self._playbook(()), checked, self._generated)
 
     @contextmanager
-    def connect(self) -> Iterator[Connections]:
-        with self._connector.connect() as conn:
+    def connect(
+        self, *, write: bool = True, wait: float = 0.0, notice: Notice | None = None
+    ) -> Iterator[Connections]:
+        """Bind to the ticket's domain; to carry it out (*write*), under the domain lease,
+        after which the ticket is checked again against the journal: a run of the same
+        ticket that held the lease before this one is named, not raced."""
+        with self._connector.connect(write=write, wait=wait, notice=notice) as conn:
+            if write:
+                _not_carried_out(self.checked.file, self.checked.journal_path)
             yield conn
 
     def plan(self, conn: Connections, progress: Progress | None = None) -> TicketPlan:
@@ -216,17 +232,35 @@ class TicketRunner:
         return TicketPlan(found, build, session, plan)
 
     def apply(
-        self, planned: TicketPlan, conn: Connections, progress: Progress | None = None
+        self,
+        planned: TicketPlan,
+        conn: Connections,
+        progress: Progress | None = None,
+        *,
+        keep: PasswordKeeper | None = None,
+        origin: Mapping[str, Any] | None = None,
     ) -> TicketResult:
-        """Generate the ticket's passwords, apply exactly *planned*, journal it."""
+        """Generate the ticket's passwords, hand them to *keep* (written before the change
+        that sets them), apply exactly *planned* claiming the ticket, journal it.
+
+        *origin* goes into the run's ``extra`` (e.g. the serve queue's run reference).
+        """
+        ticket = self.checked.file.ticket.id
         for name in planned.build.passwords:
             self._generated[name] = generate_password()
+        if keep is not None and planned.build.passwords:
+            pending = tuple(
+                Delivery(account, self._generated[name], False)
+                for name, account in planned.build.passwords.items()
+            )
+            keep.keep(pending, ticket)
         result = planned.session.apply(
             planned.plan,
             conn,
-            ticket=self.checked.file.ticket.id,
-            extra=self.extra(planned),
+            ticket=ticket,
+            extra=self.extra(planned) | dict(origin or {}),
             progress=progress,
+            claim=True,
         )
         return TicketResult(result, self._deliveries(planned, result))
 

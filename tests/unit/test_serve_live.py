@@ -66,3 +66,32 @@ def test_earlier_run_of_the_same_ticket_before_it_was_queued_does_not_count(
     runner = LiveTicketRunner(RULES, journal, tmp_path / "spool", tmp_path / "pw")
     assert runner._carried_out_before(resumed_job("IT-9", "2999-01-01T00:00:00Z")) is None
     assert runner._carried_out_before(resumed_job("IT-8", "2000-01-01T00:00:00Z")) is None
+
+
+def test_a_run_the_server_left_half_done_is_reported_interrupted_not_run_again(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "journal.sqlite"
+    job = resumed_job("IT-7", "2000-01-01T00:00:00Z")
+    with Journal.open(journal) as book:
+        run_id = book.start_run(
+            mode="apply",
+            operator={"os_user": "svc"},
+            ticket="IT-7",
+            extra={"serve_run": job.id},
+            claim_ticket=True,
+        )
+        book.record_intent(
+            run_id, resource="user", target="CN=a,DC=x", action="create", before=None, after={}
+        )
+    passwords = tmp_path / "pw"
+    passwords.mkdir()
+    kept = passwords / f"IT-7-{job.id}.txt"
+    kept.write_text("password: (kept before the change)\n", encoding="utf-8")
+    runner = LiveTicketRunner(RULES, journal, tmp_path / "spool", passwords)
+    result = runner(job)
+    assert (result.journal_run, result.status) == (run_id, "interrupted")
+    assert [(c.target, c.outcome) for c in result.changes] == [("CN=a,DC=x", "pending")]
+    assert kept.name in result.notes[0] and "not run again" in result.notes[0]
+    assert not (tmp_path / "spool").exists(), "nothing was run again"
+    assert kept.exists(), "the kept password stays"
