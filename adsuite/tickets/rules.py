@@ -34,11 +34,12 @@ import difflib
 import hashlib
 import logging
 import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -67,6 +68,53 @@ class AnyOf(_Model):
 class Confirmation(_Model):
     what: str = Field(min_length=1)
     fields: list[str] = Field(default_factory=list)
+    accepted: dict[str, list[str]] = Field(default_factory=dict)  # field -> the only values
+
+    @model_validator(mode="after")
+    def _accepted_fields(self) -> Confirmation:
+        for name, values in self.accepted.items():
+            if name not in self.fields:
+                raise LocatedValueError(
+                    f"accepted values for '{name}', which is not one of fields {self.fields}",
+                    ("accepted", name),
+                )
+            if not values:
+                raise LocatedValueError("needs at least one accepted value", ("accepted", name))
+        return self
+
+    def allows(self, field: str, value: str) -> bool:
+        wanted = self.accepted.get(field)
+        return wanted is None or _words(value) in {_words(v) for v in wanted}
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+class Holder(_Model):
+    """One way the directory says who holds a role; exactly one of the three."""
+
+    group: str | None = None  # "{company}-HR": a direct member of it, in the ticket's company
+    manager_of: Literal["subject"] | None = None  # the ticket subject's ``manager``
+    named_by: Literal["ticket_type"] | None = None  # the person the ticket type binds
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Holder:
+        given = [v for v in (self.group, self.manager_of, self.named_by) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a holder is one of {group: NAME}, {manager_of: subject}, {named_by: ticket_type}"
+            )
+        if self.group is not None:
+            fields = {f for _, f, _, _ in string.Formatter().parse(self.group) if f is not None}
+            if not fields <= {"company"}:
+                raise ValueError(f"group {self.group!r} may only use {{company}}")
+        return self
+
+
+class Role(_Model):
+    what: str = Field(min_length=1)
+    held_by: list[Holder] = Field(min_length=1)
 
 
 class TypeRule(_Model):
@@ -84,12 +132,12 @@ class TypeRule(_Model):
 
 
 class Rules(_Model):
-    roles: dict[str, str] = Field(min_length=1)
+    roles: dict[str, Role] = Field(min_length=1)
     types: dict[str, TypeRule] = Field(min_length=1)
 
     @field_validator("roles")
     @classmethod
-    def _role_names(cls, value: dict[str, str]) -> dict[str, str]:
+    def _role_names(cls, value: dict[str, Role]) -> dict[str, Role]:
         for name in value:
             _check_name(name, "role")
         return value
@@ -308,6 +356,13 @@ def _check_confirmations(ticket: TicketFile, rule: TypeRule) -> None:
                 raise ticket.error(
                     ("confirmations", name),
                     f"confirmation '{name}' needs '{field}': {wanted.what} ({rule.clause})",
+                )
+            if not wanted.allows(field, value[field]):
+                raise ticket.error(
+                    ("confirmations", name, field),
+                    f"confirmation '{name}': {field} '{value[field]}' is not accepted "
+                    f"({rule.clause}: {rule.rule}); accepted: "
+                    f"{'; '.join(wanted.accepted[field])}",
                 )
 
 
