@@ -3,10 +3,10 @@
 :func:`check_offline` does every check that needs no directory — the ticket's form,
 its type, its parameters, its approvals and confirmations against the rules file,
 its companies, and that it has not been carried out before. :class:`TicketRunner`
-then reads the facts the type needs, checks that the requester and approvers are
-enabled users holding their roles (:mod:`adsuite.tickets.approvers`), builds the
-playbook tasks (refusing a ticket the facts contradict), and plans them through the
-normal engine. Only then is anything applied: the run journals the ticket id, and the
+then reads the facts the type needs, builds the playbook tasks (refusing a ticket
+the facts contradict), checks that the requester and approvers are enabled users
+holding their roles (:mod:`adsuite.tickets.approvers`), and plans the tasks through
+the normal engine. Only then is anything applied: the run journals the ticket id, and the
 requester, approvals, the rule that was met and the type's record in the run's
 ``extra``.
 """
@@ -226,8 +226,8 @@ class TicketRunner:
         """Read the facts, build the tasks (refusing what the facts contradict), plan."""
         c = self.checked
         found = directory.read(conn, c.env.base_dn, c.needs, progress)
-        self._verify_people(conn, found, progress)
         build = c.kind.build(c.env, c.params, found)
+        self._verify_people(conn, found, progress)
         session = _TicketSession(self._playbook(build.tasks), c, self._generated)
         plan = session.plan(conn, progress)
         if build.memberships_first:
