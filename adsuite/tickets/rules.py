@@ -6,8 +6,12 @@ clause of the regulations its rule comes from, the approvals it needs and the fa
 before anything changes, so changing a rule needs no code:
 
     roles:
-      department_head: the head of the employee's department
-      general_manager: the company's general manager (总经理)
+      department_head:
+        what: the head of the employee's department
+        held_by: [{manager_of: subject}, {group: "{company}-Department-Heads"}]
+      general_manager:
+        what: the company's general manager (总经理)
+        held_by: [{group: "{company}-GM"}]
     types:
       elevation:
         clause: 二.1.b
@@ -20,12 +24,15 @@ before anything changes, so changing a rule needs no code:
           identity_verification:
             what: how, and by whom, the requester's identity was verified
             fields: [method, verified_by]
+            accepted: {method: [in person with an ID card, video call showing the ID card]}
 
 An item of ``approvals`` is a role or ``{any_of: [role, role]}``; each item needs its
 own approver. Beyond the file, adsuite always holds that approvals carry a time that
 is not in the future, that one person's approval counts once, and that the requester
 never approves their own ticket (segregation of duties). A ticket type may bind a
 role to named people (:class:`Binding`), e.g. the data owner's department head.
+Whether each person exists and holds the role (``held_by``) is checked against the
+directory by :mod:`adsuite.tickets.approvers`.
 """
 
 from __future__ import annotations
