@@ -4,7 +4,8 @@ A ticket type is a :class:`TicketType` in a module of its own: a pydantic model 
 parameters, ``needs`` (what to read from the directory, decided from the parameters
 alone; unknown companies are refused here), and ``build`` (the facts read → the
 playbook tasks of the run, refusing anything the facts contradict). ``bind_roles``
-may tie an approver role to named people for one ticket.
+may tie an approver role to named people for one ticket; ``scope`` says, from the
+facts, which companies' role holders (and which user's manager) may approve it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class Account:
     kind: str  # user | group | computer | other
     enabled: bool | None = None
     upn: str | None = None
+    member_of: frozenset[str] = frozenset()  # DN keys of its direct groups (memberOf)
+    manager: str | None = None  # its manager's DN
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,15 @@ class Found:
 
     def account(self, name: str) -> Account | None:
         return self.accounts.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose role holders may approve a ticket: its companies, its user's manager."""
+
+    companies: tuple[str, ...] = ()  # company codes, for role groups like {company}-HR
+    subject: str | None = None  # the ticket's user, in words
+    manager: str | None = None  # the DN of that user's manager
 
 
 @dataclass(frozen=True)
@@ -160,13 +172,32 @@ class TicketEnv:
         return Task(kind, name, spec, self.location(path), None, ())
 
 
+def subject_scope(
+    env: TicketEnv, found: Found, companies: Sequence[str], subject: str | None
+) -> Scope:
+    """*companies* and, if the subject user exists, the company whose OU holds it and
+    its manager."""
+    codes = list(companies)
+    account = found.account(subject) if subject else None
+    home = env.company_of(account.dn) if account else None
+    if home is not None and home.code not in codes:
+        codes.append(home.code)
+    manager = account.manager if account else None
+    return Scope(tuple(codes), subject, manager)
+
+
 NeedsFn = Callable[[TicketEnv, Any], Needs]
 BuildFn = Callable[[TicketEnv, Any, Found], Build]
 BindFn = Callable[[TicketEnv, Any], Mapping[str, Binding]]
+ScopeFn = Callable[[TicketEnv, Any, Found], Scope]
 
 
 def _no_bindings(env: TicketEnv, params: Any) -> Mapping[str, Binding]:
     return {}
+
+
+def _no_scope(env: TicketEnv, params: Any, found: Found) -> Scope:
+    return Scope()
 
 
 @dataclass(frozen=True)
@@ -179,6 +210,7 @@ class TicketType:
     build: BuildFn
     bind_roles: BindFn = _no_bindings
     sets_password: bool = False  # its run sets a password that must be delivered
+    scope: ScopeFn = _no_scope  # whose role holders may approve (approvers.py)
 
 
 def membership_tasks(

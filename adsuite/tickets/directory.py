@@ -23,7 +23,14 @@ from adsuite.tickets.base import Account, Found, Group, Needs
 log = logging.getLogger(__name__)
 
 CHUNK = 500
-ACCOUNT_ATTRIBUTES = ("sAMAccountName", "objectClass", "userAccountControl", "userPrincipalName")
+ACCOUNT_ATTRIBUTES = (
+    "sAMAccountName",
+    "objectClass",
+    "userAccountControl",
+    "userPrincipalName",
+    "memberOf",
+    "manager",
+)
 ACCOUNTDISABLE = 0x2
 
 
@@ -78,8 +85,21 @@ def account(entry: Entry) -> Account:
     uac = entry.integer("userAccountControl")
     enabled = None if uac is None else not uac & ACCOUNTDISABLE
     name = entry.text("sAMAccountName") or dnlib.rdn_value(entry.dn)
-    return Account(name, entry.dn, kind, enabled, entry.text("userPrincipalName"))
+    member_of = frozenset(dnlib.key(dn) for dn in entry.texts("memberOf"))
+    upn, manager = entry.text("userPrincipalName"), entry.text("manager")
+    return Account(name, entry.dn, kind, enabled, upn, member_of, manager)
 
 
 def group(entry: Entry) -> Group:
     return Group(entry.text("sAMAccountName") or dnlib.rdn_value(entry.dn), entry.dn)
+
+
+def read_accounts(
+    conn: Connections, base_dn: str, names: Sequence[str], progress: Progress | None = None
+) -> dict[str, Account]:
+    """Accounts by sAMAccountName (lower-cased keys), in one paged search per 500 names."""
+    if not names:
+        return {}
+    queries = account_queries(base_dn, names)
+    facts = factlib.gather(conn, queries, progress or Silent())
+    return {a.name.lower(): a for q in queries for a in map(account, facts.get(q, []))}

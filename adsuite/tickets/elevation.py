@@ -3,8 +3,8 @@
     type: elevation
     requester: zhang.wei              # the user applies (由本人提出申请)
     approvals:                        # approvals.yml: both, each by its own person
-      - {name: li.dept, role: department_head, time: "2026-11-27T09:30:00+08:00"}
-      - {name: wang.gm, role: general_manager, time: "2026-11-27T11:00:00+08:00"}
+      - {name: hq.fin.head, role: department_head, time: "2026-11-27T09:30:00+08:00"}
+      - {name: hq.gm, role: general_manager, time: "2026-11-27T11:00:00+08:00"}
     parameters:
       company: HQ
       user: zhang.wei                 # sAMAccountName; an enabled user in HQ's OU
@@ -61,9 +61,11 @@ from adsuite.tickets.base import (
     Found,
     Needs,
     ParamPath,
+    Scope,
     TicketEnv,
     TicketType,
     membership_tasks,
+    subject_scope,
 )
 from adsuite.tickets.new_employee import require_restricted, restricted_group
 
@@ -244,5 +246,10 @@ def revoke_build(env: TicketEnv, params: RevokeParams, found: Found) -> Build:
     )
 
 
-TYPE = TicketType(NAME, Params, needs, build)
-REVOKE = TicketType(REVOKE_NAME, RevokeParams, revoke_needs, revoke_build)
+def scope(env: TicketEnv, params: _Params, found: Found) -> Scope:
+    """The company's role holders; the department head may be the user's manager."""
+    return subject_scope(env, found, (params.company,), params.user)
+
+
+TYPE = TicketType(NAME, Params, needs, build, scope=scope)
+REVOKE = TicketType(REVOKE_NAME, RevokeParams, revoke_needs, revoke_build, scope=scope)

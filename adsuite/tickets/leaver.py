@@ -20,7 +20,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from adsuite.resources.naming import check_sam_account_name
-from adsuite.tickets.base import Build, Found, Needs, TicketEnv, TicketType, membership_tasks
+from adsuite.tickets.base import (
+    Build,
+    Found,
+    Needs,
+    Scope,
+    TicketEnv,
+    TicketType,
+    membership_tasks,
+    subject_scope,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,4 +85,8 @@ def build(env: TicketEnv, params: Params, found: Found) -> Build:
     )
 
 
-TYPE = TicketType(NAME, Params, needs, build)
+def scope(env: TicketEnv, params: Params, found: Found) -> Scope:
+    return subject_scope(env, found, (), params.user)
+
+
+TYPE = TicketType(NAME, Params, needs, build, scope=scope)

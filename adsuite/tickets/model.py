@@ -2,9 +2,9 @@
 
     id: IT-2026-0042
     type: new_employee
-    requester: li.hr
+    requester: hq.hr.head
     approvals:
-      - {name: zhou.hr, role: hr, time: "2026-11-27T09:30:00+08:00"}
+      - {name: hq.hr, role: hr, time: "2026-11-27T09:30:00+08:00"}
     confirmations: {}          # facts the rules ask for (asset return, identity check…)
     parameters: {company: HQ, name: zhang.wei, display_name: 张伟}
 

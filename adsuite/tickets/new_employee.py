@@ -8,7 +8,7 @@
       surname: 张
       display_name: 张伟
       department: Finance
-      manager: li.na               # optional; an existing user
+      manager: hq.fin.head         # optional; an existing user
       restricted_group: HQ-Restricted   # optional; the default is <CODE>-Restricted
 
 The account is created enabled in ``<CODE>/Users`` with the company's name in
@@ -33,6 +33,7 @@ from adsuite.tickets.base import (
     Found,
     Needs,
     ParamPath,
+    Scope,
     TicketEnv,
     TicketType,
 )
@@ -148,4 +149,10 @@ def build(env: TicketEnv, params: Params, found: Found) -> Build:
     )
 
 
-TYPE = TicketType(NAME, Params, needs, build, sets_password=True)
+def scope(env: TicketEnv, params: Params, found: Found) -> Scope:
+    """The company's role holders; the department head may be the new user's manager."""
+    manager = found.account(params.manager) if params.manager else None
+    return Scope((params.company,), params.name, manager.dn if manager else None)
+
+
+TYPE = TicketType(NAME, Params, needs, build, sets_password=True, scope=scope)

@@ -4,8 +4,8 @@
     confirmations:
       written_request: OA-2026-1127-003          # the form or mail that asked for it
       identity_verification:
-        method: staff card checked in person
-        verified_by: wang.it
+        method: in person with a staff card
+        verified_by: hq.it.head
     parameters:
       user: zhang.wei
       unlock: true          # also clear a lockout (default true)
@@ -22,7 +22,16 @@ import logging
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from adsuite.resources.naming import check_sam_account_name
-from adsuite.tickets.base import GENERATED, Build, Found, Needs, TicketEnv, TicketType
+from adsuite.tickets.base import (
+    GENERATED,
+    Build,
+    Found,
+    Needs,
+    Scope,
+    TicketEnv,
+    TicketType,
+    subject_scope,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,4 +70,8 @@ def build(env: TicketEnv, params: Params, found: Found) -> Build:
     )
 
 
-TYPE = TicketType(NAME, Params, needs, build, sets_password=True)
+def scope(env: TicketEnv, params: Params, found: Found) -> Scope:
+    return subject_scope(env, found, (), params.user)
+
+
+TYPE = TicketType(NAME, Params, needs, build, sets_password=True, scope=scope)

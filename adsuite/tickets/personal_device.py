@@ -2,9 +2,9 @@
 
     type: personal_device
     approvals:
-      - {name: chen.gm, role: top_manager, time: "2026-11-26T16:00:00+08:00"}
+      - {name: hq.gm, role: top_manager, time: "2026-11-26T16:00:00+08:00"}
     confirmations:
-      it_security_check: {checked_by: wang.it, reference: SEC-2026-017}
+      it_security_check: {checked_by: hq.it.head, reference: SEC-2026-017}
     parameters:
       company: HQ
       name: PD-HQ-0042        # the computer name (at most 15 characters)
@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from adsuite.resources.computer import check_computer_name, sam_account_name
 from adsuite.resources.naming import check_sam_account_name
-from adsuite.tickets.base import Build, Found, Needs, TicketEnv, TicketType
+from adsuite.tickets.base import Build, Found, Needs, Scope, TicketEnv, TicketType, subject_scope
 
 log = logging.getLogger(__name__)
 
@@ -111,4 +111,9 @@ def _notes(env: TicketEnv, params: Params, owner: str) -> str:
     return "\n".join(lines)
 
 
-TYPE = TicketType(NAME, Params, needs, build)
+def scope(env: TicketEnv, params: Params, found: Found) -> Scope:
+    """The top manager of the company the device joins."""
+    return subject_scope(env, found, (params.company,), params.owner)
+
+
+TYPE = TicketType(NAME, Params, needs, build, scope=scope)

@@ -6,8 +6,12 @@ clause of the regulations its rule comes from, the approvals it needs and the fa
 before anything changes, so changing a rule needs no code:
 
     roles:
-      department_head: the head of the employee's department
-      general_manager: the company's general manager (总经理)
+      department_head:
+        what: the head of the employee's department
+        held_by: [{manager_of: subject}, {group: "{company}-Department-Heads"}]
+      general_manager:
+        what: the company's general manager (总经理)
+        held_by: [{group: "{company}-GM"}]
     types:
       elevation:
         clause: 二.1.b
@@ -20,12 +24,15 @@ before anything changes, so changing a rule needs no code:
           identity_verification:
             what: how, and by whom, the requester's identity was verified
             fields: [method, verified_by]
+            accepted: {method: [in person with an ID card, video call showing the ID card]}
 
 An item of ``approvals`` is a role or ``{any_of: [role, role]}``; each item needs its
 own approver. Beyond the file, adsuite always holds that approvals carry a time that
 is not in the future, that one person's approval counts once, and that the requester
 never approves their own ticket (segregation of duties). A ticket type may bind a
 role to named people (:class:`Binding`), e.g. the data owner's department head.
+Whether each person exists and holds the role (``held_by``) is checked against the
+directory by :mod:`adsuite.tickets.approvers`.
 """
 
 from __future__ import annotations
@@ -34,11 +41,12 @@ import difflib
 import hashlib
 import logging
 import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -67,6 +75,53 @@ class AnyOf(_Model):
 class Confirmation(_Model):
     what: str = Field(min_length=1)
     fields: list[str] = Field(default_factory=list)
+    accepted: dict[str, list[str]] = Field(default_factory=dict)  # field -> the only values
+
+    @model_validator(mode="after")
+    def _accepted_fields(self) -> Confirmation:
+        for name, values in self.accepted.items():
+            if name not in self.fields:
+                raise LocatedValueError(
+                    f"accepted values for '{name}', which is not one of fields {self.fields}",
+                    ("accepted", name),
+                )
+            if not values:
+                raise LocatedValueError("needs at least one accepted value", ("accepted", name))
+        return self
+
+    def allows(self, field: str, value: str) -> bool:
+        wanted = self.accepted.get(field)
+        return wanted is None or _words(value) in {_words(v) for v in wanted}
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+class Holder(_Model):
+    """One way the directory says who holds a role; exactly one of the three."""
+
+    group: str | None = None  # "{company}-HR": a direct member of it, in the ticket's company
+    manager_of: Literal["subject"] | None = None  # the ticket subject's ``manager``
+    named_by: Literal["ticket_type"] | None = None  # the person the ticket type binds
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Holder:
+        given = [v for v in (self.group, self.manager_of, self.named_by) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a holder is one of {group: NAME}, {manager_of: subject}, {named_by: ticket_type}"
+            )
+        if self.group is not None:
+            fields = {f for _, f, _, _ in string.Formatter().parse(self.group) if f is not None}
+            if not fields <= {"company"}:
+                raise ValueError(f"group {self.group!r} may only use {{company}}")
+        return self
+
+
+class Role(_Model):
+    what: str = Field(min_length=1)
+    held_by: list[Holder] = Field(min_length=1)
 
 
 class TypeRule(_Model):
@@ -84,12 +139,12 @@ class TypeRule(_Model):
 
 
 class Rules(_Model):
-    roles: dict[str, str] = Field(min_length=1)
+    roles: dict[str, Role] = Field(min_length=1)
     types: dict[str, TypeRule] = Field(min_length=1)
 
     @field_validator("roles")
     @classmethod
-    def _role_names(cls, value: dict[str, str]) -> dict[str, str]:
+    def _role_names(cls, value: dict[str, Role]) -> dict[str, Role]:
         for name in value:
             _check_name(name, "role")
         return value
@@ -308,6 +363,13 @@ def _check_confirmations(ticket: TicketFile, rule: TypeRule) -> None:
                 raise ticket.error(
                     ("confirmations", name),
                     f"confirmation '{name}' needs '{field}': {wanted.what} ({rule.clause})",
+                )
+            if not wanted.allows(field, value[field]):
+                raise ticket.error(
+                    ("confirmations", name, field),
+                    f"confirmation '{name}': {field} '{value[field]}' is not accepted "
+                    f"({rule.clause}: {rule.rule}); accepted: "
+                    f"{'; '.join(wanted.accepted[field])}",
                 )
 
 

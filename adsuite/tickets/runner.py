@@ -3,10 +3,12 @@
 :func:`check_offline` does every check that needs no directory — the ticket's form,
 its type, its parameters, its approvals and confirmations against the rules file,
 its companies, and that it has not been carried out before. :class:`TicketRunner`
-then reads the facts the type needs, builds the playbook tasks (refusing a ticket the
-facts contradict), and plans them through the normal engine. Only then is anything
-applied: the run journals the ticket id, and the requester, approvals, the rule that
-was met and the type's record in the run's ``extra``.
+then reads the facts the type needs, builds the playbook tasks (refusing a ticket
+the facts contradict), checks that the requester and approvers are enabled users
+holding their roles (:mod:`adsuite.tickets.approvers`), and plans the tasks through
+the normal engine. Only then is anything applied: the run journals the ticket id, and the
+requester, approvals, the rule that was met and the type's record in the run's
+``extra``.
 """
 
 from __future__ import annotations
@@ -40,10 +42,17 @@ from adsuite.journal.store import Journal
 from adsuite.resources.base import Change, LdapWrite, SecretRef
 from adsuite.resources.password_reset import PasswordWrite
 from adsuite.source import Location
-from adsuite.tickets import directory, registry
+from adsuite.tickets import approvers, directory, registry
 from adsuite.tickets.base import Build, Found, Needs, TicketEnv, TicketType
 from adsuite.tickets.model import TicketFile, read_ticket
-from adsuite.tickets.rules import LoadedRules, Satisfied, TypeRule, check_ticket, load_rules
+from adsuite.tickets.rules import (
+    Binding,
+    LoadedRules,
+    Satisfied,
+    TypeRule,
+    check_ticket,
+    load_rules,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +73,7 @@ class Checked:
     satisfied: tuple[Satisfied, ...]
     inventory_path: Path
     journal_path: Path
+    bindings: Mapping[str, Binding] = dataclasses.field(default_factory=dict)
 
     @property
     def inventory(self) -> Inventory:
@@ -129,10 +139,20 @@ def check_offline(
     )
     bindings = kind.bind_roles(env, params)
     satisfied = check_ticket(file, rules, now=now, bindings=bindings)
-    needs = kind.needs(env, params)
+    needs = approvers.with_people(kind.needs(env, params), file)
     _not_carried_out(file, journal)
     return Checked(
-        file, rules, rule, kind, params, env, needs, tuple(satisfied), inventory_path, journal
+        file,
+        rules,
+        rule,
+        kind,
+        params,
+        env,
+        needs,
+        tuple(satisfied),
+        inventory_path,
+        journal,
+        bindings,
     )
 
 
@@ -224,12 +244,21 @@ class TicketRunner:
         c = self.checked
         found = directory.read(conn, c.env.base_dn, c.needs, progress)
         build = c.kind.build(c.env, c.params, found)
+        self._verify_people(conn, found, progress)
         session = _TicketSession(self._playbook(build.tasks), c, self._generated)
         plan = session.plan(conn, progress)
         if build.memberships_first:
             ordered = sorted(plan.changes, key=lambda change: change.kind != "membership")
             plan = dataclasses.replace(plan, changes=tuple(ordered))
         return TicketPlan(found, build, session, plan)
+
+    def _verify_people(self, conn: Connections, found: Found, progress: Progress | None) -> None:
+        """The requester and approvers: enabled users holding their roles (before any write)."""
+        c = self.checked
+        scope = c.kind.scope(c.env, c.params, found)
+        names = approvers.role_groups(c.rules, c.rule, scope)
+        groups = directory.read_accounts(conn, c.env.base_dn, names, progress)
+        approvers.verify(c.file, c.rules, found, groups, scope, c.bindings)
 
     def apply(
         self,

@@ -31,9 +31,11 @@ from adsuite.tickets.base import (
     Build,
     Found,
     Needs,
+    Scope,
     TicketEnv,
     TicketType,
     membership_tasks,
+    subject_scope,
 )
 from adsuite.tickets.new_employee import require_restricted, restricted_group
 
@@ -118,4 +120,9 @@ def build(env: TicketEnv, params: Params, found: Found) -> Build:
     )
 
 
-TYPE = TicketType(NAME, Params, needs, build)
+def scope(env: TicketEnv, params: Params, found: Found) -> Scope:
+    """The role holders of the new company or of the one the user leaves."""
+    return subject_scope(env, found, (params.to_company,), params.user)
+
+
+TYPE = TicketType(NAME, Params, needs, build, scope=scope)

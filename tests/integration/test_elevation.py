@@ -49,8 +49,8 @@ class Company:
 
 @pytest.fixture()
 def company(lab_env: Lab, top: str, tmp_path: Path, cli: Callable[..., Cli]) -> Company:
-    """A company of the test's own with the real OU tree, groups and lockdown GPOs, and
-    two users in its restricted group."""
+    """A company of the test's own with the real OU tree, groups, approvers (<code>.gm,
+    <code>.fin.head…) and lockdown GPOs, and two users in its restricted group."""
     code = top.upper()
     data = yaml.safe_load(lab_env.inventory.read_text(encoding="utf-8"))
     data["companies"] = [{"code": code, "name": f"{code} 测试公司", "ip_range": "10.98.0.0/16"}]
@@ -60,7 +60,7 @@ def company(lab_env: Lab, top: str, tmp_path: Path, cli: Callable[..., Cli]) -> 
     site.write_text(
         "".join(
             f"- import_playbook: {REPO / 'playbooks' / name}\n"
-            for name in ("group_domain.yml", "workstation_lockdown.yml")
+            for name in ("group_domain.yml", "approvers.yml", "workstation_lockdown.yml")
         ),
         encoding="utf-8",
     )
@@ -140,6 +140,7 @@ def test_elevation_needs_both_approvals_and_drift_lists_every_member_without_a_t
     lab_env: Lab, directory: Directory, company: Company, cli: Callable[..., Cli]
 ) -> None:
     code, inventory = company.code, str(company.inventory)
+    dept_head, gm = f"{code.lower()}.fin.head", f"{code.lower()}.gm"
     elevated, restricted = company.group_dn("Elevated"), company.group_dn("Restricted")
     zw, mal = company.user_dn(f"{code}-zw"), company.user_dn(f"{code}-mal")
 
@@ -149,7 +150,7 @@ def test_elevation_needs_both_approvals_and_drift_lists_every_member_without_a_t
     def drift() -> Cli:
         return cli("drift", str(company.site), "-i", inventory)
 
-    one = write_ticket(company, f"EL-{code}-1", "elevation", [(f"{code}.head", "department_head")])
+    one = write_ticket(company, f"EL-{code}-1", "elevation", [(dept_head, "department_head")])
     head = journal_head(lab_env)
     refused = ticket(one)
     assert refused.code == 1, refused.out + refused.err
@@ -166,7 +167,7 @@ def test_elevation_needs_both_approvals_and_drift_lists_every_member_without_a_t
         company,
         f"EL-{code}-2",
         "elevation",
-        [(f"{code}.head", "department_head"), (f"{code}.gm", "general_manager")],
+        [(dept_head, "department_head"), (gm, "general_manager")],
     )
     granted = ticket(both)
     assert granted.code == 0, granted.out + granted.err
@@ -188,9 +189,7 @@ def test_elevation_needs_both_approvals_and_drift_lists_every_member_without_a_t
     assert "Plan: 0 to create, 1 to update, 0 to delete." in repaired.out
     assert members(directory, elevated) == {zw.lower()}
 
-    revoke = write_ticket(
-        company, f"EL-{code}-3", "elevation_revoke", [(f"{code}.gm", "general_manager")]
-    )
+    revoke = write_ticket(company, f"EL-{code}-3", "elevation_revoke", [(gm, "general_manager")])
     revoked = ticket(revoke)
     assert revoked.code == 0, revoked.out + revoked.err
     assert members(directory, elevated) == set()

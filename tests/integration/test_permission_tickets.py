@@ -51,11 +51,12 @@ def share(lab_env: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Shar
 
 
 def fileserver_playbook(top: str) -> str:
-    """A department folder owned by '<top> Finance' (head <top>.fin.head), and HR's."""
+    """A department folder owned by '<top> Finance' (head <top>.fin.head), and HR's;
+    the heads are users of the directory, as every approver must be."""
     users = "\n".join(
         f"  - user: {{name: {top}-{n}, ou: {top}, password: {{credential: pc_{n}}}}}"
         for n in PASSWORDS
-    )
+    ) + "".join(f"\n  - user: {{name: {top}.{d}.head, ou: {top}}}" for d in ("fin", "hr"))
     return f"""
 tasks:
   - ou: {{path: {top}, protected: false}}

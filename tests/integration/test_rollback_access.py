@@ -257,8 +257,8 @@ def elevation(folder: Path, code: str, number: int) -> Path:
 type: elevation
 requester: {code}-zw
 approvals:
-  - {{name: {code}.head, role: department_head, time: "{when}"}}
-  - {{name: {code}.gm, role: general_manager, time: "{when}"}}
+  - {{name: {code.lower()}.fin.head, role: department_head, time: "{when}"}}
+  - {{name: {code.lower()}.gm, role: general_manager, time: "{when}"}}
 parameters: {{company: {code}, user: {code}-zw, reason: builds the CAD plug-ins}}
 """,
     )
@@ -292,6 +292,8 @@ def test_rolling_back_an_elevation_ends_its_grant_and_what_cannot_be_undone_says
     )
     made = cli("apply", str(setup), "-i", inventory, "--yes", env={"ADSUITE_CRED_RB_PW": PASSWORD})
     assert made.code == 0, made.out + made.err
+    approvers = cli("apply", str(REPO / "playbooks" / "approvers.yml"), "-i", inventory, "--yes")
+    assert approvers.code == 0, approvers.out + approvers.err  # <code>.gm, <code>.fin.head…
     lockdown = ticket(
         tmp_path,
         "lockdown",
@@ -349,7 +351,7 @@ type: password_reset
 requester: {code}-mal
 confirmations:
   written_request: OA-2026-1127-009
-  identity_verification: {{method: staff card checked in person, verified_by: wang.it}}
+  identity_verification: {{method: in person with a staff card, verified_by: {code.lower()}.it.head}}
 parameters: {{user: {code}-mal}}
 """,
     )

@@ -72,6 +72,9 @@ def test_signed_servicenow_ticket_creates_the_account_and_its_outcome_is_read_ba
     inventory = company_inventory(lab_env, code, tmp_path)
     tree = cli("apply", str(write_playbook(company_tree(code))), "-i", str(inventory), "--yes")
     assert tree.code == 0, tree.err
+    people = cli("apply", str(REPO / "playbooks/approvers.yml"), "-i", str(inventory), "--yes")
+    assert people.code == 0, people.err  # the role groups and their holders: <code>.hr…
+    requester, approver = f"{code.lower()}.hr.head", f"{code.lower()}.hr"
     passwords = tmp_path / "passwords"
     env = {
         **os.environ,
@@ -93,11 +96,11 @@ def test_signed_servicenow_ticket_creates_the_account_and_its_outcome_is_read_ba
     body = {
         "number": ritm,
         "u_adsuite_type": "new_employee",
-        "requested_for": "li.hr",
+        "requested_for": requester,
         "u_adsuite_parameters": {"company": code, "name": account, "display_name": "新员工"},
         "approvals": [
             {
-                "approver": "zhou.hr",
+                "approver": approver,
                 "role": "hr",
                 "state": "approved",
                 "sys_updated_on": "2026-01-05 01:30:00",
@@ -133,7 +136,7 @@ def test_signed_servicenow_ticket_creates_the_account_and_its_outcome_is_read_ba
     with Journal.open(lab_env.journal) as journal:
         run = journal.run(ended.body["journal_run"])
     assert run.ticket == ritm and run.status == "ok"
-    assert run.extra["ticket"]["approvals"][0]["name"] == "zhou.hr"
+    assert run.extra["ticket"]["approvals"][0]["name"] == approver
 
     files = list(passwords.iterdir())
     assert len(files) == 1 and stat.S_IMODE(files[0].stat().st_mode) == 0o600

@@ -2,7 +2,9 @@
 
 Each test builds two companies of its own (codes from its own top OU name, with the
 OU tree and groups playbooks/group_domain.yml and the lockdown playbook would give
-them) and an inventory naming them, so tests never see each other's objects. Each
+them, and the approver role groups and holders playbooks/approvers.yml gives every
+company: <code>.hr in <CODE>-HR, <code>.gm in <CODE>-GM…) and an inventory naming
+them, so tests never see each other's objects. Each
 bad ticket is refused with one `file:line: message`, nothing changes in the directory
 and the journal gains no apply run.
 """
@@ -28,7 +30,8 @@ from adsuite.journal.store import Journal
 pytestmark = pytest.mark.lab
 
 BASE = "DC=group,DC=example,DC=com"
-RULES = Path(__file__).resolve().parents[2] / "playbooks" / "approvals.yml"
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+RULES = PLAYBOOKS / "approvals.yml"
 OLD_PASSWORD = "Old-Passw0rd-4b1e!"
 TREE = """
 vars:
@@ -57,6 +60,10 @@ class Companies:
         parts = [f"OU={p}" for p in reversed(path.split("/"))]
         return ",".join([*parts, BASE])
 
+    def person(self, role: str, company: str = "a") -> str:
+        """A role holder playbooks/approvers.yml created: person('hr') -> '<code>.hr'."""
+        return f"{getattr(self, company).lower()}.{role}"
+
     def user_dn(self, name: str, ou: str) -> str:
         return f"CN={name},{self.ou(ou)}"
 
@@ -73,8 +80,8 @@ class Companies:
             return [r.id for r in journal.runs() if r.mode == "apply"]
 
 
-@pytest.fixture()
-def companies(lab_env: Lab, top: str, tmp_path: Path) -> Companies:
+def make_companies(lab_env: Lab, top: str, tmp_path: Path) -> Companies:
+    """Two companies of the test's own, with the OU tree, groups and approvers they need."""
     code = top.upper()
     data = yaml.safe_load(lab_env.inventory.read_text(encoding="utf-8"))
     data["companies"] = [
@@ -85,11 +92,11 @@ def companies(lab_env: Lab, top: str, tmp_path: Path) -> Companies:
     inventory.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     made = Companies(f"{code}A", f"{code}B", inventory, lab_env.journal, tmp_path)
     made.apply(TREE, "tree.yml")
+    made.apply((PLAYBOOKS / "approvers.yml").read_text(encoding="utf-8"), "approvers.yml")
     return made
 
 
-@pytest.fixture()
-def ticket_cli(cli: Callable[..., Cli], companies: Companies) -> Callable[..., Cli]:
+def make_ticket_cli(cli: Callable[..., Cli], companies: Companies) -> Callable[..., Cli]:
     def run(*args: str, command: str = "apply") -> Cli:
         extra = ("--yes",) if command == "apply" else ()
         return cli(
@@ -105,6 +112,16 @@ def ticket_cli(cli: Callable[..., Cli], companies: Companies) -> Callable[..., C
         )
 
     return run
+
+
+@pytest.fixture()
+def companies(lab_env: Lab, top: str, tmp_path: Path) -> Companies:
+    return make_companies(lab_env, top, tmp_path)
+
+
+@pytest.fixture()
+def ticket_cli(cli: Callable[..., Cli], companies: Companies) -> Callable[..., Cli]:
+    return make_ticket_cli(cli, companies)
 
 
 def an_hour_ago() -> str:
@@ -169,9 +186,9 @@ def new_employee(companies: Companies, user: str, extra: str = "") -> str:
     return f"""
 id: NE-{user}
 type: new_employee
-requester: li.hr
+requester: {companies.person("hr.head")}
 approvals:
-  - {{name: zhou.hr, role: hr, time: "{an_hour_ago()}"}}
+  - {{name: {companies.person("hr")}, role: hr, time: "{an_hour_ago()}"}}
 parameters:
   company: {companies.a}
   name: {user}
@@ -221,8 +238,8 @@ def test_new_employee_ticket_creates_a_restricted_account_whose_password_goes_ou
     with Journal.open(lab_env.journal) as journal:
         run = journal.runs(limit=1)[0]
     assert run.ticket == f"NE-{user}"
-    assert run.extra["ticket"]["requester"] == "li.hr"
-    assert run.extra["ticket"]["approvals"][0]["name"] == "zhou.hr"
+    assert run.extra["ticket"]["requester"] == companies.person("hr.head")
+    assert run.extra["ticket"]["approvals"][0]["name"] == companies.person("hr")
     assert run.extra["approval_rules"]["satisfied"][0]["needs"] == "hr or department_head"
 
 
@@ -279,9 +296,9 @@ def transfer(companies: Companies, user: str, confirmations: bool = True) -> str
     return f"""
 id: TR-{user}
 type: transfer
-requester: li.hr
+requester: {companies.person("hr.head")}
 approvals:
-  - {{name: zhou.hr, role: hr, time: "{an_hour_ago()}"}}
+  - {{name: {companies.person("hr", "b")}, role: hr, time: "{an_hour_ago()}"}}
 {confirmed}parameters:
   user: {user}
   to_company: {companies.b}
@@ -335,9 +352,9 @@ def test_leaver_ticket_disables_moves_and_records_the_groups_it_removes(
     text = f"""
 id: LV-{user}
 type: leaver
-requester: zhou.hr
+requester: {companies.person("hr")}
 approvals:
-  - {{name: wu.head, role: department_head, time: "{an_hour_ago()}"}}
+  - {{name: {companies.person("fin.head")}, role: department_head, time: "{an_hour_ago()}"}}
 parameters:
   user: {user}
 """
@@ -377,8 +394,8 @@ parameters:
 # --- password reset ----------------------------------------------------------------
 
 
-def reset(user: str, verified: bool = True) -> str:
-    verifier = ',\n    "verified_by": "wang.it"' if verified else ""
+def reset(user: str, verifier_name: str, verified: bool = True, method: str = "") -> str:
+    verifier = f',\n    "verified_by": "{verifier_name}"' if verified else ""
     return f"""{{
   "id": "PR-{user}",
   "type": "password_reset",
@@ -386,7 +403,7 @@ def reset(user: str, verified: bool = True) -> str:
   "confirmations": {{
     "written_request": "OA-2026-1127-003",
     "identity_verification": {{
-      "method": "staff card checked in person"{verifier}
+      "method": "{method or "in person with a staff card"}"{verifier}
     }}
   }},
   "parameters": {{"user": "{user}"}}
@@ -408,7 +425,19 @@ def test_password_reset_ticket_needs_the_written_request_and_identity_check(
     runs = companies.apply_runs()
     out = companies.folder / "reset.txt"
 
-    bad = write_ticket(companies, "bad.json", reset(user, verified=False))
+    it_head = companies.person("it.head")
+    by_phone = write_ticket(companies, "phone.json", reset(user, it_head, method="phone call"))
+    refused(
+        ticket_cli(str(by_phone), "--password-out", str(out)),
+        f"{by_phone}:8: confirmation 'identity_verification': method 'phone call' is not "
+        "accepted (五.9: a password is reset only on a written request and a verified "
+        "identity; a phone call is never enough; the user changes it at next logon (五.11)); "
+        "accepted: in person with an ID card; in person with a staff card; video call "
+        "showing the ID card; written confirmation by the manager",
+        companies,
+        runs,
+    )
+    bad = write_ticket(companies, "bad.json", reset(user, it_head, verified=False))
     refused(
         ticket_cli(str(bad), "--password-out", str(out)),
         f"{bad}:7: confirmation 'identity_verification' needs 'verified_by': how, and by "
@@ -418,7 +447,7 @@ def test_password_reset_ticket_needs_the_written_request_and_identity_check(
     )
     assert bind_error(lab_env, upn, OLD_PASSWORD) == "", "the password must be unchanged"
 
-    good = write_ticket(companies, "good.json", reset(user))
+    good = write_ticket(companies, "good.json", reset(user, it_head))
     result = ticket_cli(str(good), "--password-out", str(out))
     assert result.code == 0, result.err
     assert '"(current, never shown)" → "(new, set from credential ticket-generated)"' in (
@@ -437,14 +466,15 @@ def test_password_reset_ticket_needs_the_written_request_and_identity_check(
 
 
 def device(companies: Companies, owner: str, name: str, role: str = "top_manager") -> str:
+    approver, checker = companies.person("gm", "b"), companies.person("it.head", "b")
     return f"""
 id: PD-{name}
 type: personal_device
 requester: {owner}
 approvals:
-  - {{name: chen.boss, role: {role}, time: "{an_hour_ago()}"}}
+  - {{name: {approver}, role: {role}, time: "{an_hour_ago()}"}}
 confirmations:
-  it_security_check: {{checked_by: wang.it, reference: SEC-2026-017}}
+  it_security_check: {{checked_by: {checker}, reference: SEC-2026-017}}
 parameters:
   company: {companies.b}
   name: {name}
@@ -463,7 +493,7 @@ def test_personal_device_ticket_creates_a_recorded_computer_account(
     wrong_role = write_ticket(companies, "gm.yml", device(companies, owner, name, "hr"))
     refused(
         ticket_cli(str(wrong_role)),
-        f"{wrong_role}:5: approval by chen.boss as hr does not count for ticket type "
+        f"{wrong_role}:5: approval by {companies.person('gm', 'b')} as hr does not count for ticket type "
         "personal_device, which needs top_manager (一.3)",
         companies,
         runs,
@@ -494,7 +524,8 @@ def test_personal_device_ticket_creates_a_recorded_computer_account(
     )
     info = entry.text("info") or ""
     assert f"asset: {companies.b}-PD-7\nticket: PD-{name}\nowner: {owner}\n" in info
-    assert "it security check: checked_by wang.it, reference SEC-2026-017" in info
+    checker = companies.person("it.head", "b")
+    assert f"it security check: checked_by {checker}, reference SEC-2026-017" in info
     assert entry.text("managedBy") == owner_dn
 
     again = ticket_cli(str(good))

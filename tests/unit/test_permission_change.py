@@ -119,7 +119,7 @@ def test_a_grant_approved_by_the_data_owners_head_is_valid(workdir: Path) -> Non
     checked = check(GRANT)
     assert checked.kind.name == "permission_change"
     assert [s.record()["name"] for s in checked.satisfied] == ["li.hua"]
-    assert checked.needs.names == ("HQ-Audit",)
+    assert checked.needs.names == ("HQ-Audit", "zhang.wei", "li.hua")  # + requester, approver
 
 
 FINANCE = "\\\\fs1\\data\\HQ\\Finance"

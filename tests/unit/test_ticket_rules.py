@@ -65,8 +65,8 @@ def rules_error(tmp_path: Path, text: str) -> str:
 
 GOOD_HEAD = """
             roles:
-              hr: human resources
-              general_manager: the general manager
+              hr: {what: human resources, held_by: [{group: "{company}-HR"}]}
+              general_manager: {what: the general manager, held_by: [{group: "{company}-GM"}]}
             types:"""
 
 
@@ -75,7 +75,7 @@ GOOD_HEAD = """
     [
         (
             """
-            roles: {hr: human resources}
+            roles: {hr: {what: human resources, held_by: [{group: "{company}-HR"}]}}
             types:
               new_employee:
                 clause: 五.11
@@ -114,7 +114,7 @@ GOOD_HEAD = """
         ),
         (
             """
-            roles: {Hr: human resources}
+            roles: {Hr: {what: human resources, held_by: [{group: HR}]}}
             types: {}
             """,
             "approvals.yml:1: role 'Hr' must be lower-case letters, digits and _",
@@ -130,6 +130,46 @@ GOOD_HEAD = """
             """,
             "approvals.yml:9: types.transfer.confirmations.asset_return needs 'what'",
         ),
+        (
+            """
+            roles:
+              hr: {what: human resources, held_by: [{group: HR, manager_of: subject}]}
+            types: {}
+            """,
+            "approvals.yml:2: a holder is one of {group: NAME}, "
+            "{manager_of: subject}, {named_by: ticket_type}",
+        ),
+        (
+            """
+            roles:
+              hr: {what: human resources, held_by: [{group: "{code}-HR"}]}
+            types: {}
+            """,
+            "approvals.yml:2: group '{code}-HR' may only use {company}",
+        ),
+        (
+            """
+            roles:
+              hr: {what: human resources}
+            types: {}
+            """,
+            "approvals.yml:2: roles.hr needs 'held_by'",
+        ),
+        (
+            GOOD_HEAD
+            + """
+              password_reset:
+                clause: 五.9
+                rule: not by phone
+                confirmations:
+                  identity_verification:
+                    what: how
+                    fields: [verified_by]
+                    accepted: {method: [in person]}
+            """,
+            "approvals.yml:12: accepted values for 'method', which is not one of fields "
+            "['verified_by']",
+        ),
     ],
     ids=[
         "unknown role",
@@ -138,6 +178,10 @@ GOOD_HEAD = """
         "misspelt key",
         "bad role name",
         "confirmation without words",
+        "holder two ways",
+        "holder group placeholder",
+        "role without holders",
+        "accepted value of no field",
     ],
 )
 def test_a_bad_rules_file_is_one_line_at_the_mistake(

@@ -41,9 +41,9 @@ credentials:
 NEW_EMPLOYEE = """
 id: IT-2026-0042
 type: new_employee
-requester: li.hr
+requester: hq.hr.head
 approvals:
-  - {name: zhou.hr, role: hr, time: "2026-11-27T09:30:00+08:00"}
+  - {name: hq.hr, role: hr, time: "2026-11-27T09:30:00+08:00"}
 parameters:
   company: HQ
   name: zhang.wei
@@ -95,7 +95,7 @@ def test_a_valid_ticket_names_the_approval_that_met_each_requirement(workdir: Pa
     assert [s.record() for s in checked.satisfied] == [
         {
             "needs": "hr or department_head",
-            "name": "zhou.hr",
+            "name": "hq.hr",
             "role": "hr",
             "time": "2026-11-27T09:30:00+08:00",
         }
@@ -107,7 +107,7 @@ def test_a_valid_ticket_names_the_approval_that_met_each_requirement(workdir: Pa
     ("old", "new", "expected"),
     [
         (
-            '  - {name: zhou.hr, role: hr, time: "2026-11-27T09:30:00+08:00"}\n',
+            '  - {name: hq.hr, role: hr, time: "2026-11-27T09:30:00+08:00"}\n',
             "  []\n",
             "ticket.yml:4: ticket type new_employee needs an approval by hr or department_head "
             "(五.11: a new account is asked for by HR or the employee's department head; it "
@@ -117,7 +117,7 @@ def test_a_valid_ticket_names_the_approval_that_met_each_requirement(workdir: Pa
         (
             "role: hr,",
             "role: it_head,",
-            "ticket.yml:5: approval by zhou.hr as it_head does not count for ticket type "
+            "ticket.yml:5: approval by hq.hr as it_head does not count for ticket type "
             "new_employee, which needs hr or department_head (五.11)",
         ),
         (
@@ -126,14 +126,14 @@ def test_a_valid_ticket_names_the_approval_that_met_each_requirement(workdir: Pa
             "ticket.yml:5: unknown role 'h_r' (did you mean 'hr'?)",
         ),
         (
-            "name: zhou.hr,",
-            "name: Li.HR,",
-            "ticket.yml:5: Li.HR requested this ticket and cannot approve it (segregation of duties)",
+            "name: hq.hr,",
+            "name: HQ.HR.Head,",
+            "ticket.yml:5: HQ.HR.Head requested this ticket and cannot approve it (segregation of duties)",
         ),
         (
             "2026-11-27T09:30:00+08:00",
             "2026-11-27T20:30:00+08:00",
-            "ticket.yml:5: approval by zhou.hr is dated 2026-11-27T20:30:00+08:00, in the future "
+            "ticket.yml:5: approval by hq.hr is dated 2026-11-27T20:30:00+08:00, in the future "
             "(now 2026-11-27T20:00:00+08:00)",
         ),
         (
@@ -175,7 +175,7 @@ def test_a_valid_ticket_names_the_approval_that_met_each_requirement(workdir: Pa
             ". _ : / # - (like IT-2026-0042)",
         ),
         (
-            "requester: li.hr\n",
+            "requester: hq.hr.head\n",
             "",
             "ticket.yml:1: ticket needs 'requester'",
         ),
@@ -206,20 +206,19 @@ def test_one_persons_approval_counts_once(workdir: Path) -> None:
     twice = edit(
         NEW_EMPLOYEE,
         "parameters:",
-        '  - {name: zhou.hr, role: department_head, time: "2026-11-27T10:00:00+08:00"}\n'
-        "parameters:",
+        '  - {name: hq.hr, role: department_head, time: "2026-11-27T10:00:00+08:00"}\nparameters:',
     )
     assert refusal(twice) == (
-        "ticket.yml:6: zhou.hr approves twice (first at line 5); one person's approval counts once"
+        "ticket.yml:6: hq.hr approves twice (first at line 5); one person's approval counts once"
     )
 
 
 TRANSFER = """
 id: IT-2026-0043
 type: transfer
-requester: li.hr
+requester: hq.hr.head
 approvals:
-  - {name: zhou.hr, role: hr, time: "2026-11-27T09:30:00Z"}
+  - {name: hq.hr, role: hr, time: "2026-11-27T09:30:00Z"}
 confirmations:
   asset_return: {confirmed_by: li.assets, reference: FA-2026-0301}
 parameters: {user: zhang.wei, to_company: HANTONG}
@@ -257,8 +256,8 @@ PASSWORD_RESET = """
 \t"confirmations": {
 \t\t"written_request": "OA-2026-1127-003",
 \t\t"identity_verification": {
-\t\t\t"method": "staff card checked in person",
-\t\t\t"verified_by": "wang.it"
+\t\t\t"method": "in person with a staff card",
+\t\t\t"verified_by": "hq.it.head"
 \t\t}
 \t},
 \t"parameters": {"user": "zhang.wei"}
@@ -270,7 +269,7 @@ def test_a_json_ticket_is_read_with_its_lines(workdir: Path) -> None:
     checked = check(PASSWORD_RESET, "reset.json")
     assert checked.satisfied == ()
     assert checked.file.ticket.confirmations["written_request"] == "OA-2026-1127-003"
-    no_verifier = edit(PASSWORD_RESET, ',\n\t\t\t"verified_by": "wang.it"', "")
+    no_verifier = edit(PASSWORD_RESET, ',\n\t\t\t"verified_by": "hq.it.head"', "")
     assert refusal(no_verifier, "reset.json") == (
         "reset.json:7: confirmation 'identity_verification' needs 'verified_by': how, and by "
         "whom, the requester's identity was verified (五.9)"
@@ -280,6 +279,18 @@ def test_a_json_ticket_is_read_with_its_lines(workdir: Path) -> None:
         "reset.json:5: ticket type password_reset needs confirmation 'written_request': the "
         "reference of the written request (form number or mail) (五.9)"
     )
+    by_phone = edit(PASSWORD_RESET, "in person with a staff card", "Phone call")
+    assert refusal(by_phone, "reset.json") == (
+        "reset.json:8: confirmation 'identity_verification': method 'Phone call' is not "
+        "accepted (五.9: a password is reset only on a written request and a verified "
+        "identity; a phone call is never enough; the user changes it at next logon (五.11)); "
+        "accepted: in person with an ID card; in person with a staff card; video call "
+        "showing the ID card; written confirmation by the manager"
+    )
+    unlisted = edit(PASSWORD_RESET, "in person with a staff card", "asked the colleague")
+    assert "method 'asked the colleague' is not accepted (五.9" in refusal(unlisted, "reset.json")
+    spaced = edit(PASSWORD_RESET, "in person with a staff card", "In person  with a Staff card")
+    assert check(spaced, "reset.json").file.ticket.id == "IT-2026-0044"
     broken = edit(PASSWORD_RESET, '"user": "zhang.wei"}', '"user": "zhang.wei",}')
     assert refusal(broken, "reset.json") == (
         "reset.json:12: not valid JSON: Expecting property name enclosed in double quotes"
@@ -293,9 +304,9 @@ id: IT-2026-0045
 type: personal_device
 requester: zhang.wei
 approvals:
-  - {name: chen.boss, role: top_manager, time: "2026-11-26T16:00:00+08:00"}
+  - {name: hq.gm, role: top_manager, time: "2026-11-26T16:00:00+08:00"}
 confirmations:
-  it_security_check: {checked_by: wang.it, reference: SEC-2026-017}
+  it_security_check: {checked_by: hq.it.head, reference: SEC-2026-017}
 parameters: {company: HQ, name: PD-HQ-0042, asset: HQ-PD-0042, owner: zhang.wei}
 """
 
@@ -303,12 +314,12 @@ parameters: {company: HQ, name: PD-HQ-0042, asset: HQ-PD-0042, owner: zhang.wei}
 def test_a_personal_device_needs_the_top_manager_and_the_security_check(workdir: Path) -> None:
     check(PERSONAL_DEVICE)
     assert refusal(edit(PERSONAL_DEVICE, "top_manager", "general_manager")) == (
-        "ticket.yml:5: approval by chen.boss as general_manager does not count for ticket type "
+        "ticket.yml:5: approval by hq.gm as general_manager does not count for ticket type "
         "personal_device, which needs top_manager (一.3)"
     )
     unchecked = edit(
         PERSONAL_DEVICE,
-        "confirmations:\n  it_security_check: {checked_by: wang.it, reference: SEC-2026-017}\n",
+        "confirmations:\n  it_security_check: {checked_by: hq.it.head, reference: SEC-2026-017}\n",
         "",
     )
     assert refusal(unchecked).startswith(
@@ -321,9 +332,9 @@ def test_a_personal_device_needs_the_top_manager_and_the_security_check(workdir:
 
 RULES_TWO_APPROVERS = """\
 roles:
-  hr: human resources
-  department_head: the department head
-  general_manager: the general manager
+  hr: {what: human resources, held_by: [{group: "{company}-HR"}]}
+  department_head: {what: the department head, held_by: [{manager_of: subject}]}
+  general_manager: {what: the general manager, held_by: [{group: "{company}-GM"}]}
 types:
   new_employee:
     clause: 二.1.b
@@ -342,13 +353,13 @@ def test_changing_the_rules_file_changes_what_a_ticket_needs(workdir: Path) -> N
     both = edit(
         NEW_EMPLOYEE,
         "parameters:",
-        '  - {name: wu.head, role: department_head, time: "2026-11-27T10:00:00+08:00"}\n'
+        '  - {name: hq.fin.head, role: department_head, time: "2026-11-27T10:00:00+08:00"}\n'
         "parameters:",
     )
     checked = check(both, rules=rules)
     assert [(s.needs, s.approval.name) for s in checked.satisfied] == [
-        ("department_head", "wu.head"),
-        ("general_manager or hr", "zhou.hr"),
+        ("department_head", "hq.fin.head"),
+        ("general_manager or hr", "hq.hr"),
     ]
 
 
@@ -359,11 +370,11 @@ def test_a_role_bound_by_the_ticket_type_takes_only_the_named_person(workdir: Pa
     with pytest.raises(InputError) as caught:
         check_ticket(ticket, rules, now=NOW, bindings=bound)
     assert str(caught.value) == (
-        "ticket.yml:5: approval by zhou.hr as hr: for this ticket that must be the HR officer "
+        "ticket.yml:5: approval by hq.hr as hr: for this ticket that must be the HR officer "
         "of HQ (wang.hr)"
     )
-    allowed = {"hr": Binding(frozenset({"zhou.hr"}), "zhou.hr")}
-    assert check_ticket(ticket, rules, now=NOW, bindings=allowed)[0].approval.name == "zhou.hr"
+    allowed = {"hr": Binding(frozenset({"hq.hr"}), "hq.hr")}
+    assert check_ticket(ticket, rules, now=NOW, bindings=allowed)[0].approval.name == "hq.hr"
 
 
 def test_a_ticket_is_carried_out_once(workdir: Path) -> None:
@@ -403,12 +414,12 @@ def test_ticket_check_offline_exits_0_for_a_valid_ticket_and_1_with_the_line(
     good = run_cli(*args, "--offline")
     assert good.returncode == 0, good.stderr
     assert "Ticket IT-2026-0042, new_employee (五.11)" in good.stdout
-    assert "approved by zhou.hr as hr at 2020-01-02T09:30:00+08:00" in good.stdout
+    assert "approved by hq.hr as hr at 2020-01-02T09:30:00+08:00" in good.stdout
     write(edit(past, "role: hr,", "role: it_head,"))
     bad = run_cli(*args, "--offline")
     assert bad.returncode == 1
     assert bad.stdout == ""
     assert bad.stderr == (
-        "adsuite: ticket.yml:5: approval by zhou.hr as it_head does not count for ticket type "
+        "adsuite: ticket.yml:5: approval by hq.hr as it_head does not count for ticket type "
         "new_employee, which needs hr or department_head (五.11)\n"
     )
