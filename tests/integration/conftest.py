@@ -4,10 +4,11 @@ directory connection, and a playbook writer. Each test works under its own top O
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,22 @@ def write_playbook(tmp_path: Path) -> Callable[[str], Path]:
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         return path
+
+    return write
+
+
+@pytest.fixture()
+def repo_site(tmp_path: Path) -> Callable[[Sequence[str]], Path]:
+    """A playbook importing some of the shipped playbooks, from a copy of their folder:
+    imports stay inside the importing playbook's folder tree (docs/playbook-input.md)."""
+
+    def write(names: Sequence[str], name: str = "test-site.yml") -> Path:
+        folder = tmp_path / "playbooks"
+        if not folder.exists():
+            shutil.copytree(Path(__file__).resolve().parents[2] / "playbooks", folder)
+        site = folder / name
+        site.write_text("".join(f"- import_playbook: {n}\n" for n in names), encoding="utf-8")
+        return site
 
     return write
 

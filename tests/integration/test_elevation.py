@@ -12,7 +12,7 @@ ticket the same user put back by hand is drift again.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,7 +48,13 @@ class Company:
 
 
 @pytest.fixture()
-def company(lab_env: Lab, top: str, tmp_path: Path, cli: Callable[..., Cli]) -> Company:
+def company(
+    lab_env: Lab,
+    top: str,
+    tmp_path: Path,
+    cli: Callable[..., Cli],
+    repo_site: Callable[[Sequence[str]], Path],
+) -> Company:
     """A company of the test's own with the real OU tree, groups, approvers (<code>.gm,
     <code>.fin.head…) and lockdown GPOs, and two users in its restricted group."""
     code = top.upper()
@@ -56,14 +62,7 @@ def company(lab_env: Lab, top: str, tmp_path: Path, cli: Callable[..., Cli]) -> 
     data["companies"] = [{"code": code, "name": f"{code} 测试公司", "ip_range": "10.98.0.0/16"}]
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    site = tmp_path / "site.yml"
-    site.write_text(
-        "".join(
-            f"- import_playbook: {REPO / 'playbooks' / name}\n"
-            for name in ("group_domain.yml", "approvers.yml", "workstation_lockdown.yml")
-        ),
-        encoding="utf-8",
-    )
+    site = repo_site(("group_domain.yml", "approvers.yml", "workstation_lockdown.yml"))
     made = Company(code, inventory, site, tmp_path)
     applied = cli("apply", str(site), "-i", str(inventory), "--yes")
     assert applied.code == 0, applied.out + applied.err

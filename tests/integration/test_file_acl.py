@@ -5,7 +5,7 @@ member of an access group can read the folder over SMB and an outsider is refuse
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -95,13 +95,10 @@ def run(cli: Callable[..., Cli], share: Share, command: str, playbook: Path, *ex
 def test_fileserver_playbook_applies_smbcacls_confirms_it_and_a_second_apply_plans_nothing(
     share: Share,
     directory: Directory,
-    write_playbook: Callable[..., Path],
+    repo_site: Callable[[Sequence[str]], Path],
     cli: Callable[..., Cli],
 ) -> None:
-    site = write_playbook(
-        f"- import_playbook: {REPO / 'playbooks/group_domain.yml'}\n"
-        f"- import_playbook: {REPO / 'playbooks/fileserver_audit.yml'}\n"
-    )
+    site = repo_site(("group_domain.yml", "fileserver_audit.yml"))
     applied = run(cli, share, "apply", site)
     assert applied.code == 0, applied.out + applied.err
     domain = domain_sid(directory)

@@ -6,7 +6,7 @@ user half only; bad input is one line naming the file and line."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +74,13 @@ def test_workstation_lockdown_and_audit_playbooks_apply_and_samba_reads_back_eve
     directory: Directory,
     top: str,
     tmp_path: Path,
-    write_playbook: Callable[..., Path],
+    repo_site: Callable[[Sequence[str]], Path],
     cli: Callable[..., Cli],
 ) -> None:
     code = top.upper()
     inventory = company_inventory(lab_env, tmp_path, code)
     imports = ["group_domain.yml", "workstation_lockdown.yml", "audit_policy.yml"]
-    site = write_playbook(
-        "".join(f"- import_playbook: {REPO / 'playbooks' / n}\n" for n in imports)
-    )
+    site = repo_site(imports)
     applied = cli("apply", str(site), "-i", str(inventory), "--yes")
     assert applied.code == 0, applied.out + applied.err
     specs = gpo_specs(site, inventory)

@@ -1,10 +1,12 @@
 """Input the directory would take wrongly, against the real lab DC: every case is one
-line, exit 1, and nothing written — the domain's highestCommittedUSN does not move and
+line, exit 1, and nothing written — no object (deleted ones included) changes after the
+domain's highestCommittedUSN but the one-writer lease an apply takes and gives back, and
 no journal is created — even when a good task comes before the bad one. A legal but
 unusual name (a leading space, a leading '#') is created, read back, and plans clean."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +26,20 @@ def highest_usn(directory: Directory) -> int:
     usn = root.integer("highestCommittedUSN")
     assert usn is not None
     return usn
+
+
+def changed_since(lab_env: Lab, usn: int) -> list[str]:
+    """DNs written after *usn*, deleted ones included (read by ldbsearch, not adsuite),
+    but for the one-writer lease every writing run takes and gives back."""
+    sam = str(lab_env.status.state_dir / "private" / "sam.ldb")
+    found = subprocess.run(
+        ["ldbsearch", "-H", sam, "--show-deleted", f"(uSNChanged>={usn + 1})", "dn"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    dns = [line[4:] for line in found.splitlines() if line.startswith("dn: ")]
+    return [dn for dn in dns if not dn.startswith("CN=adsuite-lease")]
 
 
 def bad_tasks(top: str, pwned: Path) -> dict[str, tuple[str, str]]:
@@ -104,7 +120,7 @@ def test_bad_input_after_a_good_task_is_one_line_and_writes_nothing(
         assert len(result.err.strip().splitlines()) == 1 and result.out == ""
         assert "root:" not in result.err
 
-    assert highest_usn(directory) == before, "nothing may be written to the directory"
+    assert changed_since(lab_env, before) == [], "nothing may be written to the directory"
     assert directory.read(f"OU={top},{BASE}", ["ou"]) is None
     assert not journal.exists() and not pwned.exists()
 
