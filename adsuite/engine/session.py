@@ -154,7 +154,11 @@ class Session:
         """Apply exactly *plan*, journaling every change."""
         with Journal.open(self.journal_path) as journal:
             run_id = self._start(journal, mode, conn, ticket, extra)
-            outcomes = apply_changes(plan.changes, conn, journal, run_id, progress or Silent())
+            try:
+                outcomes = apply_changes(plan.changes, conn, journal, run_id, progress or Silent())
+            except BaseException:  # interrupted or a journal write failed: end the run anyway
+                journal.finish_run(run_id, status="failed", counts=plan.counts())
+                raise
             result = ApplyResult(run_id, tuple(outcomes))
             counts = {**plan.counts(), **result.counts()}
             journal.finish_run(run_id, status=result.status, counts=counts)
