@@ -135,11 +135,16 @@ class Session:
         )
 
     def operator(self, conn: Connections) -> dict[str, str]:
-        return {
+        """Who runs, as whom, and the run's directory connection as the DC sees it: its
+        client address:port tells this run's logon and writes apart in the DC's logs."""
+        found = {
             "os_user": getpass.getuser(),
             "bind_identity": conn.directory.endpoint.username,
-            "bound_at": conn.directory.bound_at,  # the bind precedes the run: usage reconciles it
+            "bound_at": conn.directory.bound_at,  # the bind precedes the run
         }
+        if conn.directory.client:
+            found["client"] = conn.directory.client
+        return found
 
     def apply(
         self,
