@@ -213,6 +213,9 @@ class Inventory(_Model):
     companies: list[Company] = Field(default_factory=list)
     credentials: dict[str, Credential] = Field(default_factory=dict)
     journal: InventoryPath | None = None
+    # The local lab (`adsuite lab up`): binding as the built-in Administrator is expected
+    # there. Any other inventory is warned when it binds as an all-powerful account.
+    lab: bool = False
 
     @model_validator(mode="after")
     def _check_companies(self) -> Inventory:

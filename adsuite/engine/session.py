@@ -18,7 +18,7 @@ from typing import Any
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import drift, planner, protocols, rollback
+from adsuite.engine import bind_check, drift, planner, protocols, rollback
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
@@ -92,6 +92,12 @@ class Session:
         """Bind to the preferred DC; other connections open on first use."""
         password = self.secret(self.domain.credential)
         with Directory.connect(self.endpoint(), password) as directory:
+            if not self.inventory.lab:
+                warning = bind_check.over_privileged(
+                    directory, self.domain.base_dn, self.domain.realm
+                )
+                if warning:
+                    log.warning("%s", warning)
             conn = Connections(directory, self.inventory, self.secret, self.journal_path)
             try:
                 yield conn
