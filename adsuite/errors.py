@@ -64,6 +64,10 @@ class ConnectionFailed(AdsuiteError):
     kind = "connection"
 
 
+class ConnectionLost(ConnectionFailed):
+    """A connection that was working broke mid-run (the DC stopped or closed it)."""
+
+
 class DirectoryError(AdsuiteError):
     """The directory refused an operation (constraint, access denied, no such object)."""
 

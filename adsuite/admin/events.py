@@ -134,7 +134,7 @@ def from_windows(dc: str, item: Mapping[str, Any], watched: Watched) -> LogonEve
         event_id=event_id,
         account=account,
         sid=str(sid) if sid and sid != "-" else None,
-        remote=_address(data.get("IpAddress")),
+        remote=_address(data.get("IpAddress"), data.get("IpPort")),
         service=_service(event_id, data),
         ok=ok,
         status=str(status) if status else None,
@@ -142,9 +142,13 @@ def from_windows(dc: str, item: Mapping[str, Any], watched: Watched) -> LogonEve
     )
 
 
-def _address(value: Any) -> str | None:
+def _address(value: Any, port: Any = None) -> str | None:
+    """``IpAddress`` and, when the event has one, ``IpPort``: the client endpoint."""
     text = str(value or "").removeprefix("::ffff:")
-    return text if text not in ("", "-") else None
+    if text in ("", "-"):
+        return None
+    number = str(port or "")
+    return f"{text}:{number}" if number.isdigit() and number != "0" else text
 
 
 def _service(event_id: int, data: Mapping[str, Any]) -> str | None:

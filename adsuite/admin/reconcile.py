@@ -2,23 +2,28 @@
 
 A successful logon is accounted for when it falls inside a check-out of that account
 (``checked_out``, with the holder, ticket and reason) or, for adsuite's own service
-account, inside a journaled run (``automation``). Anything else is ``unrecorded`` — a
-use nobody recorded — and a failed logon is ``failed``: both are findings. Pure.
+account, when it came from the client address:port of a directory connection a
+journaled run recorded (``automation``). Time does not identify adsuite's logons: a hand
+logon a second before a run, from another port, is not adsuite's. Time only guards
+against a port reused much later (:data:`REUSE_GUARD_S`). Anything else is
+``unrecorded`` — a use nobody recorded — and a failed logon is ``failed``: both are
+findings. Pure.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from adsuite.admin.events import LogonEvent
-from adsuite.admin.windows import Window
+from adsuite.admin.windows import RunConnection, Window, comparable_endpoint
 
 log = logging.getLogger(__name__)
 
 SLACK_S = 2.0  # seconds between the DC's clock and the journal's, either way
+REUSE_GUARD_S = 600.0  # an endpoint is a run's only this close to it: ports are reused
 FINDINGS = ("unrecorded", "failed")
 
 
@@ -38,7 +43,7 @@ class Use:
             ticket = f", ticket {w.ticket}" if w.ticket else ""
             return f"checked out to {w.holder}{ticket} (run {w.run_id})"
         if self.verdict == "automation" and w is not None:
-            return f"adsuite's service account during run {w.run_id}"
+            return f"adsuite's own connection from {self.event.remote} (run {w.run_id})"
         if self.verdict == "failed":
             return f"failed logon ({self.event.status or 'refused'})"
         return "no check-out and no adsuite run covers it"
@@ -50,7 +55,7 @@ class Use:
 def reconcile(
     events: Iterable[LogonEvent],
     checkouts: Sequence[Window],
-    runs: Sequence[Window],
+    runs: Mapping[str, Sequence[RunConnection]],
     service_account: str,
     slack_s: float = SLACK_S,
 ) -> list[Use]:
@@ -65,10 +70,15 @@ def reconcile(
             uses.append(Use(event, "failed", held))
         elif held is not None:
             uses.append(Use(event, "checked_out", held))
-        elif event.account == service and (
-            run := next((w for w in runs if w.covers(event.at, slack_s)), None)
-        ):
+        elif event.account == service and (run := _run_of(event, runs)):
             uses.append(Use(event, "automation", run))
         else:
             uses.append(Use(event, "unrecorded"))
     return uses
+
+
+def _run_of(event: LogonEvent, runs: Mapping[str, Sequence[RunConnection]]) -> Window | None:
+    """The run whose directory connection this logon opened: same client endpoint."""
+    endpoint = comparable_endpoint(event.remote)
+    candidates = runs.get(endpoint, ()) if endpoint else ()
+    return next((c.window for c in candidates if c.window.covers(event.at, REUSE_GUARD_S)), None)

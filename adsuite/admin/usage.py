@@ -1,11 +1,12 @@
 """`adsuite admin usage` as one journaled run: collect, store, reconcile, report.
 
-The run (mode ``usage``) starts right after the bind, so adsuite's own logons during
-it are automation. It reads the privileged groups (who to watch), collects every DC's
-new logon events (collect.py) into the event store, journals one change per DC (the
-watermark before and after, the number and SHA-256 of the events stored), checks the
-stored events against every earlier collection's digest, and reconciles the events
-since ``since`` with the check-outs and runs in the journal (reconcile.py).
+Every run journals its directory connection's client address:port at its start, so a
+logon of the service account from that endpoint is adsuite's own (automation). It
+reads the privileged groups (who to watch), collects every DC's new logon events
+(collect.py) into the event store, journals one change per DC (the watermark before
+and after, the number and SHA-256 of the events stored), checks the stored events
+against every earlier collection's digest, and reconciles the events since ``since``
+with the check-outs and runs in the journal (reconcile.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from adsuite.admin import collect as collectlib
 from adsuite.admin.policy import AdminPolicy
 from adsuite.admin.reconcile import Use, reconcile
 from adsuite.admin.store import EventStore, digest, tampered
-from adsuite.admin.windows import checkout_windows, run_windows
+from adsuite.admin.windows import checkout_windows, run_connections
 from adsuite.engine.connections import Connections
 from adsuite.engine.privileged_io import privileged_state
 from adsuite.engine.winrm_hosts import winrm_sessions
@@ -109,7 +110,7 @@ def _run(
     runs = journal.runs()
     now = datetime.now(UTC)
     uses = reconcile(
-        events, checkout_windows(runs), run_windows(runs, now), policy.spec.service_account
+        events, checkout_windows(runs), run_connections(runs, now), policy.spec.service_account
     )
     return UsageReport(run_id, since, uses, problems, collections)
 

@@ -1,9 +1,10 @@
-"""Time windows from the journal: when an account was checked out, when adsuite ran.
+"""From the journal: when an account was checked out, and which connections adsuite made.
 
 Pure functions over :class:`~adsuite.journal.records.RunRecord` lists. A check-out
 window runs from the check-out run's bind to the end of the check-in run that closes
-it (or is still open). A run window runs from the run's bind (``operator.bound_at``:
-adsuite binds before it plans, and plans before the run starts) to its end.
+it (or is still open). A run's directory connection is known by its client
+address:port, journaled at the run's start (``operator.client``: adsuite binds before
+it plans, and plans before the run starts) — the endpoint the DC logs for its logon.
 """
 
 from __future__ import annotations
@@ -91,10 +92,34 @@ def latest_checkout_state(runs: Sequence[RunRecord], account: str) -> RunRecord 
     return last if last.mode == CHECKOUT else None
 
 
-def run_windows(runs: Iterable[RunRecord], now: datetime) -> list[Window]:
-    """When adsuite was working: every journaled run, from its bind to its end."""
-    out = []
+@dataclass(frozen=True)
+class RunConnection:
+    """The directory connection one run made: its client endpoint and the run's span."""
+
+    endpoint: str  # address:port, lower case, IPv4-mapped prefix dropped
+    window: Window
+
+
+def run_connections(runs: Iterable[RunRecord], now: datetime) -> dict[str, list[RunConnection]]:
+    """Every journaled run's directory connection, by its client address:port."""
+    found: dict[str, list[RunConnection]] = {}
     for run in runs:
+        endpoint = comparable_endpoint(run.operator.get("client"))
+        if endpoint is None:
+            continue  # journaled before adsuite recorded its endpoint
         end = when(run.ended) if run.ended else (now if run.status == "running" else None)
-        out.append(Window(run_start(run), end or when(run.started), run.id))
-    return out
+        span = Window(run_start(run), end or when(run.started), run.id)
+        found.setdefault(endpoint, []).append(RunConnection(endpoint, span))
+    return found
+
+
+def comparable_endpoint(remote: str | None) -> str | None:
+    """``ipv4:127.0.0.1:42743`` (Samba), ``::ffff:10.0.0.5:4711`` or ``127.0.0.1:42743``
+    (adsuite, Windows) as ``127.0.0.1:42743``; None when there is no port to match."""
+    if not remote:
+        return None
+    family, _, rest = remote.partition(":")
+    text = (rest if family.lower() in ("ipv4", "ipv6") else remote).lower()
+    text = text.removeprefix("::ffff:")
+    address, _, port = text.rpartition(":")
+    return text if address and port.isdigit() and port != "0" else None

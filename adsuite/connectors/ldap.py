@@ -3,7 +3,10 @@
 Reads are paged searches returning raw values (bytes), so every attribute is decoded
 once, by the resource that knows its type. Writes return nothing or raise a
 :class:`~adsuite.errors.DirectoryError` naming the operation and the DN; they never
-echo the values sent (a value may be a password).
+echo the values sent (a value may be a password). A connection that breaks mid-run
+(the DC stopped, the network dropped: ldap3's LDAPCommunicationError family, a timeout,
+a socket error) raises :class:`~adsuite.errors.ConnectionLost` with one line, never
+ldap3's own exception.
 """
 
 from __future__ import annotations
@@ -11,17 +14,23 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import ldap3
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import (
+    LDAPCommunicationError,
+    LDAPException,
+    LDAPResponseTimeoutError,
+    LDAPSocketOpenError,
+)
 from ldap3.protocol.microsoft import security_descriptor_control
 from ldap3.utils.conv import escape_filter_chars
 
 from adsuite.connectors.credentials import Secret
-from adsuite.errors import ConnectionFailed, DirectoryError
+from adsuite.errors import ConnectionFailed, ConnectionLost, DirectoryError
 
 log = logging.getLogger(__name__)
 
@@ -199,23 +208,48 @@ class Directory:
         self.close()
 
     def close(self) -> None:
-        self._conn.unbind()
+        try:
+            self._conn.unbind()
+        except (LDAPException, OSError) as error:  # already gone: nothing left to close
+            log.info("unbind from %s: %s", self.endpoint.url, _describe(error))
+
+    @contextmanager
+    def _talking(self, operation: str, dn: str) -> Iterator[None]:
+        """One request to the DC; a broken connection becomes a one-line typed error."""
+        try:
+            yield
+        except (LDAPCommunicationError, OSError) as error:
+            log.info("%s %s: %s: %s", operation, dn, type(error).__name__, _describe(error))
+            reason = (
+                f"cannot reach {self.endpoint.url}"
+                if isinstance(error, LDAPSocketOpenError)
+                else f"the DC closed the connection ({self.endpoint.url})"
+            )
+            raise ConnectionLost(reason, hint="check that the DC is running") from None
+        except LDAPResponseTimeoutError:
+            raise ConnectionLost(
+                f"the DC did not answer in time ({self.endpoint.url})",
+                hint="check that the DC is running",
+            ) from None
+        except LDAPException as error:
+            raise DirectoryError(f"{operation} {dn}: {_describe(error)}") from None
 
     def search(self, query: Query) -> Iterator[Entry]:
         """Run one paged search; referrals are skipped, a missing base yields nothing."""
         controls = security_descriptor_control(sdflags=query.sd_flags) if query.sd_flags else None
         cookie: bytes | None = None
         while True:
-            ok = self._conn.search(
-                query.base,
-                query.filter,
-                search_scope=SCOPES[query.scope],
-                attributes=list(query.attributes) or ["1.1"],
-                size_limit=query.size_limit,
-                paged_size=PAGE_SIZE,
-                paged_cookie=cookie,
-                controls=controls,
-            )
+            with self._talking("search", query.base):
+                ok = self._conn.search(
+                    query.base,
+                    query.filter,
+                    search_scope=SCOPES[query.scope],
+                    attributes=list(query.attributes) or ["1.1"],
+                    size_limit=query.size_limit,
+                    paged_size=PAGE_SIZE,
+                    paged_cookie=cookie,
+                    controls=controls,
+                )
             self.round_trips += 1
             result = self._conn.result
             if not ok and result["result"] not in (0, 4):
@@ -236,7 +270,9 @@ class Directory:
 
     def add(self, dn: str, attributes: Mapping[str, Any]) -> None:
         self.round_trips += 1
-        if not self._conn.add(dn, attributes=dict(attributes)):
+        with self._talking("create", dn):
+            done = self._conn.add(dn, attributes=dict(attributes))
+        if not done:
             self._raise("create", dn, self._conn.result)
 
     def modify(
@@ -249,7 +285,9 @@ class Directory:
         request = {name: [(_MOD[op], list(values))] for name, (op, values) in changes.items()}
         controls = security_descriptor_control(sdflags=sd_flags) if sd_flags else None
         self.round_trips += 1
-        if not self._conn.modify(dn, request, controls=controls):
+        with self._talking("modify", dn):
+            done = self._conn.modify(dn, request, controls=controls)
+        if not done:
             self._raise("modify", dn, self._conn.result)
 
     def swap(self, dn: str, attribute: str, old: str, new: str) -> None:
@@ -265,13 +303,17 @@ class Directory:
 
     def delete(self, dn: str) -> None:
         self.round_trips += 1
-        if not self._conn.delete(dn):
+        with self._talking("delete", dn):
+            done = self._conn.delete(dn)
+        if not done:
             self._raise("delete", dn, self._conn.result)
 
     def move(self, dn: str, new_parent: str) -> None:
         rdn = ldap3.utils.dn.to_dn(dn)[0]  # the first RDN, escapes kept
         self.round_trips += 1
-        if not self._conn.modify_dn(dn, rdn, new_superior=new_parent):
+        with self._talking("move", dn):
+            done = self._conn.modify_dn(dn, rdn, new_superior=new_parent)
+        if not done:
             self._raise("move", dn, self._conn.result)
 
     @staticmethod

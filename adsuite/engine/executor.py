@@ -2,7 +2,9 @@
 
 Before each change the target is read again; if it no longer matches what the plan
 saw, the change is recorded as ``conflict`` and the run stops without writing. After
-a failure or a conflict the remaining changes are recorded as ``skipped``.
+a failure or a conflict the remaining changes are recorded as ``skipped``. A failure is
+one line in the journal and for the CLI to show (the DC closed the connection, access
+denied...); it is logged at info level, so the user does not read it twice.
 """
 
 from __future__ import annotations
@@ -87,13 +89,13 @@ def _apply_one(change: Change, conn: Connections) -> Outcome:
         for write in change.writes:
             WRITERS[type(write)](conn, write)
     except ConflictError as error:
-        log.warning("conflict on %s: %s", change.target, error)
+        log.info("conflict on %s: %s", change.target, error)
         return Outcome(change, "conflict", str(error))
     except AdsuiteError as error:  # the directory, a file server or a host refused
-        log.error("failed on %s: %s", change.target, error)
+        log.info("failed on %s: %s", change.target, error)
         return Outcome(change, "failed", str(error))
     except Exception as error:  # a bug must still leave a recorded outcome, not a gap
-        log.exception("internal error on %s", change.target)
+        log.debug("internal error on %s", change.target, exc_info=True)  # -vv shows it
         return Outcome(change, "failed", f"internal error: {type(error).__name__}")
     return Outcome(change, "applied")
 

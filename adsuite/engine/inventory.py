@@ -224,6 +224,9 @@ class Inventory(_Model):
     credentials: dict[str, Credential] = Field(default_factory=dict)
     journal: InventoryPath | None = None
     journal_guard: JournalGuard | None = None
+    # The local lab (`adsuite lab up`): binding as the built-in Administrator is expected
+    # there. Any other inventory is warned when it binds as an all-powerful account.
+    lab: bool = False
 
     @model_validator(mode="after")
     def _check_companies(self) -> Inventory:

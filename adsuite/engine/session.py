@@ -18,7 +18,7 @@ from typing import Any
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import drift, lease, planner, protocols, rollback
+from adsuite.engine import bind_check, drift, lease, planner, protocols, rollback
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
@@ -108,6 +108,12 @@ class Session:
         password = self.secret(self.domain.credential)
         tell = notice or log.warning
         with Directory.connect(self.endpoint(), password) as directory:
+            if not self.inventory.lab:
+                warning = bind_check.over_privileged(
+                    directory, self.domain.base_dn, self.domain.realm
+                )
+                if warning:
+                    log.warning("%s", warning)
             held = self._lease(directory, password, wait, tell) if write else None
             conn = Connections(directory, self.inventory, self.secret, self.journal_path, held)
             try:
@@ -163,11 +169,16 @@ class Session:
         )
 
     def operator(self, conn: Connections) -> dict[str, str]:
-        return {
+        """Who runs, as whom, and the run's directory connection as the DC sees it: its
+        client address:port tells this run's logon and writes apart in the DC's logs."""
+        found = {
             "os_user": getpass.getuser(),
             "bind_identity": conn.directory.endpoint.username,
-            "bound_at": conn.directory.bound_at,  # the bind precedes the run: usage reconciles it
+            "bound_at": conn.directory.bound_at,  # the bind precedes the run
         }
+        if conn.directory.client:
+            found["client"] = conn.directory.client
+        return found
 
     def apply(
         self,
@@ -192,7 +203,11 @@ class Session:
             run_id = self._start(journal, mode, conn, ticket, extra, claim)
             held.bind_run(run_id)
             guarded = LeaseGuard(progress or Silent(), held)
-            outcomes = apply_changes(plan.changes, conn, journal, run_id, guarded)
+            try:
+                outcomes = apply_changes(plan.changes, conn, journal, run_id, guarded)
+            except BaseException:  # interrupted or a journal write failed: end the run anyway
+                journal.finish_run(run_id, status="failed", counts=plan.counts())
+                raise
             result = ApplyResult(run_id, tuple(outcomes))
             counts = {**plan.counts(), **result.counts()}
             journal.finish_run(run_id, status=result.status, counts=counts)

@@ -20,6 +20,12 @@ reset_passwords             extended right User-Force-Change-Password and read/w
                             pwdLastSet on descendant user objects (the wizard's "Reset user
                             passwords and force password change at next logon")
 modify_group_membership     read/write ``member`` on descendant group objects
+create_delete_gpos          create and delete groupPolicyContainer objects (on
+                            ``CN=Policies,CN=System``: what Windows grants Group Policy
+                            Creator Owners there, and Samba's default ACL does not)
+full_control                full control of the object and everything below it
+                            (``A;CI;GA``): what adsuite's own service account gets on the
+                            trees it manages (playbooks/service-account.yml)
 ==========================  ==============================================================
 
 Object GUIDs come from the directory by name, never from this file: schemaIDGUID of
@@ -80,6 +86,8 @@ RightName = Literal[
     "manage_computers",
     "reset_passwords",
     "modify_group_membership",
+    "create_delete_gpos",
+    "full_control",
 ]
 
 
@@ -137,6 +145,11 @@ RIGHTS: dict[str, Right] = {
         "modify group membership",
         (RightAce(BELOW_ONLY, READ_WRITE, schema_object="member", applies_to="group"),),
     ),
+    "create_delete_gpos": Right(
+        "create and delete GPOs",
+        (RightAce(THIS_AND_BELOW, int(AccessMask.CC | AccessMask.DC), "groupPolicyContainer"),),
+    ),
+    "full_control": Right("full control", (RightAce(THIS_AND_BELOW, dacl.FULL_CONTROL),)),
 }
 
 
@@ -193,6 +206,7 @@ def _requests(desired: Sequence[Desired], ctx: PlanContext) -> Requests:
         rights={a.extended_right for a in aces if a.extended_right},
         trustees=[_spec(d).trustee for d in desired],
         exact_ous=[_dn(d, ctx) for d in desired if _spec(d).mode == "exact"],
+        targets=[_dn(d, ctx) for d in desired],
     )
 
 

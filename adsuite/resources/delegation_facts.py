@@ -22,7 +22,7 @@ from adsuite.formats import dn as dnlib
 from adsuite.formats import sddl
 from adsuite.formats.security_descriptor import Ace
 from adsuite.formats.sid import WELL_KNOWN_DOMAIN_RIDS, WELL_KNOWN_SIDS, sid_from_bytes
-from adsuite.resources import dacl, ou
+from adsuite.resources import dacl, ou, protection
 from adsuite.resources import principals as accountlib
 from adsuite.resources.base import Desired, PlanContext
 
@@ -72,6 +72,10 @@ def _netbios_query(ctx: PlanContext) -> Query:
     )
 
 
+def _is_ou(dn: str) -> bool:
+    return dn.lstrip().upper().startswith("OU=")
+
+
 @dataclass(frozen=True)
 class Requests:
     """Every read one plan makes; ``all`` is what ``queries`` hands the engine."""
@@ -79,6 +83,7 @@ class Requests:
     ous: Query
     schema: Query
     trustees: tuple[Query, ...]
+    containers: tuple[Query, ...] = ()  # targets that are no OU (CN=Sites, CN=Policies...)
     rights: Query | None = None
     domain: Query | None = None
     netbios: Query | None = None
@@ -92,13 +97,25 @@ class Requests:
         rights: Iterable[str],
         trustees: Iterable[str],
         exact_ous: Iterable[str],
+        targets: Iterable[str] = (),
     ) -> Requests:
         exact = sorted(set(exact_ous), key=dnlib.key)
         right_names = sorted(set(rights), key=str.lower)
         return cls(
             ous=ou.all_ous(ctx),
-            schema=_schema_query(ctx, {*schema, *([OU_CLASS] if exact else [])}),
+            # never an empty OR filter: full_control names no class or attribute
+            schema=_schema_query(ctx, {*schema, *([OU_CLASS] if exact or not schema else [])}),
             trustees=tuple(accountlib.sid_queries(ctx.base_dn, trustees)),
+            containers=tuple(
+                Query(
+                    dn,
+                    "(objectClass=*)",
+                    (ou.SD, "objectGUID"),
+                    "base",
+                    sd_flags=protection.DACL_ONLY,
+                )
+                for dn in sorted({dnlib.normalize(t) for t in targets if not _is_ou(t)})
+            ),
             rights=_rights_query(ctx, right_names) if right_names else None,
             domain=Query(ctx.base_dn, "(objectClass=*)", ("objectSid",), "base") if exact else None,
             netbios=_netbios_query(ctx) if exact else None,
@@ -107,7 +124,13 @@ class Requests:
 
     def all(self) -> list[Hashable]:
         optional = (self.rights, self.domain, self.netbios, self.principals)
-        return [self.ous, self.schema, *self.trustees, *(r for r in optional if r is not None)]
+        return [
+            self.ous,
+            self.schema,
+            *self.trustees,
+            *self.containers,
+            *(r for r in optional if r is not None),
+        ]
 
 
 @dataclass
@@ -129,6 +152,7 @@ class Facts:
     def read(cls, ctx: PlanContext, requests: Requests) -> Facts:
         facts = cls(ctx.realm)
         facts.ous = {dnlib.key(e.dn): e for e in ctx.entries(requests.ous)}
+        facts.ous.update((dnlib.key(e.dn), e) for q in requests.containers for e in ctx.entries(q))
         default_sd: str | None = None
         for entry in ctx.entries(requests.schema):
             name, guid = entry.text("lDAPDisplayName"), entry.raw("schemaIDGUID")

@@ -24,7 +24,8 @@ def lab_env(lab: LabStatus, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     folder = tmp_path_factory.mktemp("lab-inventory")
     inventory = folder / "lab.yml"
     inventory.write_text(
-        f"""domains:
+        f"""lab: true
+domains:
   group:
     realm: {lab.realm}
     base_dn: {lab.base_dn}

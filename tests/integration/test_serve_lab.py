@@ -27,7 +27,8 @@ def company_inventory(lab_env: Lab, code: str, folder: Path) -> Path:
     status = lab_env.status
     path = folder / "inventory.yml"
     path.write_text(
-        f"""domains:
+        f"""lab: true
+domains:
   group:
     realm: {status.realm}
     base_dn: {status.base_dn}

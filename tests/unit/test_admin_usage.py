@@ -13,7 +13,14 @@ import pytest
 from adsuite.admin.events import LogonEvent, Watched, from_samba, from_windows
 from adsuite.admin.reconcile import reconcile
 from adsuite.admin.store import EventStore, digest, tampered
-from adsuite.admin.windows import Window, checkout_windows, latest_checkout_state, run_windows
+from adsuite.admin.windows import (
+    RunConnection,
+    Window,
+    checkout_windows,
+    comparable_endpoint,
+    latest_checkout_state,
+    run_connections,
+)
 from adsuite.formats.samba_audit import logons
 from adsuite.journal.store import Journal
 
@@ -74,8 +81,8 @@ def windows(event_id: int, **data: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
-        (windows(4624, TargetUserName="Administrator", TargetUserSid=SID, IpAddress="::ffff:10.0.0.5", LogonType="3", AuthenticationPackageName="Kerberos"),
-         ("administrator", True, "10.0.0.5", "Kerberos, logon type 3")),
+        (windows(4624, TargetUserName="Administrator", TargetUserSid=SID, IpAddress="::ffff:10.0.0.5", IpPort="51234", LogonType="3", AuthenticationPackageName="Kerberos"),
+         ("administrator", True, "10.0.0.5:51234", "Kerberos, logon type 3")),
         (windows(4625, TargetUserName="administrator", IpAddress="10.0.0.6", Status="0xc000006d"),
          ("administrator", False, "10.0.0.6", None)),
         (windows(4769, TargetUserName="Administrator@GROUP.EXAMPLE.COM", ServiceName="ldap/dc2", Status="0x0", IpAddress="-"),
@@ -103,15 +110,16 @@ def test_windows_events_become_logons_with_success_read_from_their_status(
     assert event.at == datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=UTC)
 
 
-def event(account: str, seconds: float, ok: bool = True) -> LogonEvent:
+def event(account: str, seconds: float, ok: bool = True, port: int = 40001) -> LogonEvent:
     at = T0 + timedelta(seconds=seconds)
     return LogonEvent("dc1", f"r{seconds}", at, 4624 if ok else 4625, account, None,
-                      "ipv4:127.0.0.1:1", "LDAP", ok, None, "samba")  # fmt: skip
+                      f"ipv4:127.0.0.1:{port}", "LDAP", ok, None, "samba")  # fmt: skip
 
 
 CHECKOUT = Window(T0 + timedelta(seconds=100), T0 + timedelta(seconds=200), "co1",
                   "adm.ops", "li.wei", "IT-1", "disk repair")  # fmt: skip
-RUN = Window(T0 + timedelta(seconds=300), T0 + timedelta(seconds=310), "run1")
+RUN_SPAN = Window(T0 + timedelta(seconds=300), T0 + timedelta(seconds=310), "run1")
+RUNS = {"127.0.0.1:40001": [RunConnection("127.0.0.1:40001", RUN_SPAN)]}  # run1's connection
 
 
 @pytest.mark.parametrize(
@@ -123,17 +131,21 @@ RUN = Window(T0 + timedelta(seconds=300), T0 + timedelta(seconds=310), "run1")
         (event("adm.ops", 250), "unrecorded"),
         (event("adm.ops", 305), "unrecorded"),  # a run covers only the service account
         (event("svc-adsuite", 305), "automation"),
-        (event("svc-adsuite", 400), "unrecorded"),
+        (event("svc-adsuite", 299), "automation"),  # its bind, logged before the run began
+        (event("svc-adsuite", 299, port=40002), "unrecorded"),  # a hand logon 1 s before
+        (event("svc-adsuite", 305, port=40002), "unrecorded"),  # by hand, during the run
+        (event("svc-adsuite", 5000), "unrecorded"),  # the port, reused long after
         (event("adm.ops", 150, ok=False), "failed"),
         (event("svc-adsuite", 305, ok=False), "failed"),
     ],
-    ids=["inside", "slack", "past-slack", "after-checkin", "run-other", "run-service", "service-outside",
+    ids=["inside", "slack", "past-slack", "after-checkin", "run-other", "run-service",
+         "run-bind-before-start", "hand-1s-before-run", "hand-during-run", "port-reused-later",
          "failed-in-checkout", "failed-in-run"],
 )  # fmt: skip
 def test_each_logon_is_reconciled_with_a_checkout_or_for_the_service_account_a_run(
     logon: LogonEvent, verdict: str
 ) -> None:
-    (use,) = reconcile([logon], [CHECKOUT], [RUN], "svc-adsuite")
+    (use,) = reconcile([logon], [CHECKOUT], RUNS, "svc-adsuite")
     assert use.verdict == verdict
     assert use.finding == (verdict in ("unrecorded", "failed"))
 
@@ -161,16 +173,34 @@ def test_checkout_windows_pair_each_checkout_with_the_checkin_that_closes_it(
     assert latest_checkout_state(runs, "adm.ops") is None
     held = latest_checkout_state(runs, "ADMINISTRATOR")
     assert held is not None and held.status == "ok"
-    assert len(run_windows(runs, datetime.now(UTC))) == 4
+    assert run_connections(runs, datetime.now(UTC)) == {}  # no run recorded an endpoint
 
 
-def test_a_run_window_starts_at_the_bind_recorded_before_the_run(tmp_path: Path) -> None:
+def test_a_run_is_known_by_the_client_endpoint_journaled_at_its_bind(tmp_path: Path) -> None:
     bound = "2026-11-27T11:59:00.000000+00:00"
     with Journal.open(tmp_path / "j.sqlite") as journal:
-        run = journal.start_run(mode="apply", operator={"os_user": "a", "bound_at": bound})
+        operator = {"os_user": "a", "bound_at": bound, "client": "::ffff:127.0.0.1:40001"}
+        run = journal.start_run(mode="apply", operator=operator)
         journal.finish_run(run, status="ok", counts={})
-        (window,) = run_windows(journal.runs(), datetime.now(UTC))
-    assert window.start == datetime(2026, 11, 27, 11, 59, tzinfo=UTC)
+        found = run_connections(journal.runs(), datetime.now(UTC))
+    ((endpoint, [connection]),) = found.items()
+    assert endpoint == "127.0.0.1:40001" and connection.window.run_id == run
+    assert connection.window.start == datetime(2026, 11, 27, 11, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("remote", "endpoint"),
+    [
+        ("ipv4:127.0.0.1:40001", "127.0.0.1:40001"),
+        ("ipv6:::1:40001", "::1:40001"),
+        ("10.0.0.5:4711", "10.0.0.5:4711"),
+        ("10.0.0.5", None),  # a Windows event with no IpPort cannot be matched
+        ("ipv4:127.0.0.1:0", None),
+        (None, None),
+    ],
+)
+def test_endpoints_compare_as_address_and_port(remote: str | None, endpoint: str | None) -> None:
+    assert comparable_endpoint(remote) == endpoint
 
 
 def test_stored_events_are_kept_once_and_an_altered_collection_is_found(tmp_path: Path) -> None:

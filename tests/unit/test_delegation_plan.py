@@ -101,12 +101,22 @@ def _ace_text(grant: dacl.Grant) -> str:
 
 
 def test_every_right_writes_exactly_the_aces_of_the_delegation_wizard() -> None:
-    rights = sorted(set(delegation.RIGHTS) - {"modify_group_membership"})
+    not_wizard = {"modify_group_membership", "full_control", "create_delete_gpos"}
+    rights = sorted(set(delegation.RIGHTS) - not_wizard)
     task = {"delegation": {"ou": "HQ", "trustee": "HQ-IT-Admins", "rights": rights}}
     case = {**case_named("an OU without the delegation lacks each right, named in words")}
     edit = edit_of(plan_of({**case, "tasks": [task]}))
     assert {_ace_text(g) for g in edit.grants} == wizard_aces()
     assert not edit.revokes
+
+
+def test_full_control_is_one_allow_ace_on_the_object_inherited_by_all_below() -> None:
+    task = {"delegation": {"ou": "HQ", "trustee": "HQ-IT-Admins", "rights": ["full_control"]}}
+    case = {**case_named("an OU without the delegation lacks each right, named in words")}
+    edit = edit_of(plan_of({**case, "tasks": [task]}))
+    ((grant,),) = [edit.grants]
+    assert grant.shape.flags == sdlib.AceFlags.CI and grant.shape.object_type is None
+    assert grant.shape.mask == dacl.FULL_CONTROL and grant.shape.inherited_object_type is None
 
 
 def test_a_half_granted_right_adds_only_its_missing_ace() -> None:

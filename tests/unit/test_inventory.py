@@ -243,3 +243,15 @@ def test_model_round_trips_to_plain_data(tmp_path: Path) -> None:
         "ip_range": "172.16.0.0/16",
     }
     assert Inventory.model_validate(data) == inventory
+
+
+def test_only_an_inventory_marked_lab_is_the_lab(tmp_path: Path) -> None:
+    assert load_inventory(write(tmp_path, GOOD)).lab is False  # warned on all-powerful binds
+    assert load_inventory(write(tmp_path, "lab: true\n" + GOOD)).lab is True
+    assert "lab" in str(load_error(tmp_path, "lab: maybe\n" + GOOD))
+
+
+def test_the_shipped_lab_inventory_is_marked_lab() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    assert load_inventory(repo / "inventory/lab.yml").lab is True
+    assert load_inventory(repo / "inventory/production.example.yml").lab is False
