@@ -101,15 +101,17 @@ class RunConnection:
 
 
 def run_connections(runs: Iterable[RunRecord], now: datetime) -> dict[str, list[RunConnection]]:
-    """Every journaled run's directory connection, by its client address:port."""
+    """Every directory connection a journaled run bound (its own, and the lease's and the
+    journal witness's it names in ``clients``), by client address:port. Runs journaled
+    before adsuite recorded endpoints name none."""
     found: dict[str, list[RunConnection]] = {}
     for run in runs:
-        endpoint = comparable_endpoint(run.operator.get("client"))
-        if endpoint is None:
-            continue  # journaled before adsuite recorded its endpoint
+        named = {run.operator.get("client"), *run.operator.get("clients", "").split()}
+        endpoints = {comparable_endpoint(name) for name in named} - {None}
         end = when(run.ended) if run.ended else (now if run.status == "running" else None)
         span = Window(run_start(run), end or when(run.started), run.id)
-        found.setdefault(endpoint, []).append(RunConnection(endpoint, span))
+        for endpoint in sorted(e for e in endpoints if e is not None):
+            found.setdefault(endpoint, []).append(RunConnection(endpoint, span))
     return found
 
 

@@ -144,6 +144,16 @@ def _local_endpoint(connection: ldap3.Connection) -> str | None:
     return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else None
 
 
+_CLIENTS: list[str] = []  # every connection this process bound, as the DCs log its client
+
+
+def clients_opened() -> tuple[str, ...]:
+    """The client address:port of every directory connection this process has bound:
+    a run journals them so that the DCs' logon records of its binds (the lease's, the
+    journal witness's, not only its main connection) are known to be adsuite's."""
+    return tuple(_CLIENTS)
+
+
 class Directory:
     """A bound connection. Use :meth:`connect`; close with :meth:`close` or ``with``."""
 
@@ -153,6 +163,8 @@ class Directory:
         self.round_trips = 0
         self.bound_at = datetime.now(UTC).isoformat(timespec="microseconds")  # just bound
         self.client = _local_endpoint(connection)
+        if self.client:
+            _CLIENTS.append(self.client)
 
     @classmethod
     def connect(cls, endpoint: Endpoint, password: Secret, timeout: int = 15) -> Directory:
@@ -206,6 +218,13 @@ class Directory:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def alive(self) -> bool:
+        """Whether the DC still answers on this connection (one root DSE read)."""
+        try:
+            return bool(self._conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["1.1"]))
+        except (LDAPException, OSError):
+            return False
 
     def close(self) -> None:
         try:

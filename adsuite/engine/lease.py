@@ -185,7 +185,10 @@ class DomainLease:
             self._directory.add(
                 self.dn,
                 {
-                    "objectClass": ["top", "container"],
+                    # a serviceConnectionPoint's default ACL gives its creator full
+                    # control: the service account needs only "create and delete
+                    # service connection points" on CN=System (service-account.yml)
+                    "objectClass": ["serviceConnectionPoint"],
                     ATTRIBUTE: mine.value(),
                     "showInAdvancedViewOnly": "TRUE",
                 },

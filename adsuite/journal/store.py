@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from adsuite.connectors.ldap import clients_opened
 from adsuite.errors import JournalError
 from adsuite.journal import claims, queries
 from adsuite.journal.chain import GENESIS, canonical_json, entry_hash, new_run_id, utc_timestamp
@@ -126,9 +127,14 @@ class Journal:
         """
         _require_text(mode=mode)
         _check_operator(operator)
+        for witness in self.guard.witnesses:
+            witness.prepare()  # binds now, so the next line can name that connection too
+        opened = clients_opened()
         body = {
             "mode": mode,
-            "operator": dict(operator),
+            # every directory connection this process bound (the run's, the lease's, the
+            # witness's): the DCs' logon records of them are adsuite's (admin usage)
+            "operator": {**operator, "clients": " ".join(opened)} if opened else dict(operator),
             "playbook": playbook,
             "playbook_sha256": playbook_sha256,
             "inventory": inventory,

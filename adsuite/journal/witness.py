@@ -71,6 +71,11 @@ class Witness(Protocol):
         """Keep *head* as the latest for ``head.journal``."""
         ...
 
+    def prepare(self) -> None:
+        """Open what :meth:`write` will need, before a run starts (so the run can journal
+        the connection it uses); a witness that cannot be reached now is written later."""
+        ...
+
 
 @dataclass(frozen=True)
 class Guard:

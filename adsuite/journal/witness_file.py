@@ -43,6 +43,9 @@ class FileWitness:
                     raise JournalError(f"{self.path}:{number}: {exc}") from None
         return None
 
+    def prepare(self) -> None:
+        """Nothing to open ahead: the file is appended to when the run ends."""
+
     def write(self, head: Head) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

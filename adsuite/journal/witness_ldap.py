@@ -19,11 +19,11 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.errors import JournalError
+from adsuite.errors import AdsuiteError, JournalError
 from adsuite.journal.witness import Head
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ class DirectoryWitness:
     password: Callable[[], Secret]
     base_dn: str
     container: str
+    # the PDC connection prepare() opened, kept for the run's end (one per process)
+    _held: list[Directory] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -74,16 +76,44 @@ class DirectoryWitness:
             raise JournalError(f"the witness {dn} did not keep head {head.seq}")
         log.info("journal head %d witnessed in %s", head.seq, dn)
 
+    def prepare(self) -> None:
+        """Bind to the PDC emulator now, before the run starts, and keep the connection
+        for the witness written at its end: the run journals every connection it binds
+        (``operator.clients``), so the DC's record of this logon is known to be adsuite's."""
+        if self._held:
+            return
+        try:
+            self._held.append(self._connect_pdc())
+        except AdsuiteError as error:  # written later, or reported; never stops the run
+            log.warning("journal witness: cannot reach the PDC emulator yet: %s", error)
+
     @contextmanager
     def _pdc(self) -> Iterator[Directory]:
-        password = self.password()
-        with Directory.connect(self.dcs[self.preferred], password) as directory:
-            key = self._pdc_key(directory)
-            if key == self.preferred:
-                yield directory
-                return
-        with Directory.connect(self.dcs[key], password) as pdc:
+        """The connection prepare() kept (dropped if the DC has closed it since), else a
+        new one for this call."""
+        if self._held and not self._held[0].alive():
+            self._held.pop().close()
+        if self._held:
+            yield self._held[0]
+            return
+        pdc = self._connect_pdc()
+        try:
             yield pdc
+        finally:
+            pdc.close()
+
+    def _connect_pdc(self) -> Directory:
+        password = self.password()
+        directory = Directory.connect(self.dcs[self.preferred], password)
+        try:
+            key = self._pdc_key(directory)
+        except BaseException:
+            directory.close()
+            raise
+        if key == self.preferred:
+            return directory
+        directory.close()
+        return Directory.connect(self.dcs[key], password)
 
     def _pdc_key(self, directory: Directory) -> str:
         head = directory.read(self.base_dn, ["fSMORoleOwner"])

@@ -9,24 +9,27 @@
 
 Each right is what the Delegation of Control Wizard (delegwiz.inf) writes for it:
 
-==========================  ==============================================================
-create_delete_users         CC DC on user objects, this OU and all below (``OA;CI;CCDC``)
-create_delete_groups        the same for group objects
-create_delete_computers     the same for computer objects
-manage_users                full control of descendant user objects (``OA;CIIO;…;;user``)
-manage_groups               the same for group objects
-manage_computers            the same for computer objects
-reset_passwords             extended right User-Force-Change-Password and read/write
-                            pwdLastSet on descendant user objects (the wizard's "Reset user
-                            passwords and force password change at next logon")
-modify_group_membership     read/write ``member`` on descendant group objects
-create_delete_gpos          create and delete groupPolicyContainer objects (on
-                            ``CN=Policies,CN=System``: what Windows grants Group Policy
-                            Creator Owners there, and Samba's default ACL does not)
-full_control                full control of the object and everything below it
-                            (``A;CI;GA``): what adsuite's own service account gets on the
-                            trees it manages (playbooks/service-account.yml)
-==========================  ==============================================================
+==============================  ==============================================================
+create_delete_users             CC DC on user objects, this OU and all below (``OA;CI;CCDC``)
+create_delete_groups            the same for group objects
+create_delete_computers         the same for computer objects
+manage_users                    full control of descendant user objects (``OA;CIIO;…;;user``)
+manage_groups                   the same for group objects
+manage_computers                the same for computer objects
+reset_passwords                 extended right User-Force-Change-Password and read/write
+                                pwdLastSet on descendant user objects (the wizard's "Reset user
+                                passwords and force password change at next logon")
+modify_group_membership         read/write ``member`` on descendant group objects
+create_delete_gpos              create and delete groupPolicyContainer objects (on
+                                ``CN=Policies,CN=System``: what Windows grants Group Policy
+                                Creator Owners there, and Samba's default ACL does not)
+create_delete_service_points    create and delete serviceConnectionPoint objects in this
+                                container only (on ``CN=System``: the one-writer lease and the
+                                journal witness, which their creator then controls alone)
+full_control                    full control of the object and everything below it
+                                (``A;CI;GA``): what adsuite's own service account gets on the
+                                trees it manages (playbooks/service-account.yml)
+==============================  ==============================================================
 
 Object GUIDs come from the directory by name, never from this file: schemaIDGUID of
 the classes and attributes (one search of the schema) and rightsGuid of the extended
@@ -87,6 +90,7 @@ RightName = Literal[
     "reset_passwords",
     "modify_group_membership",
     "create_delete_gpos",
+    "create_delete_service_points",
     "full_control",
 ]
 
@@ -148,6 +152,10 @@ RIGHTS: dict[str, Right] = {
     "create_delete_gpos": Right(
         "create and delete GPOs",
         (RightAce(THIS_AND_BELOW, int(AccessMask.CC | AccessMask.DC), "groupPolicyContainer"),),
+    ),
+    "create_delete_service_points": Right(
+        "create and delete service connection points",
+        (RightAce(0, int(AccessMask.CC | AccessMask.DC), "serviceConnectionPoint"),),
     ),
     "full_control": Right("full control", (RightAce(THIS_AND_BELOW, dacl.FULL_CONTROL),)),
 }

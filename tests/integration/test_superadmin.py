@@ -440,3 +440,42 @@ def test_drift_and_usage_output_files_are_owner_only(
     for path in (drift_file, usage_file):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         json.loads(path.read_text(encoding="utf-8"))  # the whole report, not a stale one
+
+
+def test_every_bind_of_an_apply_run_lease_and_witness_included_is_automation(
+    lab_env: Lab,
+    top: str,
+    write_playbook: Callable[..., Path],
+    tmp_path: Path,
+    cli: Callable[..., Cli],
+) -> None:
+    """A writing run binds three times — its own connection, the one-writer lease's and the
+    journal witness's on the PDC emulator — and journals all three endpoints, so none of
+    them shows up in the usage log as a super-administrator logon nobody recorded."""
+    guarded = tmp_path / "guarded.yml"
+    guarded.write_text(
+        lab_env.inventory.read_text(encoding="utf-8") + "journal_guard:\n  directory: group\n",
+        encoding="utf-8",
+    )
+    journal = tmp_path / "journal.sqlite"
+    env = {"ADSUITE_JOURNAL": str(journal)}
+    inv = str(guarded)
+    since = datetime.now(UTC).isoformat()
+    ou = write_playbook(f"tasks:\n  - ou: {{path: {top}, protected: false}}\n", name="ou.yml")
+    assert cli("apply", str(ou), "-i", inv, "--yes", env=env).code == 0
+    with Journal.open(journal) as opened:
+        (applied,) = [r for r in opened.runs() if r.mode == "apply"]
+    clients = set(applied.operator["clients"].split())
+    assert applied.operator["client"] in clients and len(clients) == 3, applied.operator
+
+    usage = write_playbook("tasks:\n" + privileged_task(), name="usage.yml")
+    report = cli(
+        "admin", "usage", "--since", since, "--format", "json", "-p", str(usage), "-i", inv,
+        env=env,
+    )  # fmt: skip
+    assert report.code in (0, 2), report.err
+    rows = json.loads(report.out)["uses"]
+    of_apply = [r for r in rows if r["remote"].removeprefix("ipv4:") in clients]
+    assert {r["remote"].removeprefix("ipv4:") for r in of_apply} == clients, rows
+    assert all(r["verdict"] == "automation" for r in of_apply), of_apply
+    assert all(r["explanation"].endswith(f"(run {applied.id})") for r in of_apply), of_apply
