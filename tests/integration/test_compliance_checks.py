@@ -4,7 +4,7 @@ marks its clause — and no other — not compliant with the object named, and t
 is compliant again after the repair or an exemption. Exit 0 only when every clause is.
 
 The map holds only the clauses the directory-wide checks of playbooks/checks.yml
-prove (二.2.c, 二.1.a, 一.3, 五.6), with no playbooks and no evidence, so each clause's
+prove (二.2.c, 二.1.a, 一.3, 五.6, 三.4), with no playbooks and no evidence, so each clause's
 state is its checks'. The test's inventory has one company, the test's own top OU.
 """
 
@@ -21,7 +21,8 @@ from labkit import Cli, Lab
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "DC=group,DC=example,DC=com"
-CLAUSES = ("二.2.c", "二.1.a", "一.3", "五.6")
+CLAUSES = ("二.2.c", "二.1.a", "一.3", "五.6", "三.4")
+MEMBER = "bf9679c0-0de6-11d0-a285-00aa003049e2"  # schemaIDGUID of the member attribute
 
 
 def tool(lab: Lab, *args: str, stdin: str | None = None) -> None:
@@ -38,6 +39,16 @@ def set_uac(lab: Lab, dn: str, value: int) -> None:
         f"dn: {dn}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: {value}\n"
     )
     tool(lab, "ldbmodify", stdin=ldif)
+
+
+def group_sid(lab: Lab, name: str) -> str:
+    sam = str(lab.status.state_dir / "private" / "sam.ldb")
+    found = subprocess.run(
+        ["ldbsearch", "-H", sam, f"(sAMAccountName={name})", "objectSid"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    (sid,) = [line.split(": ", 1)[1] for line in found.splitlines() if line.startswith("objectSid")]
+    return sid
 
 
 def files(lab_env: Lab, folder: Path, code: str, exempt: list[dict[str, Any]]) -> tuple[Path, Path]:
@@ -155,6 +166,21 @@ def test_planted_violations_mark_their_clause_only_and_clear_after_repair_or_exe
         assert code_now == 2
         only_broken(clauses, "五.6", f"has member {users}c")
         tool(lab_env, "group", "removemembers", "DnsAdmins", f"{users}c")
+        assert report(cli, inventory, map_file)[0] == 0
+
+        # 三.4: a company's IT administrators given write-member on an approver role
+        # group by hand; repaired by re-creating the group with its default ACL
+        tool(lab_env, "group", "add", f"{code}-IT-Admins", "--groupou", f"OU={code}")
+        tool(lab_env, "group", "add", f"{code}-GM", "--groupou", f"OU={code}")
+        admins_sid = group_sid(lab_env, f"{code}-IT-Admins")
+        gm = f"CN={code}-GM,{ou}"
+        tool(lab_env, "dsacl", "set", f"--objectdn={gm}",
+             f"--sddl=(OA;;WP;{MEMBER};;{admins_sid})")  # fmt: skip
+        code_now, clauses = report(cli, inventory, map_file)
+        assert code_now == 2
+        only_broken(clauses, "三.4", f"{code}-IT-Admins can change the membership of {code}-GM")
+        tool(lab_env, "group", "delete", f"{code}-GM")
+        tool(lab_env, "group", "add", f"{code}-GM", "--groupou", f"OU={code}")
         assert report(cli, inventory, map_file)[0] == 0
     finally:
         subprocess.run(["samba-tool", "ou", "delete", ou, "--force-subtree-delete", "-H",

@@ -242,7 +242,7 @@ def test_group_domain_playbook_delegates_each_company_its_own_ou_only(
         result = session.apply(session.plan(conn), conn)
         assert result.status == "ok", result.outcomes
         assert session.plan(conn).empty
-    hq_admins = sid_of(directory, f"CN=HQ-IT-Admins,OU=Groups,OU=HQ,{BASE}")
+    hq_admins = sid_of(directory, f"CN=HQ-IT-Admins,OU=Role Groups,{BASE}")
     assert wizard_aces(hq_admins) <= explicit_sddl(directory, f"OU=HQ,{BASE}")
     hantong = explicit_sddl(directory, f"OU=HANTONG,{BASE}")
     assert not any(hq_admins in ace for ace in hantong), "HQ's admins have no say in HANTONG"

@@ -53,6 +53,7 @@ def company_tree(code: str) -> str:
 name: company {code} for a ticket
 domain: group
 tasks:
+  - {{name: role groups, ou: {{path: Role Groups}}}}  # approvers.yml's (group_domain.yml's)
   - {{name: company, ou: {{path: {code}, description: "{code}"}}}}
   - {{name: users, ou: {{path: {code}/Users, description: Users}}}}
   - {{name: groups, ou: {{path: {code}/Groups, description: Groups}}}}

@@ -109,9 +109,12 @@ def test_the_domain_password_policy_still_needs_a_domain_admin_one_line(
 ) -> None:
     account, env = service_account
     inventory = str(inventory_as(lab_env, tmp_path, account))
-    done = cli("apply", str(REPO / "playbooks/password_policy.yml"), "-i", inventory, "--yes",
-               env=env)  # fmt: skip
-    assert done.code == 1
+    # a history length nobody else declares, so there is always a change to refuse
+    # whatever earlier tests left as the domain's policy
+    policy = tmp_path / "policy.yml"
+    policy.write_text("tasks:\n  - password_policy: {history: 23}\n", encoding="utf-8")
+    done = cli("apply", str(policy), "-i", inventory, "--yes", env=env)
+    assert done.code == 1, done.out + done.err
     assert "Traceback" not in done.err
     (line,) = [x for x in done.err.splitlines() if x.startswith("FAILED: ")]
     assert line.startswith(f"FAILED: password_policy {BASE}: modify {BASE}: insufficient access")

@@ -37,6 +37,7 @@ TREE = """
 vars:
   subs: [Users, Groups, Personal Devices, Disabled]
 tasks:
+  - ou: {path: Role Groups}  # approvers.yml's role groups (group_domain.yml declares it)
   - loop: "{{ companies }}"
     ou: {path: "{{ item.code }}", protected: false}
   - loop: "{{ companies | product(subs) | list }}"
