@@ -73,20 +73,37 @@ class Holder:
     run: str | None
     since: str
     until: str
+    process: str | None = None  # the holder's start time (/proc/PID/stat): tells a reused pid
 
     @classmethod
     def me(cls, seconds: int) -> Holder:
         now = _now()
         until = _stamp(now + timedelta(seconds=seconds))
-        return cls(socket.gethostname(), os.getpid(), getpass.getuser(), None, _stamp(now), until)
+        return cls(
+            socket.gethostname(),
+            os.getpid(),
+            getpass.getuser(),
+            None,
+            _stamp(now),
+            until,
+            _process_start(os.getpid()),
+        )
 
     @classmethod
     def parse(cls, value: str) -> Holder:
         try:
             found = json.loads(value)
-            return cls(**{name: found[name] for name in cls.__dataclass_fields__})
+            return cls(**{name: found.get(name) for name in cls.__dataclass_fields__})
         except (ValueError, KeyError, TypeError):
             return cls("?", 0, "?", None, "?", "0001-01-01T00:00:00Z")  # unreadable: expired
+
+    def gone(self) -> bool:
+        """Whether the holder was a process on this host that no longer runs (it died, or
+        ended without releasing: its DC went away mid-run). Its lease is taken over at
+        once instead of at expiry; a holder on another host is judged by expiry only."""
+        if self.host != socket.gethostname() or self.process is None:
+            return False
+        return _process_start(self.pid) != self.process
 
     def value(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -106,6 +123,16 @@ class Holder:
             f"{self.user} on {self.host}, pid {self.pid}{run} "
             f"(since {self.since[:19]}Z, lease until {self.until[:19]}Z)"
         )
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process *pid* in clock ticks since boot (field 22 of
+    /proc/PID/stat), or None when no such process runs."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
 
 
 def pdc_endpoint(directory: Directory, domain: Domain, username: str) -> Endpoint:
@@ -202,7 +229,7 @@ class DomainLease:
         if value is None:  # released between the add and the read: try again
             return self._try_take(journal)
         current = Holder.parse(value)
-        if not current.expired():
+        if not current.expired() and not current.gone():
             return current
         if not self._swap(value, mine):
             return Holder.parse(self._read() or value)

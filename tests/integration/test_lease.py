@@ -180,6 +180,46 @@ def test_a_lease_left_by_a_killed_process_is_taken_over_after_expiry_and_journal
     assert directory.read(lease_dn(BASE), ["cn"]) is None, "released at the end"
 
 
+def test_a_lease_whose_process_on_this_host_is_gone_is_taken_over_at_once(
+    lab_env: Lab, directory: Directory, top: str, tmp_path: Path
+) -> None:
+    """A run whose DC went away mid-run cannot release its lease; once its process has
+    ended, the next run on the same host takes the lease over at once (journaled)
+    instead of waiting for the expiry. The lease is planted by hand with ldbadd."""
+    done = subprocess.Popen(["true"])
+    done.wait()
+    stale = {
+        "host": os.uname().nodename,
+        "pid": done.pid,
+        "user": "root",
+        "run": None,
+        "since": "2026-01-01T00:00:00.000000Z",
+        "until": "2099-01-01T00:00:00.000000Z",
+        "process": "1",  # no process started at tick 1 has that pid now
+    }
+    sam = str(lab_env.status.state_dir / "private" / "sam.ldb")
+    ldif = (
+        f"dn: {lease_dn(BASE)}\nobjectClass: serviceConnectionPoint\n"
+        f"adminDescription: {json.dumps(stale)}\n"
+    )
+    subprocess.run(["ldbadd", "-H", sam], input=ldif, text=True, check=True, capture_output=True)
+    try:
+        taken = subprocess.run(
+            [sys.executable, "-m", "adsuite", "apply",
+             str(ou_playbook(tmp_path, "a.yml", top, "after", False)),
+             "-i", str(lab_env.inventory), "--yes"],
+            capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+            env={**os.environ, "ADSUITE_JOURNAL": str(lab_env.journal)},
+        )  # fmt: skip
+        assert taken.returncode == 0, taken.stderr
+        with Journal.open(lab_env.journal) as journal:
+            takeovers = [t for t in journal.lease_takeovers() if t["previous"]["pid"] == done.pid]
+        assert len(takeovers) == 1 and takeovers[0]["previous"]["until"] == stale["until"]
+        assert directory.read(lease_dn(BASE), ["cn"]) is None, "released at the end"
+    finally:
+        subprocess.run(["ldbdel", "-H", sam, lease_dn(BASE)], capture_output=True, check=False)
+
+
 def test_two_applies_of_one_ticket_started_together_make_one_journal_run(
     lab_env: Lab,
     directory: Directory,
