@@ -18,7 +18,7 @@ from adsuite.errors import JournalError
 from adsuite.journal import Journal
 from adsuite.journal.check import check_journal
 from adsuite.journal.seal import KeyRef
-from adsuite.journal.witness import Guard
+from adsuite.journal.witness import Guard, Head
 from adsuite.journal.witness_file import FileWitness
 
 OPERATOR = {"os_user": "alice"}
@@ -213,3 +213,15 @@ def test_without_a_guard_the_chain_alone_is_checked(path: Path) -> None:
         run(journal)
     report = check_journal(path, Guard())
     assert report.ok and report.mac_since is None and report.witnessed == []
+
+
+def test_the_file_witness_is_never_moved_back_by_a_run_that_ended_earlier(tmp_path: Path) -> None:
+    witness = FileWitness(tmp_path / "heads.jsonl")
+
+    def head(seq: int) -> Head:
+        return Head("host:/j", "j-1", seq, f"h{seq}", seq, 1, None, "2026-12-06T00:00:00Z")
+
+    witness.write(head(12))
+    witness.write(head(10))  # a run whose end was witnessed after a later one's
+    assert witness.read("host:/j") == head(12)
+    assert len((tmp_path / "heads.jsonl").read_text(encoding="utf-8").splitlines()) == 1
