@@ -16,8 +16,8 @@ from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
 from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.journal_guard import DIRECTORY, FILE, MAC_KEY, guard_from
-from adsuite.errors import InputError
-from adsuite.journal.check import check_journal
+from adsuite.errors import InputError, JournalError
+from adsuite.journal.check import check_journal, unverified_runs
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.records import ChangeRecord, RunRecord
 from adsuite.journal.schema import connect_readonly
@@ -45,24 +45,70 @@ def journal() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def show(path: Path | None, ticket: str | None, run_id: str | None, limit: int, fmt: str) -> None:
-    """List recent runs, or the changes of one run."""
-    with Journal.open(path or default_journal_path()) as store:
+@inventory_option
+def show(
+    path: Path | None,
+    ticket: str | None,
+    run_id: str | None,
+    limit: int,
+    fmt: str,
+    inventory: Path | None,
+) -> None:
+    """List recent runs, or the changes of one run.
+
+    Each shown run is checked against the chain and its MACs (the inventory's
+    `journal_guard` key, else the one the file names): a run with entries that do not
+    verify is shown UNVERIFIED, a warning names `adsuite journal verify`, and the exit
+    code is 1. A missing journal is reported, never created.
+    """
+    guard, journal_path = _guard(inventory, path)
+    _require_file(journal_path)
+    unverified, unplaced = unverified_runs(journal_path, guard)
+    with Journal.open(journal_path, guard=Guard(key=guard.key)) as store:
         what = f"journal show {run_id or f'last {limit}'}"
         store.record_access(who=getpass.getuser(), what=what, ticket=ticket)
         if run_id:
-            _show_run(store.run(run_id), store.changes(run_id), fmt)
+            _show_run(store.run(run_id), store.changes(run_id), fmt, unverified)
+            shown = [run_id]
         else:
-            _show_runs(store.runs(limit), fmt)
+            runs = store.runs(limit)
+            _show_runs(runs, fmt, unverified)
+            shown = [r.id for r in runs]
+    bad = [r for r in shown if r in unverified]
+    if bad or unplaced:
+        named = f"{len(bad)} run(s) shown" if bad else "the journal"
+        click.echo(
+            f"warning: {named} hold entries that do not verify (forged, edited or rebuilt):"
+            " run `adsuite journal verify`",
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
 
 
-def _show_run(run: RunRecord, changes: list[ChangeRecord], fmt: str) -> None:
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise JournalError(f"no journal file at {path} (--journal or ADSUITE_JOURNAL)")
+
+
+def _status(run: RunRecord, unverified: dict[str, str]) -> str:
+    return f"{run.status} (UNVERIFIED)" if run.id in unverified else run.status
+
+
+def _show_run(
+    run: RunRecord, changes: list[ChangeRecord], fmt: str, unverified: dict[str, str]
+) -> None:
     if fmt == "json":
-        doc = {"run": asdict(run), "changes": [asdict(c) for c in changes]}
+        doc = {
+            "run": asdict(run),
+            "changes": [asdict(c) for c in changes],
+            "unverified": unverified.get(run.id),
+        }
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     who = f"{run.operator.get('os_user')} as {run.operator.get('bind_identity')}"
-    out.print(f"Run {run.id}: {run.mode} by {who}, {run.status}")
+    out.print(f"Run {run.id}: {run.mode} by {who}, {_status(run, unverified)}")
+    if run.id in unverified:
+        out.print(f"  UNVERIFIED: {unverified[run.id]}")
     out.print(f"  playbook {run.playbook} (sha256 {run.playbook_sha256})")
     out.print(f"  ticket {run.ticket or '-'}, started {run.started}, ended {run.ended or '-'}")
     table = Table("#", "outcome", "action", "kind", "target", "error")
@@ -71,15 +117,17 @@ def _show_run(run: RunRecord, changes: list[ChangeRecord], fmt: str) -> None:
     out.print(table)
 
 
-def _show_runs(runs: list[RunRecord], fmt: str) -> None:
+def _show_runs(runs: list[RunRecord], fmt: str, unverified: dict[str, str]) -> None:
     if fmt == "json":
-        click.echo(json.dumps([asdict(r) for r in runs], ensure_ascii=False, indent=2))
+        doc = [{**asdict(r), "unverified": unverified.get(r.id)} for r in runs]
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     table = Table("run", "started", "mode", "status", "operator", "ticket", "counts")
     for r in runs:
         counts = ", ".join(f"{k} {v}" for k, v in r.counts.items() if v)
         user = r.operator.get("os_user", "")
-        table.add_row(r.id, r.started[:19], r.mode, r.status, user, r.ticket or "", counts)
+        status = _status(r, unverified)
+        table.add_row(r.id, r.started[:19], r.mode, status, user, r.ticket or "", counts)
     out.print(table)
 
 
@@ -153,8 +201,11 @@ def _secret(inventory: Inventory, name: str) -> Secret:
 def export(
     path: Path | None, ticket: str | None, fmt: str, run_id: str | None, output: Path | None
 ) -> None:
-    """Export runs and changes with before and after images."""
-    with Journal.open(path or default_journal_path()) as store:
+    """Export runs and changes with before and after images. A missing journal is
+    reported, never created."""
+    journal_path = path or default_journal_path()
+    _require_file(journal_path)
+    with Journal.open(journal_path) as store:
         store.record_access(
             who=getpass.getuser(), what=f"journal export {fmt} {run_id or 'all'}", ticket=ticket
         )

@@ -8,6 +8,8 @@ forward to the current head, as at the end of a run.
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +20,10 @@ from adsuite.journal.store import Journal
 from adsuite.journal.witness import Facts, Guard, Witness, journal_name, missing_file_problems
 
 log = logging.getLogger(__name__)
+
+_SEQS = re.compile(r"seq (\d+)(?:–(\d+))?: ")
+_FROM = re.compile(r"entries from seq (\d+) ")
+_RUNS_BETWEEN = "SELECT DISTINCT run_id FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq"
 
 
 def check_journal(path: Path, guard: Guard) -> VerifyReport:
@@ -51,3 +57,37 @@ def _compare(journal: Journal, facts: Facts, witness: Witness) -> tuple[list[str
         return [], f"{witness.name}: no head for this journal yet (it is written now)"
     found = journal.compare(facts, seen, witness.name)
     return found, None if found else f"{witness.name}: head {seen.seq} of {facts.last_seq}, matches"
+
+
+def unverified_runs(path: Path, guard: Guard) -> tuple[dict[str, str], list[str]]:
+    """Which runs hold entries the chain or its MACs do not verify, each with the first
+    problem; and the problems no run can be named for. Only the file is read (with the
+    guard's key, else the one the file names): no witness is asked."""
+    with Journal(connect_readonly(path), path, Guard(key=guard.key)) as journal:
+        problems = journal.verify().problems
+    runs: dict[str, str] = {}
+    unplaced: list[str] = []
+    conn = connect_readonly(path)
+    try:
+        for problem in problems:
+            span = _span(problem)
+            named = _runs_between(conn, *span) if span else []
+            for run_id in named:
+                runs.setdefault(run_id, problem)
+            if not named:
+                unplaced.append(problem)
+    finally:
+        conn.close()
+    return runs, unplaced
+
+
+def _span(problem: str) -> tuple[int, int] | None:
+    found = _SEQS.match(problem)
+    if found:
+        return int(found[1]), int(found[2] or found[1])
+    since = _FROM.match(problem)
+    return (int(since[1]), 2**62) if since else None
+
+
+def _runs_between(conn: sqlite3.Connection, first: int, last: int) -> list[str]:
+    return [str(row[0]) for row in conn.execute(_RUNS_BETWEEN, (first, last))]

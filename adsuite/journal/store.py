@@ -55,6 +55,7 @@ from adsuite.journal.witness import (
     Guard,
     Head,
     advance,
+    first_problem,
     guard_for,
     journal_name,
     problems_against,
@@ -129,6 +130,7 @@ class Journal:
         _check_operator(operator)
         for witness in self.guard.witnesses:
             witness.prepare()  # binds now, so the next line can name that connection too
+        self._refuse_if_cut()
         opened = clients_opened()
         body = {
             "mode": mode,
@@ -154,6 +156,17 @@ class Journal:
                 self._append(run_id, KIND_TICKET_CLAIM, {"ticket": ticket})
         log.info("journal: run %s started (%s)", run_id, mode)
         return run_id
+
+    def _refuse_if_cut(self) -> None:
+        """JournalError if a witness shows this file cut, rebuilt or replaced: no run is
+        built on top of the evidence (a witness that cannot be read does not stop it)."""
+        if not self.guard.witnesses:
+            return
+        facts = self.facts()
+        with self._guard("read"):
+            found = first_problem(self._conn, facts, self.name, self.guard.witnesses)
+        if found is not None:
+            raise JournalError(f"{found}; no run starts on it: run adsuite journal verify")
 
     def record_intent(
         self,

@@ -166,6 +166,23 @@ def problems_against(conn: sqlite3.Connection, facts: Facts, seen: Head, name: s
     return []
 
 
+def first_problem(
+    conn: sqlite3.Connection, facts: Facts, journal: str, witnesses: tuple[Witness, ...]
+) -> str | None:
+    """The first thing a witness shows missing or forged in the file, before a run starts
+    on it; a witness that cannot be read is logged and passed over."""
+    for witness in witnesses:
+        try:
+            seen = witness.read(journal)
+        except AdsuiteError as exc:
+            log.warning("journal witness: the %s cannot be read: %s", witness.name, exc)
+            continue
+        found = [] if seen is None else problems_against(conn, facts, seen, witness.name)
+        if found:
+            return found[0]
+    return None
+
+
 def missing_file_problems(journal: str, path: Path, witnesses: tuple[Witness, ...]) -> list[str]:
     """A journal file that is gone, named with what each witness says it held."""
     problems: list[str] = []

@@ -7,6 +7,7 @@ whole history of heads, not only the last one.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -50,6 +51,11 @@ class FileWitness:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # two runs ending together: one reads, then appends
+            seen = self.read(head.journal)
+            if seen is not None and seen.journal_id == head.journal_id and seen.seq >= head.seq:
+                log.info("journal head %d: %s is already past it", head.seq, self.path)
+                return
             os.write(fd, (head.to_json() + "\n").encode("utf-8"))
             os.fsync(fd)
         finally:

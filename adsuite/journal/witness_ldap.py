@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.errors import AdsuiteError, JournalError
+from adsuite.errors import AdsuiteError, DirectoryError, JournalError
 from adsuite.journal.witness import Head
 
 log = logging.getLogger(__name__)
 
 KEYWORD = "adsuite-journal-witness"
 HEAD_ATTRIBUTE = "serviceBindingInformation"
+SWAP_ATTEMPTS = 20  # each failure means another run moved the head: bounded, never a spin
+NO_SUCH_ATTRIBUTE, NO_SUCH_OBJECT, ENTRY_ALREADY_EXISTS = 16, 32, 68
 
 
 @dataclass(frozen=True)
@@ -57,24 +59,25 @@ class DirectoryWitness:
             return _read_head(directory, self.object_dn(journal))
 
     def write(self, head: Head) -> None:
+        """Move the witness forward to *head*: a compare-and-swap on the value read, read
+        again and retried when another run moved it first; never moved backwards."""
         dn = self.object_dn(head.journal)
         with self._pdc() as directory:
-            if _read_head(directory, dn) is None:
-                directory.add(
-                    dn,
-                    {
-                        "objectClass": ["serviceConnectionPoint"],
-                        "keywords": [KEYWORD],
-                        "description": [head.journal],
-                        HEAD_ATTRIBUTE: [head.to_json()],
-                    },
-                )
-            else:
-                directory.modify(dn, {HEAD_ATTRIBUTE: ("replace", [head.to_json()])})
-            back = _read_head(directory, dn)  # read back from the DC it was written to
-        if back != head:
-            raise JournalError(f"the witness {dn} did not keep head {head.seq}")
-        log.info("journal head %d witnessed in %s", head.seq, dn)
+            for _ in range(SWAP_ATTEMPTS):
+                seen = _read_value(directory, dn)
+                if seen is not None and not _behind(dn, Head.from_json(seen), head):
+                    log.info("journal head %d: the witness %s is already past it", head.seq, dn)
+                    return
+                if _put(directory, dn, head, seen):
+                    back = _read_head(directory, dn)  # read back from the DC written to
+                    if back is None or _behind(dn, back, head):
+                        raise JournalError(f"the witness {dn} did not keep head {head.seq}")
+                    log.info("journal head %d witnessed in %s", head.seq, dn)
+                    return
+        raise JournalError(
+            f"the witness {dn} changed under every one of {SWAP_ATTEMPTS} attempts to write"
+            f" head {head.seq}"
+        )
 
     def prepare(self) -> None:
         """Bind to the PDC emulator now, before the run starts, and keep the connection
@@ -129,14 +132,60 @@ class DirectoryWitness:
         )
 
 
-def _read_head(directory: Directory, dn: str) -> Head | None:
+def _read_value(directory: Directory, dn: str) -> str | None:
     entry = directory.read(dn, [HEAD_ATTRIBUTE])
     if entry is None:
         return None
     values = entry.texts(HEAD_ATTRIBUTE)
     if len(values) != 1:
         raise JournalError(f"the witness {dn} holds {len(values)} heads, expected one")
-    return Head.from_json(values[0])
+    return values[0]
+
+
+def _read_head(directory: Directory, dn: str) -> Head | None:
+    value = _read_value(directory, dn)
+    return None if value is None else Head.from_json(value)
+
+
+def _behind(dn: str, seen: Head, head: Head) -> bool:
+    """Whether the witnessed *seen* is behind *head* of the same journal; JournalError if
+    they cannot both be true (another journal file, or another entry at the same seq)."""
+    if seen.journal_id != head.journal_id:
+        raise JournalError(
+            f"the witness {dn} names journal {seen.journal_id}, not {head.journal_id}:"
+            " the file was replaced while this run ran; the witness was left as it is",
+            hint="run adsuite journal verify",
+        )
+    if seen.seq == head.seq and seen.hash != head.hash:
+        raise JournalError(
+            f"the witness {dn} holds another entry at seq {seen.seq}: the journal forked;"
+            " the witness was left as it is",
+            hint="run adsuite journal verify",
+        )
+    return seen.seq < head.seq
+
+
+def _put(directory: Directory, dn: str, head: Head, seen: str | None) -> bool:
+    """Add the witness object, or swap *seen* for *head*; False if another run got there
+    first (the object was added, or its value changed, since it was read)."""
+    try:
+        if seen is None:
+            directory.add(
+                dn,
+                {
+                    "objectClass": ["serviceConnectionPoint"],
+                    "keywords": [KEYWORD],
+                    "description": [head.journal],
+                    HEAD_ATTRIBUTE: [head.to_json()],
+                },
+            )
+        else:
+            directory.swap(dn, HEAD_ATTRIBUTE, seen, head.to_json())
+    except DirectoryError as error:
+        if error.code in (ENTRY_ALREADY_EXISTS, NO_SUCH_ATTRIBUTE, NO_SUCH_OBJECT):
+            return False
+        raise
+    return True
 
 
 def _url_host(url: str) -> str:

@@ -173,3 +173,36 @@ def test_a_deleted_journal_is_named_and_not_recreated(
     assert done.code == 1
     assert f"the journal file {two_runs} is missing: entries 1–{seq} (2 runs)" in done.err
     assert not two_runs.exists()
+
+
+def test_no_apply_starts_on_a_truncated_journal(
+    two_runs: Path,
+    adsuite: Callable[..., Cli],
+    write_playbook: Callable[..., Path],
+    top: str,
+    directory: Directory,
+) -> None:
+    conn = sqlite3.connect(two_runs)
+    second = conn.execute(
+        "SELECT seq FROM entries WHERE kind = 'run_start' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()[0]
+    conn.close()
+    tamper.truncate(two_runs, second)
+    playbook = write_playbook(f"name: after\ndomain: group\ntasks:\n  - ou: {{path: {top}C}}\n")
+    done = adsuite("apply", str(playbook), "--yes")
+    assert done.code == 1
+    (line,) = done.err.splitlines()
+    assert f"entries {second}–" in line and line.endswith("run adsuite journal verify")
+    assert directory.read(f"OU={top}C,DC=group,DC=example,DC=com", ["ou"]) is None
+    assert _last(two_runs)[0] == second - 1, "nothing was journaled"
+
+
+def test_a_forged_run_is_shown_unverified(two_runs: Path, adsuite: Callable[..., Cli]) -> None:
+    tamper.forge_run(two_runs)
+    done = adsuite("journal", "show")
+    assert done.code == 1
+    assert "ok (UNVERIFIED)" in done.out
+    assert done.err.splitlines() == [
+        "warning: 1 run(s) shown hold entries that do not verify (forged, edited or rebuilt):"
+        " run `adsuite journal verify`"
+    ]

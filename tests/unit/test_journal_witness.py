@@ -18,7 +18,7 @@ from adsuite.errors import JournalError
 from adsuite.journal import Journal
 from adsuite.journal.check import check_journal
 from adsuite.journal.seal import KeyRef
-from adsuite.journal.witness import Guard
+from adsuite.journal.witness import Guard, Head
 from adsuite.journal.witness_file import FileWitness
 
 OPERATOR = {"os_user": "alice"}
@@ -153,28 +153,46 @@ def test_a_missing_journal_no_witness_knows_still_fails(path: Path) -> None:
     assert not path.exists()
 
 
-def test_a_run_after_a_truncation_leaves_the_witness_as_evidence(
+def test_no_run_starts_on_a_truncated_journal_and_the_witness_stays_as_evidence(
     three_runs: Path, guard: Guard, heads: Path
 ) -> None:
-    tamper.truncate(three_runs, 7)
+    tamper.truncate(three_runs, 13)
     with Journal.open(three_runs, guard=guard) as journal:
-        run(journal)
-        # the run wrote 7–12 anew; the witness still says head 18 and is not moved
-        assert journal.witness_failures[0].startswith("entries 13–18 missing (1 run)")
+        with pytest.raises(JournalError) as refused:
+            run(journal)
+        assert journal.head()[0] == 12, "nothing was written"
+    assert str(refused.value) == (
+        f"entries 13–18 missing (1 run): the file witness {heads} says head 18 (3 runs,"
+        f" at {json.loads(heads.read_text(encoding='utf-8').splitlines()[-1])['at']}),"
+        " the file ends at 12; no run starts on it: run adsuite journal verify"
+    )
     assert json.loads(heads.read_text(encoding="utf-8").splitlines()[-1])["seq"] == 18
     assert any(
         p.startswith("entries 13–18 missing") for p in check_journal(three_runs, guard).problems
     )
 
 
-def test_a_new_journal_in_place_of_the_old_is_named_as_a_replacement(
-    three_runs: Path, guard: Guard
-) -> None:
+def test_no_run_starts_on_a_new_journal_in_place_of_the_old(three_runs: Path, guard: Guard) -> None:
     three_runs.unlink()
-    with Journal.open(three_runs, guard=guard) as journal:
+    with (
+        Journal.open(three_runs, guard=guard) as journal,
+        pytest.raises(JournalError, match=r"the journal file was replaced.*journal verify"),
+    ):
         run(journal)
     report = check_journal(three_runs, guard)
     assert report.problems[0].startswith("the journal file was replaced")
+
+
+def test_a_run_starts_when_the_witness_cannot_be_read(
+    three_runs: Path, key: KeyRef, tmp_path: Path
+) -> None:
+    unreadable = tmp_path / "witness-dir"
+    unreadable.mkdir()  # a folder where the witness file should be: reading it fails
+    with Journal.open(
+        three_runs, guard=Guard(key=key, witnesses=(FileWitness(unreadable),))
+    ) as journal:
+        run(journal)
+        assert journal.head()[0] == 24
 
 
 def test_entries_before_the_key_existed_are_reported_as_unmacd(path: Path, guard: Guard) -> None:
@@ -213,3 +231,15 @@ def test_without_a_guard_the_chain_alone_is_checked(path: Path) -> None:
         run(journal)
     report = check_journal(path, Guard())
     assert report.ok and report.mac_since is None and report.witnessed == []
+
+
+def test_the_file_witness_is_never_moved_back_by_a_run_that_ended_earlier(tmp_path: Path) -> None:
+    witness = FileWitness(tmp_path / "heads.jsonl")
+
+    def head(seq: int) -> Head:
+        return Head("host:/j", "j-1", seq, f"h{seq}", seq, 1, None, "2026-12-06T00:00:00Z")
+
+    witness.write(head(12))
+    witness.write(head(10))  # a run whose end was witnessed after a later one's
+    assert witness.read("host:/j") == head(12)
+    assert len((tmp_path / "heads.jsonl").read_text(encoding="utf-8").splitlines()) == 1
