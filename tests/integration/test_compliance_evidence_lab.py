@@ -30,6 +30,8 @@ pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
 CLAUSES = ("五.6", "五.7", "五.8")
 APPROVED = "LOG-READ-1"  # the ticket every report of these tests reads the journal on
+IT_HEAD_APPROVAL = {"needs": "it_head", "name": "wang.jun", "role": "it_head",
+                    "time": "2026-01-01T00:00:00+00:00"}  # fmt: skip
 
 
 def write_map(folder: Path) -> Path:
@@ -52,8 +54,14 @@ def seed_approved_ticket(journal: Path) -> None:
                 "ticket": {"id": APPROVED, "type": "log_query", "requester": "audit.dept"},
                 "approval_rules": {
                     "file": "approvals.yml",
-                    "satisfied": [{"needs": "it_head", "name": "wang.jun", "role": "it_head",
-                                   "time": "2026-01-01T00:00:00+00:00"}],  # fmt: skip
+                    "satisfied": [
+                        {
+                            "needs": "it_head",
+                            "name": "wang.jun",
+                            "role": "it_head",
+                            "time": "2026-01-01T00:00:00+00:00",
+                        }
+                    ],
                 },
             },
         )
@@ -176,9 +184,7 @@ def test_an_audit_log_without_the_reports_own_write_is_五7_not_compliant(
     code, clauses = run.report(blind, map_file)
     assert code == 2
     only(clauses, "五.7", "evidence_missing")
-    assert "the audit chain produced no record of this check's own write" in lines(
-        clauses["五.7"]
-    )
+    assert "the audit chain produced no record of this check's own write" in lines(clauses["五.7"])
     with Journal.open(journal) as store:  # the write itself was made and journaled
         probes = [r for r in store.runs() if r.mode == "audit_probe"]
         assert probes[0].status == "ok" and probes[0].id in lines(clauses["五.7"])
