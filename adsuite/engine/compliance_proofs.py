@@ -84,6 +84,10 @@ def privileged_use(
         f"{count(len(collections), 'logon collection')} since {when(since)}: "
         f"{count(len(open_rows), 'open finding')}, {closed} acknowledged"
     )
+    if open_rows:
+        named = [str(row["id"]) for row in open_rows[:LIST_LIMIT]]
+        more = f" and {len(open_rows) - LIST_LIMIT} more" if len(open_rows) > LIST_LIMIT else ""
+        summary += f" (open: {', '.join(named)}{more})"
     if not collections:
         summary = f"no logon collection since {when(since)}: the logons are unknown"
         return Proof("privileged_use", what, summary, 0, met=False)

@@ -70,6 +70,7 @@ def test_open_findings_are_drift_each_named_until_acknowledged(
     collect(journal, [hand, failed])  # the same findings again: counted once
     proof = state_of(journal)
     assert not proof.met and proof.findings == 2
+    assert proof.summary.endswith(f"2 open findings, 0 acknowledged (open: {hand.id}, {failed.id})")
     assert [line.text.split(":")[0] for line in proof.lines] == [hand.id, failed.id]
     assert "unrecorded logon of administrator from 10.0.0.5:50123 on dc1" in proof.lines[0].text
     state, words, reasons = clause_state([], [], [proof])
