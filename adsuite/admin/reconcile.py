@@ -12,9 +12,11 @@ findings. Pure.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from adsuite.admin.events import LogonEvent
@@ -27,6 +29,15 @@ REUSE_GUARD_S = 600.0  # an endpoint is a run's only this close to it: ports are
 FINDINGS = ("unrecorded", "failed")
 
 
+def finding_id(event: LogonEvent) -> str:
+    """A finding's stable id: the logon's account, client endpoint and time (UTC, to the
+    microsecond) — the same logon has the same id in every collection, whatever else the
+    list holds (``adsuite admin acknowledge`` names it)."""
+    moment = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    text = "\x1f".join((event.account, event.remote or "", moment))
+    return "lf-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class Use:
     event: LogonEvent
@@ -36,6 +47,10 @@ class Use:
     @property
     def finding(self) -> bool:
         return self.verdict in FINDINGS
+
+    @property
+    def id(self) -> str:
+        return finding_id(self.event)
 
     def explain(self) -> str:
         w = self.window
@@ -49,7 +64,12 @@ class Use:
         return "no check-out and no adsuite run covers it"
 
     def row(self) -> dict[str, Any]:
-        return {**self.event.row(), "verdict": self.verdict, "explanation": self.explain()}
+        return {
+            "id": self.id,
+            **self.event.row(),
+            "verdict": self.verdict,
+            "explanation": self.explain(),
+        }
 
 
 def reconcile(

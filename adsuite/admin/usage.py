@@ -21,6 +21,7 @@ from adsuite.admin.policy import AdminPolicy
 from adsuite.admin.reconcile import Use, reconcile
 from adsuite.admin.store import EventStore, digest, tampered
 from adsuite.admin.windows import checkout_windows, run_connections
+from adsuite.engine.compliance_proofs import FINDINGS_RESOURCE
 from adsuite.engine.connections import Connections
 from adsuite.engine.privileged_io import privileged_state
 from adsuite.engine.winrm_hosts import winrm_sessions
@@ -80,6 +81,7 @@ def usage(
         )
         try:
             report = _run(policy, conn, journal, run_id, since, collect)
+            _journal_findings(journal, run_id, report.findings)
         except BaseException:
             journal.finish_run(run_id, status="failed", counts={})
             raise
@@ -163,6 +165,20 @@ def _journal_collection(
     )
     outcome = "failed" if found.error else "applied"
     journal.record_outcome(run_id, number, outcome, found.error)
+
+
+def _journal_findings(journal: Journal, run_id: str, findings: list[Use]) -> None:
+    """The run's findings, each with its stable id: what the compliance report counts as
+    open (五.6) until `adsuite admin acknowledge` names it."""
+    number = journal.record_intent(
+        run_id,
+        resource=FINDINGS_RESOURCE,
+        target="super-administrator logons",
+        action="reconcile",
+        before=None,
+        after={"findings": [u.row() for u in findings]},
+    )
+    journal.record_outcome(run_id, number, "applied", None)
 
 
 def _collection_changes(journal: Journal) -> list[Any]:

@@ -1,4 +1,5 @@
-"""`adsuite admin checkout|checkin|usage`: super-administrator accounts in use (五.6).
+"""`adsuite admin checkout|checkin|usage|acknowledge`: super-administrator accounts in
+use (五.6).
 
 The allow-list is the ``privileged`` task of ``--playbook`` (default
 ``$ADSUITE_SUPERADMIN_PLAYBOOK``, else playbooks/superadmin.yml). Exit codes: 0 done
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from adsuite.admin.acknowledge import acknowledge
 from adsuite.admin.checkout import CheckoutRequest, checkin, checkout
 from adsuite.admin.policy import DEFAULT_PLAYBOOK, AdminPolicy, load_policy
 from adsuite.admin.usage import UsageReport, usage
@@ -191,14 +193,39 @@ def usage_command(
     ctx.exit(0 if report.clean else EXIT_DRIFT)
 
 
+@admin.command("acknowledge")
+@click.argument("findings", nargs=-1, required=True, metavar="FINDING_ID...")
+@click.option("--ticket", required=True, metavar="ID", help="The ticket that explains the logon.")
+@click.option("--reason", required=True, metavar="TEXT", help="What the logon was.")
+@playbook_option
+@inventory_option
+def acknowledge_command(
+    findings: tuple[str, ...],
+    ticket: str,
+    reason: str,
+    playbook: Path | None,
+    inventory: Path | None,
+) -> None:
+    """Acknowledge logon findings of `admin usage` (their ids) on a ticket: journaled, and
+    the compliance report no longer counts them (五.6)."""
+    policy = _policy(playbook, inventory)
+    session = policy.session
+    done = acknowledge(session.journal_path, findings, ticket, reason, str(session.inventory_path))
+    out.print(
+        f"Acknowledged {', '.join(done.findings)} on ticket {ticket}. Journal run {done.run_id}.",
+        markup=False,
+    )
+
+
 def _text(report: UsageReport) -> str:
     lines = []
     for use in report.uses:
         e = use.event
         label = use.verdict.upper() if use.finding else "ok   "
+        named = f" [{use.id}]" if use.finding else ""
         lines.append(
             f"  {label:<10} {e.at.isoformat(timespec='seconds')} {e.dc} {e.account} "
-            f"{e.event_id} from {e.remote or '?'} ({e.service or '-'}): {use.explain()}"
+            f"{e.event_id} from {e.remote or '?'} ({e.service or '-'}): {use.explain()}{named}"
         )
     lines += [f"  PROBLEM    {p}" for p in report.problems]
     n = len(report.findings)

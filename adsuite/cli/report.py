@@ -14,6 +14,7 @@ from adsuite.admin import tickets as admin_tickets
 from adsuite.cli.console import default_path, err, inventory_option
 from adsuite.cli.handover import write_output
 from adsuite.engine import compliance
+from adsuite.engine.audit_month import outside_in_month
 from adsuite.engine.compliance_map import DEFAULT_MAP, load_map
 from adsuite.engine.inventory import load_inventory
 from adsuite.errors import EXIT_DRIFT, InputError
@@ -53,9 +54,8 @@ def monthly_report(
         monthly.check_month(month)
     except ValueError as error:
         raise InputError(str(error)) from None
-    inv = load_inventory(
-        default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
-    )
+    inventory_path = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
+    inv = load_inventory(inventory_path)
     _, domain = inv.domain()
     path = default_journal_path(inv.journal)
     with Journal.open(path) as journal:
@@ -63,6 +63,7 @@ def monthly_report(
         runs = journal.runs()
         changes = {r.id: journal.changes(r.id) for r in runs if r.started.startswith(month)}
         intact = journal.verify().ok
+    outside, outside_notes = outside_in_month(inventory_path, path, month)
     summary = monthly.summarize(
         month, runs, changes, domain.base_dn, [c.code for c in inv.companies]
     )
@@ -77,6 +78,8 @@ def monthly_report(
             base_dn=domain.base_dn,
             journal=path,
             intact=intact,
+            outside=outside,
+            outside_notes=outside_notes,
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
     )

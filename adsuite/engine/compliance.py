@@ -25,6 +25,7 @@ when every clause is.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from adsuite.engine import compliance_probe, compliance_proofs
 from adsuite.engine.compliance_check import (
     COMPLIANT,
     DRIFT,
@@ -221,7 +223,11 @@ def clause_state(
         if ticket.state != COMPLIANT:
             reasons.append(f"{ticket.type} tickets: {ticket.note}")
     for proof in proofs:
-        if not proof.met:
+        if proof.findings:
+            states.add(DRIFT)
+            findings += proof.findings
+            reasons.append(f"{proof.what}: {proof.summary}")
+        elif not proof.met:
             states.add(EVIDENCE_MISSING)
             reasons.append(f"{proof.what}: {proof.summary}")
     if not (playbooks or checks or proofs):
@@ -245,6 +251,7 @@ class JournalFacts:
     accesses: list[AccessRecord]
     changes: list[ChangeRecord]  # of writing runs since the earliest evidence window
     verify: VerifyReport
+    collections: list[ChangeRecord] = dataclasses.field(default_factory=list)  # usage runs'
 
 
 def read_journal(path: Path, since: str) -> JournalFacts:
@@ -252,7 +259,9 @@ def read_journal(path: Path, since: str) -> JournalFacts:
         runs = journal.runs()
         writing = [r for r in runs if r.mode in evidence.WRITING_MODES and r.started >= since]
         changes = [c for r in writing for c in journal.changes(r.id)]
-        return JournalFacts(runs, journal.accesses(since), changes, journal.verify())
+        usage = [r for r in runs if r.mode == compliance_proofs.USAGE_MODE and r.started >= since]
+        collections = [c for r in usage for c in journal.changes(r.id)]
+        return JournalFacts(runs, journal.accesses(since), changes, journal.verify(), collections)
 
 
 @dataclass(frozen=True)
@@ -265,6 +274,7 @@ class _Context:
     days: int
     own_runs: frozenset[str]
     check_playbooks: tuple[str, ...] = ()
+    probe: compliance_proofs.AuditProbe | None = None
 
 
 def _since(ctx: _Context, days: int | None, hours: int | None = None) -> str:
@@ -291,8 +301,16 @@ def _proof(item: Evidence, ctx: _Context) -> Proof:
             recent=recent,
             require_ticket=item.require_ticket,
         )
+    if item.source == "access" and item.approved_by:
+        return compliance_proofs.approved_reads(
+            facts.accesses, facts.runs, item.approved_by, item.what, since
+        )
     if item.source == "access":
         return evidence.access(facts.accesses, item.what, since, item.require_ticket)
+    if item.source == "privileged_use":
+        return compliance_proofs.privileged_use(facts.runs, facts.collections, item.what, since)
+    if item.source == "audit_trail":
+        return compliance_proofs.audit_trail(ctx.probe, item.what)
     if item.source == "before_images":
         return evidence.before_images(facts.runs, facts.changes, item.what, since)
     return evidence.chain(facts.verify, item.what)
@@ -359,6 +377,8 @@ def build(
         journal.record_access(who=reader, what=f"report compliance {loaded.path}", ticket=ticket)
     named = [(name, loaded.resolve(name)) for name in loaded.playbook_names()]
     checks = check_playbooks(named, inventory, inventory_path, journal_path)
+    probed = any(e.source == "audit_trail" for c in loaded.map.clauses for e in c.evidence)
+    probe = compliance_probe.probe(inventory_path, journal_path) if probed else None
     now = now or datetime.now(UTC)
     days = loaded.map.evidence_days
     reach = max([days, *(e.within_days or 0 for c in loaded.map.clauses for e in c.evidence)])
@@ -367,7 +387,15 @@ def build(
     facts = read_journal(journal_path, earliest)
     own = frozenset(c.drift_run for c in checks.values() if c.drift_run)
     ctx = _Context(
-        checks, rules, facts, umbrella_imports(loaded), now, days, own, tuple(loaded.map.checks)
+        checks,
+        rules,
+        facts,
+        umbrella_imports(loaded),
+        now,
+        days,
+        own,
+        tuple(loaded.map.checks),
+        probe,
     )
     return ComplianceReport(
         generated=utc_timestamp(now),

@@ -32,12 +32,13 @@ class _Model(BaseModel):
 class Evidence(_Model):
     """One source of evidence beside playbooks and tickets."""
 
-    source: Literal["runs", "access", "before_images", "chain"]
+    source: Literal["runs", "access", "before_images", "chain", "privileged_use", "audit_trail"]
     what: str = Field(min_length=1)
     modes: list[str] = Field(default_factory=list)
     within_days: int | None = Field(default=None, ge=1)
     within_hours: int | None = Field(default=None, ge=1)
     require_ticket: bool = False
+    approved_by: str | None = Field(default=None, min_length=1)  # access: the approver role
 
     @model_validator(mode="after")
     def _fits_source(self) -> Evidence:
@@ -52,6 +53,10 @@ class Evidence(_Model):
         if self.require_ticket and self.source not in ("runs", "access"):
             raise LocatedValueError(
                 f"'require_ticket' is for runs and access, not {self.source}", ("require_ticket",)
+            )
+        if self.approved_by is not None and self.source != "access":
+            raise LocatedValueError(
+                f"'approved_by' is for access, not {self.source}", ("approved_by",)
             )
         return self
 

@@ -49,6 +49,7 @@ class Proof:
     total: int
     lines: tuple[Line, ...] = ()
     met: bool = True  # False: a requirement the map sets is not met (summary says which)
+    findings: int = 0  # open findings it names (五.6): the clause is drift, not missing
 
 
 def when(timestamp: str) -> str:

@@ -1,8 +1,11 @@
 """The monthly change report for management (四.5): what changed, why, who approved it.
 
 A pure summary of journal records for one calendar month (UTC): runs by kind, changes
-by company and resource kind, tickets with their requester and approvers, changes
-that failed, hit a conflict or were rolled back, and what drift checks found.
+by company and resource kind (logon collections and acknowledgements only record: their
+entries are not changes to the domain and are not counted as such), tickets with their
+requester and approvers, changes that failed, hit a conflict or were rolled back, and
+what drift checks found. The changes made outside adsuite come from `audit changes`
+(adsuite/cli/report.py puts them beside these).
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from adsuite.journal.records import ChangeRecord, RunRecord
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 OTHER = "(domain-wide)"
+RECORD_ONLY_MODES = frozenset({"usage", "acknowledge"})
+"""Runs that only record (logon collections, acknowledgements): none of their journal
+entries is a change to the domain, so none counts as one."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ def summarize(
     outcomes: Counter[str] = Counter()
     problems: list[ChangeRecord] = []
     for run in in_month:
+        if run.mode in RECORD_ONLY_MODES:
+            continue
         for change in changes.get(run.id, []):
             outcomes[change.outcome] += 1
             if change.outcome == "applied":

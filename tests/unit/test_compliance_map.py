@@ -38,8 +38,8 @@ CASES = {
     ),
     "an unknown source": (
         CLAUSE + "    evidence:\n      - source: rumours\n        what: w\n",
-        "7: 'clauses[0].evidence[0].source' must be 'runs', 'access', 'before_images' or "
-        "'chain', not 'rumours'",
+        "7: 'clauses[0].evidence[0].source' must be 'runs', 'access', 'before_images', "
+        "'chain', 'privileged_use' or 'audit_trail', not 'rumours'",
     ),
     "within_hours only for runs": (
         CLAUSE + "    evidence:\n      - source: chain\n        what: w\n        within_hours: 3\n",
