@@ -29,6 +29,7 @@ from ldap3.core.exceptions import (
 from ldap3.protocol.microsoft import security_descriptor_control
 from ldap3.utils.conv import escape_filter_chars
 
+from adsuite.connectors import endpoints
 from adsuite.connectors.credentials import Secret
 from adsuite.errors import ConnectionFailed, ConnectionLost, DirectoryError
 
@@ -136,22 +137,15 @@ def _local_endpoint(connection: ldap3.Connection) -> str | None:
     It tells adsuite's own writes apart in the DC's log from writes made by anyone else
     to the same object moments later (`adsuite audit changes`).
     """
-    sock = getattr(connection, "socket", None)
-    try:
-        address = sock.getsockname() if sock is not None else None
-    except OSError:
-        return None
-    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else None
-
-
-_CLIENTS: list[str] = []  # every connection this process bound, as the DCs log its client
+    return endpoints.local_endpoint(getattr(connection, "socket", None))
 
 
 def clients_opened() -> tuple[str, ...]:
-    """The client address:port of every directory connection this process has bound:
-    a run journals them so that the DCs' logon records of its binds (the lease's, the
-    journal witness's, not only its main connection) are known to be adsuite's."""
-    return tuple(_CLIENTS)
+    """The client address:port of every connection this process has opened (directory
+    and SMB): a run journals them so that the DCs' logon records of its binds — the
+    lease's and the journal witness's, its SMB sessions, not only its main connection —
+    are known to be adsuite's."""
+    return endpoints.opened()
 
 
 class Directory:
@@ -163,8 +157,7 @@ class Directory:
         self.round_trips = 0
         self.bound_at = datetime.now(UTC).isoformat(timespec="microseconds")  # just bound
         self.client = _local_endpoint(connection)
-        if self.client:
-            _CLIENTS.append(self.client)
+        endpoints.record(self.client)
 
     @classmethod
     def connect(cls, endpoint: Endpoint, password: Secret, timeout: int = 15) -> Directory:

@@ -40,6 +40,7 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from adsuite.connectors import endpoints
 from adsuite.connectors.credentials import Secret
 from adsuite.errors import AdsuiteError, ConnectionFailed
 
@@ -175,6 +176,8 @@ class SmbHost:
             connection.connect(timeout=timeout)
         except (SMBException, OSError, ValueError) as error:
             raise ConnectionFailed(f"cannot reach {where}: {type(error).__name__}") from None
+        # the server logs this session's logon with this end's address:port (admin usage)
+        endpoints.record(endpoints.local_endpoint(getattr(connection.transport, "_sock", None)))
         session = Session(connection, endpoint.username, password.reveal(), require_encryption=True)
         try:
             session.connect()
