@@ -2,7 +2,9 @@
 harmless, journaled directory write and then looks for it in the DC's audit log.
 
 The write: ``adminDescription`` of ``CN=adsuite-audit-probe,CN=System,<domain>`` (a
-container nothing else uses; created by the first probe) set to the probe run's id,
+serviceConnectionPoint nothing else uses, created by the first probe: like the lease
+and the journal witness, its creator controls it, and the service account needs no
+right beyond creating service connection points in CN=System) set to the probe run's id,
 in a run of mode ``audit_probe`` that holds the domain's lease like every writing run
 and journals the change with its connection's client address:port. The record: a
 successful ``dsdbChange`` in a Samba DC's ``dsdb_audit.log`` (inventory
@@ -109,7 +111,7 @@ def _write(session: Session, conn: Connections, dn: str, journal_path: Path) -> 
                 via=client or None,
             )
             if current is None:
-                directory.add(dn, {"objectClass": ["container"], ATTRIBUTE: value})
+                directory.add(dn, {"objectClass": ["serviceConnectionPoint"], ATTRIBUTE: value})
             else:
                 directory.modify(dn, {ATTRIBUTE: ("replace", [value])})
             journal.record_outcome(run_id, number, "applied", None)
