@@ -36,15 +36,18 @@ EVENT_AUDIT = "Event Audit"
 REGISTRY_VALUES = "Registry Values"
 PRIVILEGE_RIGHTS = "Privilege Rights"
 GROUP_MEMBERSHIP = "Group Membership"
+SYSTEM_LOG = "System Log"
+SECURITY_LOG = "Security Log"
+APPLICATION_LOG = "Application Log"
 
 SECTION_ORDER: tuple[str, ...] = (
     UNICODE,
     VERSION,
     SYSTEM_ACCESS,
     "Kerberos Policy",
-    "System Log",
-    "Security Log",
-    "Application Log",
+    SYSTEM_LOG,
+    SECURITY_LOG,
+    APPLICATION_LOG,
     EVENT_AUDIT,
     REGISTRY_VALUES,
     PRIVILEGE_RIGHTS,

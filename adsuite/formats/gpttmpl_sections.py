@@ -6,7 +6,10 @@ written the way Samba's writer writes them (``key = value``), so Samba reads the
 unchanged. :func:`build_gpttmpl` assembles a whole file.
 
 Units follow MS-GPSB 2.2.1: password ages in days, ``ResetLockoutCount`` and
-``LockoutDuration`` in minutes, ``-1`` for "never" where the spec allows it.
+``LockoutDuration`` in minutes, ``-1`` for "never" where the spec allows it. The event
+log sections (MS-GPSB 2.2.3) take ``MaximumLogSize`` in KB (64 to 4194240, the range
+GPMC offers), ``AuditLogRetentionPeriod`` 0 (overwrite as needed), 1 (by days) or 2
+(do not overwrite), ``RetentionDays`` 1 to 365 and ``RestrictGuestAccess`` 0 or 1.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from collections.abc import Iterable, Mapping
 
 from adsuite.errors import InputError
 from adsuite.formats.gpttmpl_inf import (
+    APPLICATION_LOG,
     EVENT_AUDIT,
     GROUP_MEMBERSHIP,
     PRIVILEGE_RIGHTS,
     REGISTRY_VALUES,
+    SECURITY_LOG,
     SYSTEM_ACCESS,
+    SYSTEM_LOG,
     GptTmpl,
     GroupMembership,
     InfSection,
@@ -69,6 +75,21 @@ EVENT_AUDIT_KEYS: tuple[str, ...] = (
     "AuditAccountLogon",
 )
 """[Event Audit] keys (MS-GPSB 2.2.4), in the order Windows writes them."""
+
+EVENT_LOG_SECTIONS: tuple[str, ...] = (SYSTEM_LOG, SECURITY_LOG, APPLICATION_LOG)
+EVENT_LOG_KEYS: tuple[str, ...] = (
+    "MaximumLogSize",
+    "AuditLogRetentionPeriod",
+    "RetentionDays",
+    "RestrictGuestAccess",
+)
+"""Keys of [System Log], [Security Log] and [Application Log] (MS-GPSB 2.2.3)."""
+_EVENT_LOG_RANGES = {
+    "MaximumLogSize": range(64, 4194240 + 1),
+    "AuditLogRetentionPeriod": range(0, 3),
+    "RetentionDays": range(1, 366),
+    "RestrictGuestAccess": range(0, 2),
+}
 
 _RIGHT = re.compile(r"Se[A-Za-z]+(Privilege|Right)\Z")
 _SID_LIKE = re.compile(r"\*?S-1-", re.I)
@@ -121,6 +142,23 @@ def event_audit_section(settings: Mapping[str, int]) -> InfSection:
             raise InputError(f"[{EVENT_AUDIT}] {key} must be 0, 1, 2 or 3, not {value!r}")
         lines.append(f"{key} = {value}")
     return InfSection(EVENT_AUDIT, tuple(lines))
+
+
+def event_log_section(section: str, settings: Mapping[str, int]) -> InfSection:
+    """``[Security Log]`` (or System / Application) from ``{"MaximumLogSize": 4194240}``."""
+    if section not in EVENT_LOG_SECTIONS:
+        raise InputError(f"[{section}] is not an event log section")
+    given = _canonical_mapping(settings, EVENT_LOG_KEYS, section)
+    lines = []
+    for key in (k for k in EVENT_LOG_KEYS if k in given):
+        value, allowed = given[key], _EVENT_LOG_RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+            raise InputError(
+                f"[{section}] {key} must be a number from {allowed.start} to "
+                f"{allowed.stop - 1}, not {value!r}"
+            )
+        lines.append(f"{key} = {value}")
+    return InfSection(section, tuple(lines))
 
 
 def principal(text: str) -> str:

@@ -15,11 +15,14 @@ from typing import Any
 from adsuite.errors import AdsuiteError, InputError
 from adsuite.formats import audit_csv
 from adsuite.formats.gpttmpl_inf import (
+    APPLICATION_LOG,
     EVENT_AUDIT,
     GROUP_MEMBERSHIP,
     PRIVILEGE_RIGHTS,
     REGISTRY_VALUES,
+    SECURITY_LOG,
     SYSTEM_ACCESS,
+    SYSTEM_LOG,
     UNICODE,
     VERSION,
     GptTmpl,
@@ -38,6 +41,9 @@ SECTIONS = {  # SecuritySettings field -> GptTmpl.inf section
     "event_audit": EVENT_AUDIT,
     "privilege_rights": PRIVILEGE_RIGHTS,
     "registry_values": REGISTRY_VALUES,
+    "system_log": SYSTEM_LOG,
+    "security_log": SECURITY_LOG,
+    "application_log": APPLICATION_LOG,
 }
 _KNOWN_SECTIONS = {s.casefold() for s in (*SECTIONS.values(), UNICODE, VERSION, GROUP_MEMBERSHIP)}
 _AUDIT_NAMES = {setting: word for word, setting in AUDIT_WORDS.items()}

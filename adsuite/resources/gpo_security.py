@@ -121,6 +121,9 @@ def _declared_sections(machine: MachineHalf, sid_of: SidOf) -> list[InfSection]:
         values[FORCE_SUBCATEGORIES] = RegistryValue(4, int(machine.force_audit_subcategories))
     if values:
         out.append(gpttmpl_sections.registry_values_section(values))
+    for section, settings in security.event_logs().items() if security else ():
+        if _present(settings):
+            out.append(gpttmpl_sections.event_log_section(section, _present(settings)))
     return out
 
 
@@ -138,6 +141,7 @@ def not_set(machine: MachineHalf) -> dict[str, list[str]]:
         (EVENT_AUDIT, security.event_audit),
         (PRIVILEGE_RIGHTS, security.privilege_rights),
         (REGISTRY_VALUES, security.registry_values),
+        *security.event_logs().items(),
     )
     out = {name: [k for k, v in (given or {}).items() if v is None] for name, given in sections}
     return {name: keys for name, keys in out.items() if keys}

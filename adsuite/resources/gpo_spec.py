@@ -133,6 +133,18 @@ class SecuritySettings(_Model):
     event_audit: Mapping[str, int | None] | None = None
     privilege_rights: Mapping[str, list[str] | None] | None = None
     registry_values: Mapping[str, RegistryValueSpec | None] | None = None
+    system_log: Mapping[str, int | None] | None = None  # [System Log] (MS-GPSB 2.2.3)
+    security_log: Mapping[str, int | None] | None = None  # [Security Log]
+    application_log: Mapping[str, int | None] | None = None  # [Application Log]
+
+    def event_logs(self) -> dict[str, Mapping[str, int | None]]:
+        """The event log sections given, by GptTmpl.inf section name."""
+        given = zip(
+            gpttmpl_sections.EVENT_LOG_SECTIONS,
+            (self.system_log, self.security_log, self.application_log),
+            strict=True,
+        )
+        return {name: settings for name, settings in given if settings is not None}
 
     @model_validator(mode="after")
     def _sections(self) -> SecuritySettings:
@@ -147,6 +159,9 @@ class SecuritySettings(_Model):
         values = self.registry_values or {}
         shown = {k: v.value() if v else RegistryValue(4, 0) for k, v in values.items()}
         _checked(gpttmpl_sections.registry_values_section, shown)
+        for section, settings in self.event_logs().items():
+            _checked(gpttmpl_sections.event_log_section, section, _set(settings))
+            _known_keys(settings, gpttmpl_sections.EVENT_LOG_KEYS, section)
         return self
 
 

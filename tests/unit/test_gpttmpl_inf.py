@@ -30,6 +30,7 @@ from adsuite.formats.gpttmpl_sections import (
     EVENT_AUDIT_KEYS,
     build_gpttmpl,
     event_audit_section,
+    event_log_section,
     group_membership_section,
     principal,
     privilege_rights_section,
@@ -214,6 +215,26 @@ def test_samba_reads_our_template_with_the_same_values_and_rewrites_it_identical
     assert registry is not None and sections["Registry Values"] == list(registry.lines)
 
 
+def test_samba_reads_the_event_log_sections_we_write_in_their_place() -> None:
+    log = event_log_section(
+        "Security Log",
+        {"auditlogretentionperiod": 2, "MaximumLogSize": 4194240, "RestrictGuestAccess": 1},
+    )
+    system = event_log_section("System Log", {"RetentionDays": 7})
+    template = build_gpttmpl(event_audit={"AuditLogonEvents": 3}, other_sections=[system, log])
+    ours = serialize_gpttmpl(template)
+    text = ours.decode("utf-16")
+    assert text.index("[System Log]") < text.index("[Security Log]") < text.index("[Event Audit]")
+    seen = samba_read("inf", ours)
+    assert bytes.fromhex(seen["rewritten"]) == ours
+    assert seen["sections"]["Security Log"] == [
+        ["MaximumLogSize", "4194240"],
+        ["AuditLogRetentionPeriod", "2"],
+        ["RestrictGuestAccess", "1"],
+    ]
+    assert seen["sections"]["System Log"] == [["RetentionDays", "7"]]
+
+
 def test_samba_reads_a_windows_layout_file_like_we_do() -> None:
     sections = samba_read("inf", WINDOWS_LAYOUT)["sections"]
     ours = parse_gpttmpl(WINDOWS_LAYOUT)
@@ -381,6 +402,16 @@ def test_principals_are_written_as_starred_canonical_sids_or_names() -> None:
             ),
             "neither a SID nor",
         ),
+        (
+            lambda: event_log_section("Security Log", {"MaximumLogSize": 4194241}),
+            "MaximumLogSize must be a number from 64 to 4194240",
+        ),
+        (
+            lambda: event_log_section("Security Log", {"AuditLogRetentionPeriod": 3}),
+            "from 0 to 2",
+        ),
+        (lambda: event_log_section("Security Log", {"MaxLogSize": 64}), "unknown"),
+        (lambda: event_log_section("Audit Log", {"MaximumLogSize": 64}), "not an event log"),
         (
             lambda: registry_values_section({"HKLM\\X": RegistryValue(4, 1)}),
             "must start with MACHINE",
