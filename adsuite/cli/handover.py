@@ -40,14 +40,19 @@ def password_destination(path: Path | None, show: bool, needed: str) -> Password
 
 @contextmanager
 def reserved(destination: PasswordFile | None) -> Iterator[None]:
-    """Create the password file for the run inside. If the run stops before a password
-    was kept in it (:meth:`PasswordFile.keep`, synced before the change that sets it),
-    the file is removed; once one was, it stays, whatever happens next: the password
-    may be set in the directory, and nobody else has it."""
+    """Create the password file for the run inside. If the run is refused (an
+    InputError: refused before any change) or stops before a password was kept in it
+    (:meth:`PasswordFile.keep`, synced before the change that sets it), the file is
+    removed; once one was kept and the run went on, it stays whatever happens next: the
+    password may be set in the directory, and nobody else has it."""
     if destination is not None:
         destination.reserve()
     try:
         yield
+    except InputError:
+        if destination is not None:
+            destination.discard()
+        raise
     except BaseException:
         if destination is not None and not destination.kept:
             destination.discard()

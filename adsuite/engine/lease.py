@@ -40,13 +40,22 @@ from pathlib import Path
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.engine.inventory import Domain
-from adsuite.errors import AdsuiteError, DirectoryError, LeaseHeld
+from adsuite.errors import AdsuiteError, DirectoryError, InputError, LeaseHeld
 from adsuite.journal.store import Journal
 
 log = logging.getLogger(__name__)
 
 ATTRIBUTE = "adminDescription"
 ENTRY_ALREADY_EXISTS, NO_SUCH_ATTRIBUTE = 68, 16
+NO_SUCH_OBJECT, VALUE_EXISTS = 32, 20
+CLAIMS_ATTRIBUTE = "keywords"  # one value per claimed ticket id: adding one twice fails
+
+
+def claims_dn(base_dn: str) -> str:
+    """Where every adsuite host's ticket claims meet (beside the lease, on the PDC)."""
+    return f"CN=adsuite-ticket-claims,CN=System,{base_dn}"
+
+
 POLL_SECONDS = 0.5
 Notice = Callable[[str], None]
 
@@ -240,6 +249,48 @@ class DomainLease:
                 domain=self.domain, previous=asdict(current), holder=asdict(mine)
             )
         return None
+
+    def claim_ticket(self, ticket: str, base_dn: str, *, known_here: bool) -> None:
+        """Claim *ticket* in the directory, so that no other adsuite host — with a journal
+        of its own — carries it out too: one value of a multi-valued attribute, added by
+        an LDAP modify that fails if the value is there already (atomic on the PDC).
+
+        A value already there is this host's own earlier claim when *known_here* (the
+        local journal has a run of the ticket, and its claim rule decides whether it may
+        run again); otherwise another host claimed it, and the run is refused."""
+        dn = claims_dn(base_dn)
+        with self._lock:
+            try:
+                self._add_claim(dn, ticket)
+            except DirectoryError as error:
+                if error.code != VALUE_EXISTS:
+                    raise
+                if not known_here:
+                    raise InputError(
+                        f"ticket {ticket} was claimed by another adsuite host (its id is in "
+                        f"{dn}); a ticket runs once: see that host's journal"
+                    ) from None
+        log.info("ticket %s claimed in %s", ticket, dn)
+
+    def _add_claim(self, dn: str, ticket: str) -> None:
+        try:
+            self._directory.modify(dn, {CLAIMS_ATTRIBUTE: ("add", [ticket])})
+        except DirectoryError as error:
+            if error.code != NO_SUCH_OBJECT:
+                raise
+            try:  # the first claim of the domain: created by its claimer, who controls it
+                self._directory.add(
+                    dn,
+                    {
+                        "objectClass": ["serviceConnectionPoint"],
+                        CLAIMS_ATTRIBUTE: [ticket],
+                        "showInAdvancedViewOnly": "TRUE",
+                    },
+                )
+            except DirectoryError as raced:
+                if raced.code != ENTRY_ALREADY_EXISTS:
+                    raise
+                self._directory.modify(dn, {CLAIMS_ATTRIBUTE: ("add", [ticket])})
 
     def bind_run(self, run_id: str) -> None:
         """Name the journal run in the lease, so a waiting run can say who it waits for."""

@@ -193,13 +193,18 @@ class Session:
     ) -> ApplyResult:
         """Apply exactly *plan*, journaling every change, under the domain lease *conn* holds.
 
-        With *claim* the run claims *ticket* as it starts (a ticket runs once).
+        With *claim* the run claims *ticket* as it starts (a ticket runs once): in the
+        directory, against every other adsuite host, then in the journal with its
+        run_start, where the claim rule of journal/claims.py decides a retry.
         """
         held: DomainLease | None = conn.lease
         if held is None:
             raise AdsuiteError("internal error: a writing run must hold the domain lease")
         held.check()
         with Journal.open(self.journal_path) as journal:
+            if claim and ticket:
+                known_here = any(run.ticket == ticket for run in journal.runs())
+                held.claim_ticket(ticket, self.domain.base_dn, known_here=known_here)
             run_id = self._start(journal, mode, conn, ticket, extra, claim)
             held.bind_run(run_id)
             guarded = LeaseGuard(progress or Silent(), held)

@@ -23,7 +23,15 @@ from typing import IO
 import pytest
 import yaml
 from labkit import Lab
-from test_ticket_runs import RULES, Companies, companies, new_employee, write_ticket
+from test_ticket_runs import (
+    RULES,
+    Companies,
+    add_user,
+    companies,
+    new_employee,
+    reset,
+    write_ticket,
+)
 
 from adsuite.connectors.ldap import Directory
 from adsuite.engine.lease import lease_dn
@@ -249,3 +257,32 @@ def test_two_applies_of_one_ticket_started_together_make_one_journal_run(
     assert f"ticket NE-{user} was already carried out (journal run {runs[0][0].id}" in err
     assert (companies.folder / "first.txt").stat().st_size > 0
     assert not (companies.folder / "2.txt").exists()
+
+
+def test_a_ticket_another_host_carried_out_is_refused_though_this_journal_never_saw_it(
+    lab_env: Lab, directory: Directory, companies: Companies, top: str, tmp_path: Path
+) -> None:
+    """Two adsuite hosts keep two journals; the claim in the directory is what they share.
+    A password reset would otherwise be carried out twice, with two passwords."""
+    user = f"{top}-xh"
+    add_user(companies, user, [])
+    ticket = write_ticket(companies, "reset.json", reset(user, companies.person("it.head")))
+    args = ("ticket", "apply", str(ticket), "-i", str(companies.inventory), "--rules", str(RULES))
+
+    def run_on(journal: Path, password_file: str) -> subprocess.CompletedProcess[str]:
+        out = str(companies.folder / password_file)
+        return subprocess.run(
+            [sys.executable, "-m", "adsuite", *args, "-y", "--password-out", out],
+            capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+            env={**os.environ, "ADSUITE_JOURNAL": str(journal)},
+        )  # fmt: skip
+
+    first = run_on(tmp_path / "host-a.sqlite", "a.txt")
+    assert first.returncode == 0, first.stderr
+    second = run_on(tmp_path / "host-b.sqlite", "b.txt")
+    assert second.returncode == 1
+    assert f"ticket PR-{user} was claimed by another adsuite host" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1, second.stderr
+    assert not (companies.folder / "b.txt").exists(), "refused before any change: no file"
+    with Journal.open(tmp_path / "host-b.sqlite") as journal:
+        assert journal.ticket_runs(f"PR-{user}") == []
