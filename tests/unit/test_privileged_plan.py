@@ -146,3 +146,11 @@ def test_privileged_plan_case(case: dict[str, Any]) -> None:
     changes, notices = plan_case(case)
     assert changes == case.get("changes", [])
     assert notices == case.get("notices", [])
+
+
+def test_rollback_does_not_re_enable_an_account_put_back_to_rest() -> None:
+    before = {"at_rest": "disabled", "account": "adm.ops", "enabled": True}
+    after = {"at_rest": "disabled", "account": "adm.ops", "enabled": False}
+    replay = registry.KINDS["privileged"].replay
+    with pytest.raises(ValueError, match="check it out"):
+        replay(f"CN=adm.ops,CN=Users,{BASE}", before, after, undo=True)
