@@ -10,16 +10,17 @@ it plans, and plans before the run starts) — the endpoint the DC logs for its 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from adsuite.journal.checkouts import CHECKIN as CHECKIN  # the check-out state lives there
+from adsuite.journal.checkouts import CHECKOUT as CHECKOUT
+from adsuite.journal.checkouts import account_of as account_of
+from adsuite.journal.checkouts import latest_checkout_state as latest_checkout_state
 from adsuite.journal.records import RunRecord
 
 log = logging.getLogger(__name__)
-
-CHECKOUT = "checkout"
-CHECKIN = "checkin"
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,6 @@ def run_start(run: RunRecord) -> datetime:
     return min(when(bound), started) if bound else started
 
 
-def account_of(run: RunRecord) -> str:
-    return str(run.extra.get("account", "")).lower()
-
-
 def checkout_windows(runs: Iterable[RunRecord]) -> list[Window]:
     """Every check-out that went through, closed by the check-in that followed it."""
     windows: list[Window] = []
@@ -81,15 +78,6 @@ def checkout_windows(runs: Iterable[RunRecord]) -> list[Window]:
                 old.start, end, old.run_id, account, old.holder, old.ticket, old.reason, run.id
             )
     return windows
-
-
-def latest_checkout_state(runs: Sequence[RunRecord], account: str) -> RunRecord | None:
-    """The check-out run that holds *account* now (the last check-out/in was a check-out)."""
-    mine = [r for r in runs if r.mode in (CHECKOUT, CHECKIN) and account_of(r) == account.lower()]
-    if not mine:
-        return None
-    last = max(mine, key=lambda r: r.start_seq)
-    return last if last.mode == CHECKOUT else None
 
 
 @dataclass(frozen=True)

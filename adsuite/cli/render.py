@@ -156,11 +156,18 @@ def apply_summary(result: ApplyResult) -> str:
 
 
 def outcome_lines(result: ApplyResult) -> list[str]:
-    return [
-        f"{o.outcome.upper()}: {o.change.kind} {o.change.target}: {o.error}"
-        for o in result.outcomes
-        if o.outcome in ("failed", "conflict")
-    ]
+    """One line per failed, conflicting or skipped change; after a lost DC one line for
+    all the changes skipped because of it."""
+    lines: list[str] = []
+    lost = [o for o in result.outcomes if o.outcome == "skipped" and o.lost]
+    for o in result.outcomes:
+        if o.outcome in ("failed", "conflict"):
+            lines.append(f"{o.outcome.upper()}: {o.change.kind} {o.change.target}: {o.error}")
+        elif o.outcome == "skipped" and not o.lost:
+            lines.append(f"SKIPPED: {o.change.kind} {o.change.target}: {o.error}")
+    if lost:
+        lines.append(f"SKIPPED {len(lost)} changes after it: {lost[0].error}")
+    return lines
 
 
 def _esc(text: str) -> str:

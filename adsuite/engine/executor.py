@@ -1,8 +1,11 @@
 """Apply: run exactly the planned changes, journaling intent before and outcome after.
 
 Before each change the target is read again; if it no longer matches what the plan
-saw, the change is recorded as ``conflict`` and the run stops without writing. After
-a failure or a conflict the remaining changes are recorded as ``skipped``. A failure is
+saw, the change is recorded as ``conflict`` and nothing is written to it. After a
+failure or a conflict apply goes on with every change that does not depend on it
+(engine/dependencies.py); those that do are recorded as ``skipped`` with the reason
+naming the change they depend on. A lost connection to the DC skips everything after
+it: the DC is gone, so every later write would fail the same way. A failure is
 one line in the journal and for the CLI to show (the DC closed the connection, access
 denied...); it is logged at info level, so the user does not read it twice.
 """
@@ -19,8 +22,9 @@ from typing import Any
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Entry
 from adsuite.engine.connections import Connections
+from adsuite.engine.dependencies import Dependencies, Failure
 from adsuite.engine.progress import Progress
-from adsuite.errors import AdsuiteError, ConflictError, DirectoryError
+from adsuite.errors import AdsuiteError, ConflictError, ConnectionLost, DirectoryError
 from adsuite.formats import dn as dnlib
 from adsuite.journal.store import Journal
 from adsuite.resources.base import Change, Expect, LdapWrite, SecretRef
@@ -39,6 +43,7 @@ class Outcome:
     change: Change
     outcome: str  # applied | failed | conflict | skipped
     error: str | None = None
+    lost: bool = False  # the connection to the DC broke here (or before this skipped one)
 
 
 def generate_password(length: int = 24) -> Secret:
@@ -58,7 +63,8 @@ def apply_changes(
     progress: Progress,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    stopped = False
+    lost: Failure | None
+    failed, lost = Dependencies(), None  # lost: the change at which the DC went away
     progress.start("applying", len(changes))
     for change in changes:
         number = journal.record_intent(
@@ -70,17 +76,30 @@ def apply_changes(
             after=change.after,
             via=conn.directory.client,
         )
-        outcome = (
-            Outcome(change, "skipped", "an earlier change failed")
-            if stopped
-            else _apply_one(change, conn)
-        )
+        blocker = lost or failed.blocker(change)
+        if blocker is not None:
+            gone = lost is not None
+            outcome = Outcome(change, "skipped", _skip_reason(blocker, gone), lost=gone)
+            failed.fail(change, blocker)
+        else:
+            outcome = _apply_one(change, conn)
+            if outcome.outcome in ("failed", "conflict"):
+                failure = Failure(number, change, outcome.outcome)
+                failed.fail(change, failure)
+                if outcome.lost:
+                    lost = failure
         journal.record_outcome(run_id, number, outcome.outcome, outcome.error)
-        stopped = stopped or outcome.outcome in ("failed", "conflict")
         outcomes.append(outcome)
         progress.advance()
     progress.finish()
     return outcomes
+
+
+def _skip_reason(blocker: Failure, lost: bool) -> str:
+    if lost:
+        where = f"{blocker.change.kind} {blocker.change.target}"
+        return f"the connection to the DC was lost at change {blocker.number} ({where})"
+    return blocker.reason()
 
 
 def _apply_one(change: Change, conn: Connections) -> Outcome:
@@ -91,6 +110,9 @@ def _apply_one(change: Change, conn: Connections) -> Outcome:
     except ConflictError as error:
         log.info("conflict on %s: %s", change.target, error)
         return Outcome(change, "conflict", str(error))
+    except ConnectionLost as error:  # the DC is gone: the rest is skipped, not attempted
+        log.info("failed on %s: %s", change.target, error)
+        return Outcome(change, "failed", str(error), lost=True)
     except AdsuiteError as error:  # the directory, a file server or a host refused
         log.info("failed on %s: %s", change.target, error)
         return Outcome(change, "failed", str(error))

@@ -18,10 +18,14 @@ from typing import Any
 from adsuite.connectors.ldap import Directory, Entry, Query, or_filter
 from adsuite.engine import facts
 from adsuite.engine.connections import Connections
+from adsuite.engine.file_grants_io import journal_of
 from adsuite.engine.progress import Progress
 from adsuite.errors import DirectoryError
 from adsuite.formats import dn as dnlib
 from adsuite.formats.sid import sid_from_bytes
+from adsuite.journal.checkouts import CHECKIN, CHECKOUT, latest_checkout_state
+from adsuite.journal.records import RunRecord
+from adsuite.journal.store import Journal
 from adsuite.resources.privileged_facts import (
     BUILTIN_ADMINISTRATOR_RID,
     DOMAIN_USERS_RID,
@@ -34,6 +38,7 @@ from adsuite.resources.privileged_facts import (
     group_sid,
     max_age_days,
 )
+from adsuite.resources.privileged_rest import Resting, RestingRead, accounts_query
 
 log = logging.getLogger(__name__)
 
@@ -178,3 +183,25 @@ def _principal(entry: Entry) -> Principal | None:
 
 
 facts.READERS[PrivilegedRead] = read_privileged
+
+
+def read_resting(
+    conn: Connections, requests: Sequence[RestingRead], progress: Progress
+) -> dict[Any, Any]:
+    """The accounts that rest disabled, and which of them the journal shows checked out
+    (a journal that does not exist yet shows none and is not created)."""
+    journal = journal_of(conn)
+    runs: list[RunRecord] = []
+    if journal.exists():
+        with Journal.open(journal) as opened:
+            runs = [r for r in opened.runs() if r.mode in (CHECKOUT, CHECKIN)]
+    out: dict[Any, Any] = {}
+    for request in requests:
+        found = conn.directory.search(accounts_query(request))
+        entries = {(e.text("sAMAccountName") or "").lower(): e for e in found}
+        held = {name: latest_checkout_state(runs, name) for name in request.accounts}
+        out[request] = Resting(entries, {n: r.id for n, r in held.items() if r is not None})
+    return out
+
+
+facts.READERS[RestingRead] = read_resting

@@ -22,7 +22,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from adsuite.formats import dn as dnlib
-from adsuite.resources import privileged_undo
+from adsuite.resources import privileged_rest, privileged_undo
 from adsuite.resources.base import (
     Action,
     Change,
@@ -77,7 +77,9 @@ def _tasks(desired: Sequence[Desired]) -> list[Desired]:
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Hashable]:
     undone = [d for d in desired if isinstance(d.spec, RollbackSpec)]
-    extra = [privileged_undo.accounts_query(undone, ctx)] if undone else []
+    extra: list[Hashable] = [privileged_undo.accounts_query(undone, ctx)] if undone else []
+    resting = [privileged_rest.request(_spec(d), ctx.base_dn) for d in _tasks(desired)]
+    extra += [r for r in resting if r is not None]
     return [PrivilegedRead(ctx.base_dn), *extra]
 
 
@@ -116,6 +118,7 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
         for label in GROUP_NAMES:
             changes += _plan_group(item, label, state, allowed, ctx)
         changes += _not_delegated(item, state)
+        changes += _at_rest(item, state, ctx)[0]
     return changes
 
 
@@ -259,7 +262,23 @@ def notices(desired: Sequence[Desired], ctx: PlanContext) -> list[Notice]:
         state = state_of(ctx, item)
         out += _password_age(item, state)
         out += _service_account(item, state, ctx)
+        out += _at_rest(item, state, ctx)[1]
     return out
+
+
+def _at_rest(
+    item: Desired, state: PrivilegedState, ctx: PlanContext
+) -> tuple[list[Change], list[Notice]]:
+    """Accounts declared ``at_rest: disabled`` that are enabled and not checked out."""
+    request = privileged_rest.request(_spec(item), ctx.base_dn)
+    found = ctx.fact(request) if request is not None else None
+    if not isinstance(found, privileged_rest.Resting):
+        return [], []
+
+    def binds_as(name: str, dn: str) -> bool:
+        return _same_account(state.bound_as, name, dn, ctx.realm)
+
+    return privileged_rest.enabled_at_rest(item, _spec(item), found, binds_as)
 
 
 def _password_age(item: Desired, state: PrivilegedState) -> list[Notice]:
@@ -322,6 +341,9 @@ def describe(change: Change, *, drift: bool) -> list[str]:
     before, after = change.before or {}, change.after or {}
     if after.get(privileged_undo.MARK):
         return privileged_undo.describe(change)
+    resting = privileged_rest.describe(change, drift=drift)
+    if resting is not None:
+        return resting
     if "primary_group" in after:
         group = before["primary_group"]
         if drift:

@@ -71,6 +71,11 @@ def replay(
 ) -> list[dict[str, Any]]:
     """Spec arguments that undo a journaled privileged change (or redo it)."""
     view = before if undo else after
+    if "enabled" in view:  # privileged_rest.py: an account put back to rest, disabled
+        raise ValueError(
+            "cannot roll back disabling an account that rests disabled: check it out "
+            "(adsuite admin checkout) to use it"
+        )
     args: dict[str, Any] = {"target": target, "group": before.get("group") or after.get("group")}
     removed, added = list(before.get("removed", [])), list(after.get("added", []))
     args["add"], args["remove"] = (removed, added) if undo else (added, removed)

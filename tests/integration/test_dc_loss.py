@@ -131,8 +131,13 @@ def test_dc_killed_mid_apply_fails_one_change_in_one_line_and_skips_the_rest(
     # dead DC (the next run on this host takes it over, journaled), and a lease an
     # earlier test's killed DC left behind is taken over the same way
     lease = "WARNING adsuite.engine.lease: "
+    # a lost DC is the one failure after which every later change is skipped, even the
+    # independent ones (sibling OUs here): one line says so, not one per change
+    failed_dn = f"OU=S{done - 1:03d},OU={top},DC=group,DC=example,DC=com"
     assert [line for line in err.splitlines() if not line.startswith(lease)] == [
-        failed_line + "the DC closed the connection (ldaps://127.0.0.1:636)"
+        failed_line + "the DC closed the connection (ldaps://127.0.0.1:636)",
+        f"SKIPPED {CHANGES - done - 1} changes after it: the connection to the DC was lost "
+        f"at change {done + 1} (ou {failed_dn})",
     ]
     assert f"{lease}cannot release the lease of group: the DC closed the connection" in err
     summary = f"Applied {done}, failed 1, conflict 0, skipped {CHANGES - done - 1}."
@@ -143,8 +148,12 @@ def test_dc_killed_mid_apply_fails_one_change_in_one_line_and_skips_the_rest(
         assert report.ok and not report.notes  # no run left open, no change without outcome
         (run,) = opened.runs()
         assert run.status == "failed" and run.ended
-        outcomes = [c.outcome for c in opened.changes(run.id)]
-    assert outcomes == ["applied"] * done + ["failed"] + ["skipped"] * (CHANGES - done - 1)
+        outcomes = [(c.outcome, c.error) for c in opened.changes(run.id)]
+    lost = f"the connection to the DC was lost at change {done + 1} (ou {failed_dn})"
+    assert [o for o, _ in outcomes] == (
+        ["applied"] * done + ["failed"] + ["skipped"] * (CHANGES - done - 1)
+    )
+    assert {e for o, e in outcomes if o == "skipped"} == {lost}
 
 
 def test_dc_down_before_the_facts_is_one_error_line(

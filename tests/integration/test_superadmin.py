@@ -16,6 +16,7 @@ import json
 import os
 import ssl
 import stat
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -479,3 +480,59 @@ def test_every_bind_of_an_apply_run_lease_and_witness_included_is_automation(
     assert {r["remote"].removeprefix("ipv4:") for r in of_apply} == clients, rows
     assert all(r["verdict"] == "automation" for r in of_apply), of_apply
     assert all(r["explanation"].endswith(f"(run {applied.id})") for r in of_apply), of_apply
+
+
+def test_a_resting_account_enabled_by_hand_is_drift_until_apply_disables_it(
+    lab_env: Lab,
+    directory: Directory,
+    top: str,
+    write_playbook: Callable[..., Path],
+    tmp_path: Path,
+    cli: Callable[..., Cli],
+) -> None:
+    """五.6: a break-glass account rests disabled. Enabled by hand (samba-tool) with no
+    check-out in the journal it is drift naming it; apply disables it; while it is
+    checked out it is not drift."""
+    name, inv = f"{top}-rest", str(lab_env.inventory)
+    tasks = (  # the user kind leaves the account's state alone: only at_rest speaks
+        "tasks:\n"
+        f"  - ou: {{path: {top}, protected: false}}\n"
+        f"  - user: {{name: {name}, ou: {top}, password: {{generate: true}}, enabled: ENABLED}}\n"
+        + privileged_task(f"{{{name}: {{at_rest: disabled}}}}", f", {name}")
+        + "      checkout: {approved_ticket: false}\n"
+    )
+    made = write_playbook(tasks.replace("ENABLED", "false"), "made.yml")
+    playbook = write_playbook(tasks.replace("ENABLED", "null"))
+    created = cli("apply", str(made), "-i", inv, "--yes")
+    assert created.code == 0, created.err + created.out
+    dn = f"CN={name},OU={top},{BASE}"
+    try:
+        assert cli("drift", str(playbook), "-i", inv).code == 0  # created disabled: at rest
+        status = lab_env.status  # by hand, on the DC's own database: not through adsuite
+        sam, conf = str(status.state_dir / "private" / "sam.ldb"), str(status.smb_conf)
+        enable = ["samba-tool", "user", "enable", name, "-H", sam, "-s", conf]
+        done = subprocess.run(enable, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert not _disabled(directory, dn)
+
+        drifted = cli("drift", str(playbook), "-i", inv)
+        assert drifted.code == 2, drifted.err + drifted.out
+        words = f"{name} is enabled but not checked out (at_rest: disabled, 五.6)"
+        assert words in drifted.out and dn in drifted.out
+
+        repaired = cli("apply", str(playbook), "-i", inv, "--yes")
+        assert repaired.code == 0, repaired.err + repaired.out
+        assert f"{name}: enabled → disabled" in repaired.out
+        assert _disabled(directory, dn)
+        assert cli("drift", str(playbook), "-i", inv).code == 0
+
+        common = ["-p", str(playbook), "-i", inv, "--holder", "zhao.min"]
+        out = tmp_path / "rest.txt"
+        taken = cli("admin", "checkout", name, "--ticket", "REF-9", "--reason", "DR",
+                    *common, "--password-out", str(out))  # fmt: skip
+        assert taken.code == 0 and not _disabled(directory, dn), taken.err
+        held = cli("drift", str(playbook), "-i", inv)
+        assert held.code == 0 and words not in held.out, held.out  # checked out: in use
+        assert cli("admin", "checkin", name, *common).code == 0
+    finally:
+        directory.delete(dn)

@@ -32,6 +32,7 @@ from adsuite.resources.privileged_facts import (
     PrivilegedRead,
     PrivilegedState,
 )
+from adsuite.resources.privileged_rest import Resting, RestingRead
 from adsuite.source import Location
 
 CASES = Path(__file__).parent / "plan_cases" / "privileged"
@@ -113,6 +114,11 @@ def plan_case(case: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str
         for request in requests:
             if isinstance(request, PrivilegedRead):
                 out[request] = found
+            elif isinstance(request, RestingRead):
+                named = {p.name.lower(): p.entry for p in accounts}
+                entries = {n: named[n] for n in request.accounts if n in named}
+                held = {n.lower(): "checkout-run" for n in case.get("checked_out", [])}
+                out[request] = Resting(entries, held)
             elif isinstance(request, Query):
                 out[request] = [p.entry for p in accounts if _named(request, p.name)]
         return out
@@ -140,3 +146,11 @@ def test_privileged_plan_case(case: dict[str, Any]) -> None:
     changes, notices = plan_case(case)
     assert changes == case.get("changes", [])
     assert notices == case.get("notices", [])
+
+
+def test_rollback_does_not_re_enable_an_account_put_back_to_rest() -> None:
+    before = {"at_rest": "disabled", "account": "adm.ops", "enabled": True}
+    after = {"at_rest": "disabled", "account": "adm.ops", "enabled": False}
+    replay = registry.KINDS["privileged"].replay
+    with pytest.raises(ValueError, match="check it out"):
+        replay(f"CN=adm.ops,CN=Users,{BASE}", before, after, undo=True)
