@@ -5,9 +5,10 @@ A successful logon is accounted for when it falls inside a check-out of that acc
 account, when it came from the client address:port of a directory connection a
 journaled run recorded (``automation``). Time does not identify adsuite's logons: a hand
 logon a second before a run, from another port, is not adsuite's. Time only guards
-against a port reused much later (:data:`REUSE_GUARD_S`). Anything else is
-``unrecorded`` — a use nobody recorded — and a failed logon is ``failed``: both are
-findings. Pure.
+against a port reused by someone else after the run: the logon must fall inside the
+run, from its first bind to its end, give or take the clocks' slack
+(:data:`REUSE_GUARD_S`). Anything else is ``unrecorded`` — a use nobody recorded — and
+a failed logon is ``failed``: both are findings. Pure.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from adsuite.admin.windows import RunConnection, Window, comparable_endpoint
 log = logging.getLogger(__name__)
 
 SLACK_S = 2.0  # seconds between the DC's clock and the journal's, either way
-REUSE_GUARD_S = 600.0  # an endpoint is a run's only this close to it: ports are reused
+REUSE_GUARD_S = SLACK_S  # an endpoint is a run's only inside it: loopback ports are
+# reused within minutes on a busy host
 FINDINGS = ("unrecorded", "failed")
 
 

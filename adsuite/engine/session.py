@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adsuite.connectors import credentials
+from adsuite.connectors import credentials, endpoints
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.engine import bind_check, drift, lease, planner, protocols, rollback
@@ -107,7 +107,7 @@ class Session:
         """
         password = self.secret(self.domain.credential)
         tell = notice or log.warning
-        with Directory.connect(self.endpoint(), password) as directory:
+        with endpoints.scope(), Directory.connect(self.endpoint(), password) as directory:
             if not self.inventory.lab:
                 warning = bind_check.over_privileged(
                     directory, self.domain.base_dn, self.domain.realm
