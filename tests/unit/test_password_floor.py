@@ -7,25 +7,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from one_company import INVENTORY
 
 from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.loader import Playbook, load_playbook
 from adsuite.errors import InputError
 from adsuite.resources import password_policy, pso, registry, regulations
-
-INVENTORY = """\
-domains:
-  group:
-    realm: GROUP.EXAMPLE.COM
-    base_dn: DC=group,DC=example,DC=com
-    netbios: GROUP
-    credential: admin
-    dcs: {dc1: {ldap_url: "ldaps://127.0.0.1:636"}}
-companies:
-  - {code: HQ, name: 集团总部 Group headquarters, ip_range: 172.16.0.0/16}
-credentials:
-  admin: {username: Administrator@GROUP.EXAMPLE.COM}
-"""
 
 PSO_SETTINGS = """\
       name: Strict

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from one_company import INVENTORY, load_in
 
 from adsuite.engine import drift
 from adsuite.engine.drift import MAX_SHOWN
@@ -19,26 +20,11 @@ from adsuite.errors import InputError
 from adsuite.formats import dn
 from adsuite.resources import registry
 
-INVENTORY = """\
-domains:
-  group:
-    realm: GROUP.EXAMPLE.COM
-    base_dn: DC=group,DC=example,DC=com
-    netbios: GROUP
-    credential: admin
-    dcs: {dc1: {ldap_url: "ldaps://127.0.0.1:636"}}
-companies:
-  - {code: HQ, name: 集团总部 Group headquarters, ip_range: 172.16.0.0/16}
-credentials:
-  admin: {username: Administrator@GROUP.EXAMPLE.COM}
-"""
-
 
 @pytest.fixture
 def inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inventory:
     monkeypatch.chdir(tmp_path)
-    Path("inventory.yml").write_text(INVENTORY, encoding="utf-8")
-    return load_inventory(Path("inventory.yml"))
+    return load_in(tmp_path)
 
 
 def error_of(inventory: Inventory, text: str) -> str:
