@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lint, type-check and run the whole test suite, as root on Debian 12. The
-# integration tests start their own Samba AD DC (state in /tmp/adsuite-test-lab).
+# integration tests provision a fresh Samba AD DC of their own for the run (state in
+# /tmp/adsuite-test-lab; ADSUITE_KEEP_LAB=1 keeps it and its objects between runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install.sh

@@ -1,8 +1,11 @@
 """The session-wide lab DC fixture: every test that asks for ``lab`` shares one real DC.
 
-State folder: ``$ADSUITE_TEST_LAB_DIR`` (default ``/tmp/adsuite-test-lab``). The DC is
-stopped at session end unless ``ADSUITE_KEEP_LAB=1``. Without root or Samba the fixture
-fails, never skips: the lab is the default, not an opt-in.
+State folder: ``$ADSUITE_TEST_LAB_DIR`` (default ``/tmp/adsuite-test-lab``). A run starts
+on a freshly provisioned domain (a few seconds) and stops the DC at the end, so two runs
+of the test command see the same directory whatever the last one left behind. With
+``ADSUITE_KEEP_LAB=1`` the DC and its objects are kept between runs, for quick
+iteration on a few tests. Without root or Samba the fixture fails, never skips: the lab
+is the default, not an opt-in.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ def lab_config_for_tests() -> LabConfig:
 def lab() -> Iterator[LabStatus]:
     """Start (provisioning on first use) the lab DC; yield its status."""
     instance = Lab(lab_config_for_tests())
+    keep = os.environ.get("ADSUITE_KEEP_LAB") == "1"
     failure: str | None
     try:
+        if not keep:
+            instance.destroy()  # what an earlier run left must not decide this one
         status = instance.up()
     except LabError as error:
         hint = f" (hint: {error.hint})" if error.hint else ""
@@ -41,5 +47,5 @@ def lab() -> Iterator[LabStatus]:
     if failure is not None:  # outside `except`, so pytest shows one line, not a chain
         pytest.fail(failure, pytrace=False)
     yield status
-    if os.environ.get("ADSUITE_KEEP_LAB") != "1":
+    if not keep:
         instance.down()
