@@ -26,12 +26,12 @@ from adsuite.admin import tickets as ticketlib
 from adsuite.admin.policy import AdminPolicy
 from adsuite.admin.windows import CHECKIN, CHECKOUT, latest_checkout_state
 from adsuite.connectors.credentials import Secret
-from adsuite.connectors.ldap import Entry, Query, or_filter
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import generate_password
 from adsuite.engine.planner import Plan
 from adsuite.engine.session import ApplyResult
 from adsuite.errors import InputError
+from adsuite.formats.ldap_query import Entry, Query, or_filter
 from adsuite.journal.store import Journal
 from adsuite.resources.base import Action, Change, Expect, LdapWrite, SecretRef
 from adsuite.resources.password_reset import PasswordWrite

@@ -15,7 +15,7 @@ import logging
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,11 +27,11 @@ from ldap3.core.exceptions import (
     LDAPSocketOpenError,
 )
 from ldap3.protocol.microsoft import security_descriptor_control
-from ldap3.utils.conv import escape_filter_chars
 
 from adsuite.connectors import endpoints
 from adsuite.connectors.credentials import Secret
 from adsuite.errors import ConnectionFailed, ConnectionLost, DirectoryError
+from adsuite.formats.ldap_query import Entry, Query
 
 log = logging.getLogger(__name__)
 
@@ -58,77 +58,11 @@ _RESULT_WORDS = {
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One directory object as read: DN and raw attribute values, names lowercased."""
-
-    dn: str
-    attributes: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
-
-    def raw(self, name: str) -> tuple[bytes, ...]:
-        return self.attributes.get(name.lower(), ())
-
-    def texts(self, name: str) -> list[str]:
-        return [value.decode("utf-8") for value in self.raw(name)]
-
-    def text(self, name: str) -> str | None:
-        values = self.raw(name)
-        return values[0].decode("utf-8") if values else None
-
-    def integer(self, name: str) -> int | None:
-        value = self.text(name)
-        return int(value) if value is not None else None
-
-
-@dataclass(frozen=True)
-class Query:
-    """One bulk read: a paged search. Equal queries are run once per run."""
-
-    base: str
-    filter: str
-    attributes: tuple[str, ...]
-    scope: str = "sub"
-    sd_flags: int | None = None
-    size_limit: int = 0
-
-
-@dataclass(frozen=True)
 class Endpoint:
     url: str
     ca_file: str | None
     tls_name: str | None
     username: str
-
-
-def or_filter(attribute: str, values: Sequence[str], *, extra: str = "") -> str:
-    """``(&extra(|(attr=v1)(attr=v2)...))`` with every value escaped."""
-    terms = "".join(f"({attribute}={escape_filter_chars(value)})" for value in values)
-    return f"(&{extra}(|{terms}))"
-
-
-NAMES_PER_FILTER = 500
-SCAN_ABOVE = 1000  # more names than this: one scan of the class beats OR filters
-
-
-def by_names(
-    base: str, names: Sequence[str], attributes: tuple[str, ...], extra: str = ""
-) -> list[Query]:
-    """Queries that find objects by sAMAccountName, in bulk.
-
-    A few hundred names go as OR filters of 500; past ``SCAN_ABOVE`` one paged scan of
-    the class is cheaper for the DC than thousands of OR terms, and the caller keeps
-    only the names it asked for.
-    """
-    unique = sorted({n.lower() for n in names})
-    if len(unique) > SCAN_ABOVE:
-        return [Query(base, f"(&{extra}(sAMAccountName=*))", attributes)]
-    return [
-        Query(
-            base,
-            or_filter("sAMAccountName", unique[i : i + NAMES_PER_FILTER], extra=extra),
-            attributes,
-        )
-        for i in range(0, len(unique), NAMES_PER_FILTER)
-    ]
 
 
 def _local_endpoint(connection: ldap3.Connection) -> str | None:

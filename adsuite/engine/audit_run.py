@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from adsuite.connectors import samba_logs
-from adsuite.connectors.ldap import Directory, Query, or_filter
+from adsuite.connectors.ldap import Directory
 from adsuite.connectors.winrm import WinRmSessions
 from adsuite.engine import audit, audit_collect, audit_gpo, audit_windows
 from adsuite.engine.audit_windows import FolderWrite
@@ -29,14 +29,13 @@ from adsuite.engine.inventory import Domain
 from adsuite.engine.winrm_hosts import winrm_sessions
 from adsuite.errors import AdsuiteError, InputError
 from adsuite.formats import samba_audit
+from adsuite.formats.ldap_query import Query, entries_of
 from adsuite.formats.samba_audit import DirectoryWrite
-from adsuite.formats.sid import sid_from_bytes
 from adsuite.journal.records import ChangeRecord
 
 log = logging.getLogger(__name__)
 
 SESSION_MARGIN = timedelta(minutes=10)  # read this much before --since: sessions straddle it
-SIDS_PER_FILTER = 500
 
 
 @dataclass(frozen=True)
@@ -163,16 +162,8 @@ def _windows_writes(
 
 def sid_accounts(directory: Directory, base_dn: str, sids: set[str]) -> dict[str, tuple[str, str]]:
     """SID → (DN, sAMAccountName), in one search per 500 SIDs."""
-    ordered = sorted(sids)
-    out: dict[str, tuple[str, str]] = {}
-    for i in range(0, len(ordered), SIDS_PER_FILTER):
-        chunk = ordered[i : i + SIDS_PER_FILTER]
-        query = Query(base_dn, or_filter("objectSid", chunk), ("sAMAccountName", "objectSid"))
-        for entry in directory.search(query):
-            raw = entry.raw("objectSid")
-            if raw:
-                out[sid_from_bytes(raw[0])] = (entry.dn, entry.text("sAMAccountName") or entry.dn)
-    return out
+    found = entries_of(directory.search, base_dn, sids, ("sAMAccountName",))
+    return {sid: (e.dn, e.text("sAMAccountName") or e.dn) for sid, e in found.items()}
 
 
 def _with_gpo_containers(

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 
-from adsuite.connectors.ldap import Directory, Entry, Query, or_filter
+from adsuite.connectors.ldap import Directory
 from adsuite.errors import AdsuiteError
+from adsuite.formats.ldap_query import Entry, Query, or_filter
 from adsuite.formats.sid import sid_from_bytes
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ldap3.utils.conv import escape_filter_chars
-
-from adsuite.connectors.ldap import Query
 from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.file_grants_io import journal_of
 from adsuite.engine.member_tickets_io import ticket_runs
 from adsuite.engine.progress import Progress
+from adsuite.formats.ldap_query import Query, escape
 from adsuite.resources import check_facts as lib
 from adsuite.resources.member_tickets import rolled_back
 
@@ -61,7 +59,7 @@ def query_of(request: lib.CheckRead) -> Query:
 
 def _pattern(name: str) -> str:
     """A name escaped for a filter, its ``*`` kept as the wildcard (``*-IT-Admins``)."""
-    return "*".join(escape_filter_chars(part) for part in name.split("*"))
+    return "*".join(escape(part) for part in name.split("*"))
 
 
 def read_checks(

@@ -14,12 +14,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from adsuite.connectors.ldap import Directory, Query, or_filter
 from adsuite.engine import executor, facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
-from adsuite.errors import DirectoryError
-from adsuite.formats.sid import sid_from_bytes, sid_to_bytes
+from adsuite.formats.ldap_query import Query, names_of, or_filter, sids_required
 from adsuite.resources import dacl
 from adsuite.resources.base import LdapWrite
 from adsuite.resources.delegation_facts import AcePrincipals
@@ -27,29 +25,17 @@ from adsuite.resources.delegation_facts import AcePrincipals
 log = logging.getLogger(__name__)
 
 SD = "nTSecurityDescriptor"
-CHUNK = 500
 
 
 def write_dacl_edit(conn: Connections, edit: dacl.DaclEdit) -> None:
     pending = sorted({g.trustee.lower() for g in edit.grants if g.sid is None})
-    found = _sids_by_name(conn.directory, edit.base_dn, pending) if pending else {}
-    missing = [name for name in pending if name not in found]
-    if missing:
-        raise DirectoryError(f"edit {edit.dn}: no account named {missing[0]!r} to grant rights to")
+    found = sids_required(
+        conn.directory.search, edit.base_dn, pending, f"to grant rights on {edit.dn}"
+    )
     add = [g.shape.for_sid(g.sid or found[g.trustee.lower()]) for g in edit.grants]
     add += edit.puts
     change = functools.partial(dacl.edit, add=add, remove=edit.revokes)
     executor.execute(conn, LdapWrite("sd_edit", edit.dn, sd_flags=dacl.DACL_ONLY, sd_edit=change))
-
-
-def _sids_by_name(directory: Directory, base_dn: str, names: Sequence[str]) -> dict[str, str]:
-    query = Query(base_dn, or_filter("sAMAccountName", names), ("sAMAccountName", "objectSid"))
-    out: dict[str, str] = {}
-    for entry in directory.search(query):
-        sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
-        if sam and sid:
-            out[sam.lower()] = sid_from_bytes(sid[0])
-    return out
 
 
 def read_ace_principals(
@@ -58,7 +44,7 @@ def read_ace_principals(
     out: dict[Any, Any] = {}
     progress.start("naming ACE trustees", len(requests))
     for request in requests:
-        out[request] = _names_of_sids(conn.directory, request.base_dn, _sids_in(conn, request))
+        out[request] = names_of(conn.directory.search, request.base_dn, _sids_in(conn, request))
         progress.advance()
     progress.finish()
     return out
@@ -73,25 +59,6 @@ def _sids_in(conn: Connections, request: AcePrincipals) -> set[str]:
         for raw in entry.raw(SD)[:1]
         for ace in dacl.explicit_aces(raw)
     }
-
-
-def _names_of_sids(directory: Directory, base_dn: str, sids: set[str]) -> dict[str, str]:
-    ordered = sorted(sids)
-    names: dict[str, str] = {}
-    for i in range(0, len(ordered), CHUNK):
-        terms = "".join(f"(objectSid={_binary(s)})" for s in ordered[i : i + CHUNK])
-        query = Query(base_dn, f"(|{terms})", ("sAMAccountName", "objectSid"))
-        for entry in directory.search(query):
-            sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
-            if sam and sid:
-                names[sid_from_bytes(sid[0])] = sam
-    log.debug("named %d of %d ACE trustees", len(names), len(sids))
-    return names
-
-
-def _binary(sid: str) -> str:
-    """A SID as an LDAP filter value: every byte escaped (RFC 4515)."""
-    return "".join(f"\\{byte:02x}" for byte in sid_to_bytes(sid))
 
 
 executor.WRITERS[dacl.DaclEdit] = write_dacl_edit

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from adsuite.connectors.credentials import Secret
-from adsuite.connectors.ldap import Directory, Entry
+from adsuite.connectors.ldap import Directory
 from adsuite.engine.connections import Connections
 from adsuite.engine.dependencies import Dependencies, Failure
 from adsuite.engine.progress import Progress
 from adsuite.errors import AdsuiteError, ConflictError, ConnectionLost, DirectoryError
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry
 from adsuite.journal.store import Journal
 from adsuite.resources.base import Change, Expect, LdapWrite, SecretRef
 

@@ -11,13 +11,12 @@ import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from adsuite.connectors.ldap import Entry, Query, by_names
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
+from adsuite.formats.ldap_query import Entry, Query, by_names
 
 log = logging.getLogger(__name__)
 
-NAME_CHUNK = 500
 Facts = dict[Hashable, Any]
 Reader = Callable[[Connections, Sequence[Any], Progress], dict[Any, Any]]
 READERS: dict[type, Reader] = {}

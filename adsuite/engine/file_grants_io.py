@@ -20,6 +20,7 @@ from adsuite.connectors.ldap import Directory
 from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
+from adsuite.formats.ldap_query import sids_of
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.resources import file_acl_grants as grantlib
@@ -59,9 +60,7 @@ def read_grants(
 
 
 def _sids(directory: Directory, base_dn: str, names: Sequence[str]) -> dict[str, str]:
-    accounts = principals.accounts(names)
-    found = [e for q in principals.sid_queries(base_dn, accounts) for e in directory.search(q)]
-    return principals.sids_found(found)
+    return sids_of(directory.search, base_dn, principals.accounts(names))
 
 
 def _named(state: grantlib.GrantState, sids: dict[str, str]) -> grantlib.GrantState:

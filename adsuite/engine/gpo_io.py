@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from adsuite.connectors import smb_files, smb_walk
-from adsuite.connectors.ldap import Entry, Query, or_filter
 from adsuite.connectors.smb import SmbEndpoint, SmbHost, Tree
 from adsuite.engine import executor, facts
 from adsuite.engine.connections import Connections
@@ -33,7 +32,7 @@ from adsuite.formats import gpo_acl
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.gpo_ldap import Link, parse_gplink, serialize_gplink
 from adsuite.formats.gpttmpl_inf import parse_gpttmpl
-from adsuite.formats.sid import sid_from_bytes
+from adsuite.formats.ldap_query import Entry, Query, sids_required
 from adsuite.resources import gpo_links
 from adsuite.resources import gpo_requests as io
 
@@ -226,18 +225,7 @@ def _sync_acl(tree: Tree, root: str, descriptor: bytes) -> None:
 
 
 def _resolve(conn: Connections, base_dn: str, names: Sequence[str]) -> dict[str, str]:
-    if not names:
-        return {}
-    query = Query(base_dn, or_filter("sAMAccountName", names), ("sAMAccountName", "objectSid"))
-    out: dict[str, str] = {}
-    for entry in conn.directory.search(query):
-        sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
-        if sam and sid:
-            out[sam.lower()] = sid_from_bytes(sid[0])
-    missing = [n for n in names if n.lower() not in out]
-    if missing:
-        raise DirectoryError(f"no account named {missing[0]!r} to write into a GPO")
-    return out
+    return sids_required(conn.directory.search, base_dn, names, "to write into a GPO")
 
 
 def delete_gpo(conn: Connections, delete: io.GpoDelete) -> None:

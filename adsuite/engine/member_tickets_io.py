@@ -18,19 +18,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adsuite.connectors.ldap import Directory, Entry, Query, or_filter
+from adsuite.connectors.ldap import Directory
 from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.file_grants_io import journal_of
 from adsuite.engine.progress import Progress
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, by_dns, by_names
 from adsuite.journal.records import RunRecord
 from adsuite.journal.store import Journal
 from adsuite.resources import member_tickets as lib
 
 log = logging.getLogger(__name__)
-
-CHUNK = 500
 
 
 def ticket_runs(journal_path: Path, ticket_types: Sequence[str]) -> list[RunRecord]:
@@ -79,24 +78,20 @@ def _dns(entry: Entry) -> list[str]:
 
 
 def _groups(directory: Directory, base_dn: str, names: Sequence[str]) -> dict[str, Entry]:
-    unique = sorted({n.lower() for n in names})
-    out: dict[str, Entry] = {}
-    for i in range(0, len(unique), CHUNK):
-        chunk = or_filter("sAMAccountName", unique[i : i + CHUNK], extra="(objectClass=group)")
-        for entry in directory.search(Query(base_dn, chunk, ("sAMAccountName", "member"))):
-            out[(entry.text("sAMAccountName") or "").lower()] = entry
-    return out
+    queries = by_names(base_dn, names, ("sAMAccountName", "member"), "(objectClass=group)")
+    return {
+        (e.text("sAMAccountName") or "").lower(): e for q in queries for e in directory.search(q)
+    }
 
 
 def _names_of(directory: Directory, base_dn: str, dns: Sequence[str]) -> dict[str, str]:
     """DN key -> sAMAccountName of each member (a member outside *base_dn* stays unnamed)."""
-    unique = sorted({dnlib.normalize(dn) for dn in dns})
-    out: dict[str, str] = {}
-    for i in range(0, len(unique), CHUNK):
-        chunk = or_filter("distinguishedName", unique[i : i + CHUNK])
-        for entry in directory.search(Query(base_dn, chunk, ("sAMAccountName",))):
-            out[dnlib.key(entry.dn)] = entry.text("sAMAccountName") or ""
-    return out
+    queries = by_dns(base_dn, sorted({dnlib.normalize(dn) for dn in dns}), ("sAMAccountName",))
+    return {
+        dnlib.key(e.dn): e.text("sAMAccountName") or ""
+        for q in queries
+        for e in directory.search(q)
+    }
 
 
 def _accounts(conn: Connections, base_dn: str, names: Sequence[str]) -> dict[str, str]:

@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from adsuite.connectors.ldap import Directory, Entry, Query, or_filter
+from adsuite.connectors.ldap import Directory
 from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.file_grants_io import journal_of
 from adsuite.engine.progress import Progress
 from adsuite.errors import DirectoryError
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query, by_dns, entries_of
 from adsuite.formats.sid import sid_from_bytes
 from adsuite.journal.checkouts import CHECKIN, CHECKOUT, latest_checkout_state
 from adsuite.journal.records import RunRecord
@@ -90,10 +91,8 @@ def privileged_state(directory: Directory, base_dn: str) -> PrivilegedState:
 def _by_sid(directory: Directory, base_dn: str, domain_sid: str) -> dict[str, Principal]:
     sids = [group_sid(label, domain_sid) for label in GROUP_NAMES]
     sids += [f"{domain_sid}-{DOMAIN_USERS_RID}", f"{domain_sid}-{BUILTIN_ADMINISTRATOR_RID}"]
-    # SID strings are filter-safe (digits, S and dashes), and AD and Samba accept them
-    terms = "".join(f"(objectSid={sid})" for sid in sids)
-    query = Query(base_dn, f"(|{terms})", GROUP_ATTRIBUTES)
-    return {p.sid: p for p in map(_principal, directory.search(query)) if p is not None}
+    found = entries_of(directory.search, base_dn, sids, GROUP_ATTRIBUTES)
+    return {p.sid: p for p in map(_principal, found.values()) if p is not None}
 
 
 def _chain(
@@ -126,11 +125,7 @@ def _chain(
 
 
 def _entries_by_dn(directory: Directory, base_dn: str, dns: Sequence[str]) -> list[Entry]:
-    out: list[Entry] = []
-    for i in range(0, len(dns), 200):
-        query = Query(base_dn, or_filter("distinguishedName", dns[i : i + 200]), GROUP_ATTRIBUTES)
-        out.extend(directory.search(query))
-    return out
+    return [e for q in by_dns(base_dn, dns, GROUP_ATTRIBUTES, per=200) for e in directory.search(q)]
 
 
 def _primary_members(

@@ -18,20 +18,17 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from adsuite.connectors import smb, smb_walk
-from adsuite.connectors.ldap import Directory, Query, or_filter
+from adsuite.connectors.ldap import Directory
 from adsuite.engine import executor, facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 from adsuite.engine.smb_sessions import share_tree
-from adsuite.errors import ConflictError, DirectoryError
+from adsuite.errors import ConflictError
 from adsuite.formats import security_descriptor as sdlib
-from adsuite.formats.sid import WELL_KNOWN_SIDS, sid_from_bytes, sid_to_bytes
+from adsuite.formats.ldap_query import nameable, names_of, sids_required
 from adsuite.resources import smb_requests as io
 
 log = logging.getLogger(__name__)
-
-CHUNK = 500
-_FIXED_PREFIXES = ("S-1-0-", "S-1-1-", "S-1-3-", "S-1-22-", "S-1-16-")
 
 
 def read_folders(
@@ -89,26 +86,12 @@ def sids_in(descriptors: Iterable[bytes]) -> set[str]:
     return nameable(found)
 
 
-def nameable(sids: set[str]) -> set[str]:
-    """The SIDs the directory may know (not well-known, not a fixed authority's)."""
-    return {s for s in sids if s not in WELL_KNOWN_SIDS and not s.startswith(_FIXED_PREFIXES)}
-
-
 def sid_names(directory: Directory, requests: Sequence[Any], sids: set[str]) -> dict[str, str]:
     """SID -> sAMAccountName for every SID the directory knows, 500 to a search."""
     bases = {r.base_dn for r in requests}
     if not sids or not bases:
         return {}
-    ordered, out = sorted(sids), {}
-    for i in range(0, len(ordered), CHUNK):
-        chunk = ["".join(f"\\{b:02x}" for b in sid_to_bytes(s)) for s in ordered[i : i + CHUNK]]
-        terms = "".join(f"(objectSid={value})" for value in chunk)
-        query = Query(next(iter(bases)), f"(|{terms})", ("sAMAccountName", "objectSid"))
-        for entry in directory.search(query):
-            sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
-            if sam and sid:
-                out[sid_from_bytes(sid[0])] = sam
-    return out
+    return names_of(directory.search, next(iter(bases)), sids)
 
 
 def write_folder(conn: Connections, write: io.FolderWrite) -> None:
@@ -133,18 +116,7 @@ def write_folder(conn: Connections, write: io.FolderWrite) -> None:
 
 def resolve_accounts(directory: Directory, base_dn: str, names: Sequence[str]) -> dict[str, str]:
     """Lower-case account name -> SID of accounts a run created, in one search."""
-    if not names:
-        return {}
-    query = Query(base_dn, or_filter("sAMAccountName", names), ("sAMAccountName", "objectSid"))
-    out = {}
-    for entry in directory.search(query):
-        sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
-        if sam and sid:
-            out[sam.lower()] = sid_from_bytes(sid[0])
-    missing = [n for n in names if n.lower() not in out]
-    if missing:
-        raise DirectoryError(f"no account named {missing[0]!r} to put in a folder's permissions")
-    return out
+    return sids_required(directory.search, base_dn, names, "to put in a folder's permissions")
 
 
 def check_folder(conn: Connections, target: str, expect: io.FolderExpect) -> None:

@@ -31,7 +31,6 @@ from adsuite.engine import executor, facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 from adsuite.engine.smb_io import (
-    nameable,
     resolve_accounts,
     sid_names,
     sids_in,
@@ -40,6 +39,7 @@ from adsuite.engine.smb_io import (
 from adsuite.engine.winrm_hosts import winrm_sessions
 from adsuite.errors import InputError
 from adsuite.formats import security_descriptor as sdlib
+from adsuite.formats.ldap_query import nameable
 from adsuite.resources import local_folder_requests as local
 from adsuite.resources import smb_requests as io
 from adsuite.resources.file_acl_image import image_text

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adsuite.connectors.ldap import Entry, Query, by_names
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query, by_names
 from adsuite.resources import attributes as attrs
 from adsuite.resources.base import (
     Action,
@@ -25,7 +25,6 @@ from adsuite.resources.base import (
     deferred_update,
 )
 
-CHUNK = 500
 ACCOUNTDISABLE = 0x2  # userAccountControl
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationInfo, field_validator
 
-from adsuite.connectors.ldap import Entry
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry
 from adsuite.resources import schema_limits
 
 

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.source import Location
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-from adsuite.connectors.ldap import Entry
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry
 from adsuite.formats.sid import sid_from_bytes
 
 USERS = "users"

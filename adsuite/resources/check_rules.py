@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from fnmatch import fnmatchcase
 
-from adsuite.connectors.ldap import Entry
 from adsuite.formats import dn as dnlib
 from adsuite.formats import security_descriptor as sdlib
+from adsuite.formats.ldap_query import Entry
 from adsuite.resources.check_facts import (
     COMPUTERS,
     GROUP_ACLS,

@@ -16,14 +16,13 @@ import uuid
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from adsuite.connectors.ldap import Entry, Query, or_filter
 from adsuite.errors import DirectoryError
 from adsuite.formats import dn as dnlib
 from adsuite.formats import sddl
+from adsuite.formats.ldap_query import Entry, Query, by_names, or_filter, sids_found
 from adsuite.formats.security_descriptor import Ace
 from adsuite.formats.sid import WELL_KNOWN_DOMAIN_RIDS, WELL_KNOWN_SIDS, sid_from_bytes
 from adsuite.resources import dacl, ou, protection
-from adsuite.resources import principals as accountlib
 from adsuite.resources.base import Desired, PlanContext
 
 OU_CLASS = "organizationalUnit"
@@ -105,7 +104,7 @@ class Requests:
             ous=ou.all_ous(ctx),
             # never an empty OR filter: full_control names no class or attribute
             schema=_schema_query(ctx, {*schema, *([OU_CLASS] if exact or not schema else [])}),
-            trustees=tuple(accountlib.sid_queries(ctx.base_dn, trustees)),
+            trustees=tuple(by_names(ctx.base_dn, trustees)),
             containers=tuple(
                 Query(
                     dn,
@@ -164,9 +163,7 @@ class Facts:
             name, text = entry.text("cn"), entry.text("rightsGuid")
             if name and text:
                 facts._learn(facts.rights, name, uuid.UUID(text))
-        facts.sids.update(
-            accountlib.sids_found(e for q in requests.trustees for e in ctx.entries(q))
-        )
+        facts.sids.update(sids_found(e for q in requests.trustees for e in ctx.entries(q)))
         facts._read_exact(ctx, requests, default_sd)
         return facts
 

@@ -23,12 +23,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query, by_names, sids_found
 from adsuite.formats.security_descriptor import Ace
 from adsuite.resources import dacl, ou
-from adsuite.resources import principals as accountlib
 from adsuite.resources.base import Action, Change, Desired, Expect, PlanContext
 from adsuite.resources.dacl import AceShape, Grant
 
@@ -109,12 +108,12 @@ def identity(spec: RollbackSpec) -> str:
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
     names = [i.trustee for d in desired for i in (*_spec(d).put, *_spec(d).take) if i.trustee]
-    return [ou.all_ous(ctx), *accountlib.sid_queries(ctx.base_dn, names)]
+    return [ou.all_ous(ctx), *by_names(ctx.base_dn, names)]
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
     ous = {dnlib.key(e.dn): e for e in ctx.entries(ou.all_ous(ctx))}
-    sids = accountlib.sids_found(e for q in queries(desired, ctx)[1:] for e in ctx.entries(q))
+    sids = sids_found(e for q in queries(desired, ctx)[1:] for e in ctx.entries(q))
     changes = [_plan_one(d, ous.get(dnlib.key(_spec(d).ou)), sids, ctx) for d in desired]
     return [c for c in changes if c is not None]
 

@@ -51,6 +51,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from adsuite.formats import security_descriptor as sdlib
+from adsuite.formats.ldap_query import by_names, sids_found
 from adsuite.formats.security_descriptor import Ace, Control
 from adsuite.resources import file_acl_grants as grantlib
 from adsuite.resources import file_acl_image as imagelib
@@ -136,7 +137,7 @@ def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Hashable]:
     reads += [grants_read(d, ctx) for d in desired if _takes_grants(d)]
     reads.append(principals.netbios_query(ctx.base_dn))
     accounts = _accounts(desired) | _image_accounts(desired)
-    return reads + list(principals.sid_queries(ctx.base_dn, accounts))
+    return reads + list(by_names(ctx.base_dn, accounts))
 
 
 def references(desired: Sequence[Desired]) -> set[str]:
@@ -150,8 +151,8 @@ def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
     netbios = principals.netbios_name(ctx.entries(principals.netbios_query(ctx.base_dn)), ctx.realm)
     accounts = _accounts(desired) | _image_accounts(desired)
-    found = [e for q in principals.sid_queries(ctx.base_dn, accounts) for e in ctx.entries(q)]
-    sids = principals.sids_found(found)
+    found = [e for q in by_names(ctx.base_dn, accounts) for e in ctx.entries(q)]
+    sids = sids_found(found)
     changes: list[Change] = []
     for item in desired:
         who = Who(ctx, sids, netbios)

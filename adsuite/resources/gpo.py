@@ -51,6 +51,7 @@ from adsuite.formats.gpt_ini import (
     serialize_gpt_ini,
     to_version_number,
 )
+from adsuite.formats.ldap_query import by_names, sids_found
 from adsuite.resources import gpo_image, gpo_rollback, principals
 from adsuite.resources import gpo_requests as io
 from adsuite.resources.base import Action, Change, Desired, LdapWrite, PlanContext, first_error
@@ -129,7 +130,7 @@ def _accounts(desired: Sequence[Desired]) -> set[str]:
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Hashable]:
     reads: list[Hashable] = [gpo_read(d, ctx) for d in desired]
-    return [*reads, containers(ctx), *principals.sid_queries(ctx.base_dn, _accounts(desired))]
+    return [*reads, containers(ctx), *by_names(ctx.base_dn, _accounts(desired))]
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
@@ -150,9 +151,7 @@ class _Planned:
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    sids = principals.sids_found(
-        e for q in principals.sid_queries(ctx.base_dn, _accounts(desired)) for e in ctx.entries(q)
-    )
+    sids = sids_found(e for q in by_names(ctx.base_dn, _accounts(desired)) for e in ctx.entries(q))
     planned: list[_Planned] = []
     restored: list[Change] = []
     managed: list[Managed] = []

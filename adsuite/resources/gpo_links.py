@@ -18,9 +18,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.formats import dn as dnlib
 from adsuite.formats.gpo_ldap import Link, gpo_dn, link_options, parse_gplink, serialize_gplink
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources.base import (
     Action,
     Change,

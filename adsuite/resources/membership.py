@@ -17,15 +17,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from adsuite.connectors.ldap import Entry, Query, by_names
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query, by_names
 from adsuite.resources.base import Action, Change, Desired, Expect, LdapWrite, PlanContext
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "membership"
 ORDER = 40
 DELTA = True  # images hold what each change did: rollback undoes each on its own
-CHUNK = 500
 
 
 class Spec(BaseModel):

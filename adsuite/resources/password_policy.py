@@ -24,7 +24,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adsuite.connectors.ldap import Entry, Query
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import password_settings as pw
 from adsuite.resources.base import (
     Action,

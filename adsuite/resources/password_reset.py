@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from adsuite.connectors.ldap import Entry, Query, or_filter
+from adsuite.formats.ldap_query import Entry, Query, by_names
 from adsuite.resources.base import (
     Action,
     Change,
@@ -42,7 +42,6 @@ UNDO = (
 )
 TICKET_CONTEXT = "ticket"  # the validation context key a ticket sets: its id
 ATTRIBUTES = ("sAMAccountName", "objectGUID", "pwdLastSet", "lockoutTime")
-CHUNK = 500
 USERS_ONLY = "(objectClass=user)(!(objectClass=computer))"
 
 
@@ -86,15 +85,7 @@ def _spec(item: Desired) -> Spec:
 
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
-    names = sorted({_spec(d).user.lower() for d in desired})
-    return [
-        Query(
-            ctx.base_dn,
-            or_filter("sAMAccountName", names[i : i + CHUNK], extra=USERS_ONLY),
-            ATTRIBUTES,
-        )
-        for i in range(0, len(names), CHUNK)
-    ]
+    return by_names(ctx.base_dn, [_spec(d).user for d in desired], ATTRIBUTES, USERS_ONLY)
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:

@@ -36,9 +36,9 @@ from pydantic import (
     field_validator,
 )
 
-from adsuite.connectors.ldap import Entry
 from adsuite.formats import intervals
 from adsuite.formats.intervals import IntervalKind
+from adsuite.formats.ldap_query import Entry
 from adsuite.resources import regulations
 
 log = logging.getLogger(__name__)

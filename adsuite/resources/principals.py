@@ -3,8 +3,8 @@
 A playbook names a principal as ``HQ-Finance-RW`` or ``GROUP\\HQ-Finance-RW`` (a
 sAMAccountName), ``Everyone`` / ``SYSTEM`` / ``Administrators`` / ``CREATOR OWNER``
 (well-known, optionally ``BUILTIN\\`` or ``NT AUTHORITY\\``), or a SID. Accounts are
-looked up in bulk (sAMAccountName → objectSid, 500 names a query); a SID read from a
-server is named from the same kind of bulk lookup, done by the engine's SMB reader.
+looked up in bulk (adsuite/formats/ldap_query.py: ``by_names``, ``sids_found``); a SID
+read from a server is named by the same module's ``names_of``, from the engine's readers.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
-from adsuite.connectors.ldap import Entry, Query, or_filter
-from adsuite.formats.sid import WELL_KNOWN_SIDS, normalize_sid, sid_from_bytes
+from adsuite.formats.ldap_query import Entry, Query, or_filter
+from adsuite.formats.sid import WELL_KNOWN_SIDS, normalize_sid
 
 log = logging.getLogger(__name__)
 
-CHUNK = 500
 _EXTRA_NAMES = {
     "system": "S-1-5-18",
     "local system": "S-1-5-18",
@@ -54,27 +53,6 @@ def account_name(name: str) -> str:
 def accounts(names: Iterable[str]) -> set[str]:
     """The directory accounts among *names* (well-known names and SIDs left out)."""
     return {account_name(n) for n in names if fixed_sid(n) is None}
-
-
-def sid_queries(base_dn: str, names: Iterable[str]) -> list[Query]:
-    unique = sorted({n.lower() for n in names})
-    return [
-        Query(base_dn, or_filter("sAMAccountName", unique[i : i + CHUNK]), _ATTRS)
-        for i in range(0, len(unique), CHUNK)
-    ]
-
-
-_ATTRS = ("sAMAccountName", "objectSid")
-
-
-def sids_found(found: Iterable[Entry]) -> dict[str, str]:
-    """lower sAMAccountName -> SID from entries of :func:`sid_queries`."""
-    out = {}
-    for entry in found:
-        sam, sid = entry.text("sAMAccountName"), entry.raw("objectSid")
-        if sam and sid:
-            out[sam.lower()] = sid_from_bytes(sid[0])
-    return out
 
 
 def netbios_query(base_dn: str) -> Query:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from adsuite.connectors.ldap import Entry
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry
 
 # The groups 五.6 covers, by the English label a playbook uses → well-known SID or RID.
 DOMAIN_RIDS = {"Domain Admins": 512, "Schema Admins": 518, "Enterprise Admins": 519}

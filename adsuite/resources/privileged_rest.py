@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adsuite.connectors.ldap import Entry, Query, or_filter
+from adsuite.formats.ldap_query import Entry, Query, or_filter
 from adsuite.resources.base import Action, Change, Desired, Expect, LdapWrite, Notice
 from adsuite.resources.privileged_spec import CLAUSE, Spec
 

@@ -30,8 +30,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adsuite.connectors.ldap import Entry, Query, or_filter
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query, or_filter
 from adsuite.resources.base import Action, Change, Desired, Expect, LdapWrite, PlanContext
 from adsuite.resources.privileged_facts import (
     DOMAIN_RIDS,

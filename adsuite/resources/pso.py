@@ -35,8 +35,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import password_settings as pw
 from adsuite.resources.base import (
     Action,

@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import attributes as attrs
 from adsuite.resources import site as sitelib
 from adsuite.resources.base import (

@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adsuite.connectors.ldap import Query
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Query
 from adsuite.resources import accounts
 from adsuite.resources import attributes as attrs
 from adsuite.resources.base import Change, Desired, PlanContext, SecretRef

@@ -11,18 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ldap3.utils.conv import escape_filter_chars
-
-from adsuite.connectors.ldap import Entry, Query, or_filter
 from adsuite.engine import facts as factlib
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress, Silent
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query, by_dns, by_names, escape
 from adsuite.tickets.base import Account, Found, Group, Needs
 
 log = logging.getLogger(__name__)
 
-CHUNK = 500
 ACCOUNT_ATTRIBUTES = (
     "sAMAccountName",
     "objectClass",
@@ -35,24 +32,16 @@ ACCOUNTDISABLE = 0x2
 
 
 def account_queries(base_dn: str, names: Sequence[str]) -> list[Query]:
-    unique = sorted({n.lower() for n in names})
-    return [
-        Query(base_dn, or_filter("sAMAccountName", unique[i : i + CHUNK]), ACCOUNT_ATTRIBUTES)
-        for i in range(0, len(unique), CHUNK)
-    ]
+    return by_names(base_dn, names, ACCOUNT_ATTRIBUTES)
 
 
 def ou_queries(base_dn: str, dns: Sequence[str]) -> list[Query]:
     unique = sorted({dnlib.normalize(dn) for dn in dns})
-    extra = "(objectClass=organizationalUnit)"
-    return [
-        Query(base_dn, or_filter("distinguishedName", unique[i : i + CHUNK], extra=extra), ())
-        for i in range(0, len(unique), CHUNK)
-    ]
+    return by_dns(base_dn, unique, (), "(objectClass=organizationalUnit)")
 
 
 def groups_query(base_dn: str, member_dn: str) -> Query:
-    member = escape_filter_chars(member_dn)
+    member = escape(member_dn)
     return Query(base_dn, f"(&(objectClass=group)(member={member}))", ("sAMAccountName",))
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from labkit import Lab
 
-from adsuite.connectors.ldap import Directory, Query
+from adsuite.connectors.ldap import Directory
+from adsuite.formats.ldap_query import Query
 from adsuite.formats.sid import sid_from_bytes
 
 BASE = "DC=group,DC=example,DC=com"

@@ -27,10 +27,11 @@ from labkit import Cli, Lab
 
 from adsuite.connectors import smb
 from adsuite.connectors.credentials import Secret
-from adsuite.connectors.ldap import Directory, Query
+from adsuite.connectors.ldap import Directory
 from adsuite.connectors.smb import SmbEndpoint, SmbHost
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
+from adsuite.formats.ldap_query import Query
 from adsuite.formats.sid import sid_from_bytes
 from adsuite.resources.file_rights import inherited_aces
 

@@ -17,13 +17,14 @@ from labkit import Cli, Lab
 from samba_gp_oracle import samba_read
 from sysvol import BASE, gpc, gpt_file, samba_tool, sid_of, smbclient_put
 
-from adsuite.connectors.ldap import Directory, Query
+from adsuite.connectors.ldap import Directory
 from adsuite.engine.inventory import load_inventory
 from adsuite.engine.loader import load_playbook
 from adsuite.formats import gpttmpl_inf
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.gpt_ini import parse_gpt_ini
 from adsuite.formats.gpttmpl_sections import build_gpttmpl
+from adsuite.formats.ldap_query import Query
 from adsuite.formats.registry_pol import PolEntry, RegType, serialize_registry_pol
 from adsuite.resources import registry
 from adsuite.resources.gpo_filter import grants_apply

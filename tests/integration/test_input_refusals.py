@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from labkit import Cli, Lab
 
-from adsuite.connectors.ldap import Directory, Query
+from adsuite.connectors.ldap import Directory
+from adsuite.formats.ldap_query import Query
 from adsuite.resources.schema_limits import RANGE_UPPER
 
 pytestmark = pytest.mark.lab

@@ -14,8 +14,9 @@ import pytest
 from fileshare import Share, make_share, write_authfile
 from labkit import Cli, Lab
 
-from adsuite.connectors.ldap import Directory, Query
+from adsuite.connectors.ldap import Directory
 from adsuite.engine.session import Session
+from adsuite.formats.ldap_query import Query
 from adsuite.formats.security_descriptor import AceType, SecurityDescriptor
 from adsuite.formats.sid import sid_from_bytes
 from adsuite.journal.store import Journal

@@ -14,7 +14,8 @@ import pytest
 from fileshare import Share, make_share
 from labkit import Cli, Lab
 
-from adsuite.connectors.ldap import Directory, Query
+from adsuite.connectors.ldap import Directory
+from adsuite.formats.ldap_query import Query
 from adsuite.formats.sid import sid_from_bytes
 from adsuite.journal.store import Journal
 

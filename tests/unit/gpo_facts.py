@@ -16,7 +16,6 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.engine.inventory import Domain
 from adsuite.engine.planner import Plan, build_plan
 from adsuite.errors import InputError
@@ -25,6 +24,7 @@ from adsuite.formats import dn as dnlib
 from adsuite.formats.gpo_ldap import Link, gpo_dn, serialize_gplink
 from adsuite.formats.gpt_ini import new_gpt_ini, serialize_gpt_ini, to_version_number
 from adsuite.formats.gpttmpl_inf import InfSection, assemble, serialize_gpttmpl
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.registry_pol import PolEntry, serialize_registry_pol
 from adsuite.formats.security_descriptor import to_bytes
 from adsuite.formats.sid import sid_to_bytes

@@ -16,11 +16,11 @@ import pytest
 import yaml
 from test_plan_cases import DOMAIN, DOMAIN_SID, desired, in_scope
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.engine.planner import Plan, build_plan
 from adsuite.errors import AdsuiteError
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.security_descriptor import to_bytes
 from adsuite.formats.sid import sid_to_bytes
 from adsuite.resources import dacl, delegation

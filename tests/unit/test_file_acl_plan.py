@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.engine.inventory import Domain
 from adsuite.engine.planner import build_plan
 from adsuite.errors import InputError
 from adsuite.formats import sddl
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.security_descriptor import to_bytes
 from adsuite.formats.sid import sid_to_bytes
 from adsuite.resources import registry

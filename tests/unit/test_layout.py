@@ -24,7 +24,9 @@ FORBIDDEN = {
         "admin",
     },
     "connectors": {"resources", "engine", "cli", "tickets", "serve", "admin"},
-    "resources": {"engine", "cli", "tickets", "serve", "admin"},
+    # resources build queries and read entries as plain data (formats/ldap_query.py);
+    # only the engine's readers and writers talk to a DC
+    "resources": {"connectors", "engine", "cli", "tickets", "serve", "admin"},
     "journal": {"engine", "cli", "resources", "tickets", "serve", "admin"},
     "engine": {"cli", "serve", "tickets", "admin"},
     "tickets": {"cli", "serve", "admin"},

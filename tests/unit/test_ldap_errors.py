@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from ldap3.core import exceptions as ldap_errors
 
-from adsuite.connectors.ldap import Directory, Endpoint, Query
+from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.errors import ConnectionLost, DirectoryError
+from adsuite.formats.ldap_query import Query
 
 ENDPOINT = Endpoint("ldaps://dc1.example:636", None, None, "svc@EXAMPLE")
 

@@ -23,11 +23,11 @@ from gpo_facts import state as gpo_state
 from pydantic import ValidationError
 from test_plan_cases import DOMAIN, desired, entry, in_scope
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.engine import drift, planner, rollback
 from adsuite.engine.planner import Plan
 from adsuite.formats import dn as dnlib
 from adsuite.formats.gpttmpl_inf import parse_gpttmpl
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.journal.records import ChangeRecord
 from adsuite.resources import default_domain_policy as ddp
 from adsuite.resources import gpo_requests as io

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adsuite.connectors.ldap import Entry, Query
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import password_policy, pso, site, subnet
 from adsuite.resources.base import Change, Desired, Expect, LdapWrite, PlanContext
 from adsuite.source import Location

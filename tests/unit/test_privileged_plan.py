@@ -17,10 +17,10 @@ import pytest
 import yaml
 from test_plan_cases import DOMAIN
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.engine.planner import build_plan
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.sid import sid_to_bytes
 from adsuite.resources import registry
 from adsuite.resources.base import Desired

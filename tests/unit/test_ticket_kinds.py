@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.engine.inventory import Domain, load_inventory
 from adsuite.engine.loader import load_playbook
 from adsuite.engine.planner import build_plan
 from adsuite.errors import InputError
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import password_reset, registry
 from adsuite.resources.base import Desired, Expect, SecretRef
 from adsuite.resources.password_reset import PasswordWrite

@@ -18,10 +18,10 @@ import yaml
 from test_plan_cases import DOMAIN
 
 from adsuite.cli.render import attribute_lines
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.engine import drift
 from adsuite.engine.planner import Plan, build_plan
 from adsuite.errors import InputError
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import registry
 from adsuite.resources.base import Desired, Expect, LdapWrite
 from adsuite.resources.member_tickets import (

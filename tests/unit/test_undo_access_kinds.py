@@ -25,11 +25,11 @@ from test_plan_cases import DOMAIN, in_scope
 from test_ticketed_membership import elevation, in_force, revoke
 
 from adsuite.cli.render import attribute_lines
-from adsuite.connectors.ldap import Entry, Query
 from adsuite.engine import drift, rollback
 from adsuite.engine.planner import Plan, build_plan, desired_by_kind
 from adsuite.engine.rollback import RollbackPlan
 from adsuite.formats import security_descriptor as sdlib
+from adsuite.formats.ldap_query import Entry, Query
 from adsuite.journal.records import ChangeRecord
 from adsuite.journal.store import Journal
 from adsuite.resources import dacl

@@ -28,7 +28,8 @@ from fakes.fake_security_log import FakeSecurityLog
 from fakes.fake_winrm_endpoint import FakeWinRmEndpoint
 
 from adsuite.connectors.credentials import Secret
-from adsuite.connectors.ldap import Directory, Endpoint, Query
+from adsuite.connectors.ldap import Directory, Endpoint
+from adsuite.formats.ldap_query import Query
 from adsuite.formats.sid import sid_from_bytes
 from adsuite.journal.records import ChangeRecord
 from adsuite.journal.store import Journal
