@@ -97,3 +97,9 @@ class LabError(AdsuiteError):
     """The local lab domain controller cannot be provisioned, started or stopped."""
 
     kind = "lab"
+
+
+class RecoveryError(AdsuiteError):
+    """A backup cannot be taken or found, or a restore drill cannot be set up."""
+
+    kind = "recovery"

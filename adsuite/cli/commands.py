@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "report": "adsuite.cli.report:report",
     "ticket": "adsuite.cli.ticket:ticket",
     "serve": "adsuite.cli.serve:serve",
+    "backup": "adsuite.cli.recovery:backup",
+    "restore-drill": "adsuite.cli.recovery:restore_drill",
     "journal": "adsuite.cli.journal:journal",
     "creds": "adsuite.cli.creds:creds",
     "lab": "adsuite.cli.lab:lab",

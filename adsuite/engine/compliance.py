@@ -48,7 +48,7 @@ from adsuite.engine.compliance_check import (
 )
 from adsuite.engine.compliance_map import Clause, Evidence, LoadedMap, OutOfScope, umbrella_imports
 from adsuite.engine.inventory import load_inventory
-from adsuite.journal import evidence
+from adsuite.journal import evidence, evidence_recovery
 from adsuite.journal.chain import utc_timestamp
 from adsuite.journal.evidence import Proof, Recent
 from adsuite.journal.paths import default_journal_path
@@ -311,6 +311,13 @@ def _proof(item: Evidence, ctx: _Context) -> Proof:
         return compliance_proofs.privileged_use(facts.runs, facts.collections, item.what, since)
     if item.source == "audit_trail":
         return compliance_proofs.audit_trail(ctx.probe, item.what)
+    if item.source == "restore_drill" and item.within_hours and item.target_hours:
+        recent = Recent(
+            item.within_hours, utc_timestamp(ctx.now - timedelta(hours=item.within_hours))
+        )
+        return evidence_recovery.restore_drill(facts.runs, item.what, recent, item.target_hours)
+    if item.source == "backups":
+        return evidence_recovery.backups(facts.runs, item.what, ctx.now, item.within_hours)
     if item.source == "before_images":
         return evidence.before_images(facts.runs, facts.changes, item.what, since)
     return evidence.chain(facts.verify, item.what)

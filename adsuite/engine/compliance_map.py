@@ -32,13 +32,23 @@ class _Model(BaseModel):
 class Evidence(_Model):
     """One source of evidence beside playbooks and tickets."""
 
-    source: Literal["runs", "access", "before_images", "chain", "privileged_use", "audit_trail"]
+    source: Literal[
+        "runs",
+        "access",
+        "before_images",
+        "chain",
+        "privileged_use",
+        "audit_trail",
+        "restore_drill",  # 四.5: the newest drill passed, in under target_hours
+        "backups",  # 四.5: the newest backup is younger than within_hours
+    ]
     what: str = Field(min_length=1)
     modes: list[str] = Field(default_factory=list)
     within_days: int | None = Field(default=None, ge=1)
     within_hours: int | None = Field(default=None, ge=1)
     require_ticket: bool = False
     approved_by: str | None = Field(default=None, min_length=1)  # access: the approver role
+    target_hours: int | None = Field(default=None, ge=1)  # restore_drill: time to a working DC
 
     @model_validator(mode="after")
     def _fits_source(self) -> Evidence:
@@ -46,10 +56,17 @@ class Evidence(_Model):
             raise LocatedValueError("evidence from runs needs 'modes' (e.g. [drift])", ())
         if self.source != "runs" and self.modes:
             raise LocatedValueError(f"'modes' is for runs, not {self.source}", ("modes",))
-        if self.source != "runs" and self.within_hours is not None:
+        timed = ("runs", "restore_drill", "backups")
+        if self.source not in timed and self.within_hours is not None:
             raise LocatedValueError(
                 f"'within_hours' is for runs, not {self.source}", ("within_hours",)
             )
+        if (self.target_hours is None) != (self.source != "restore_drill"):
+            raise LocatedValueError(
+                "'target_hours' is for restore_drill, which needs it", ("target_hours",)
+            )
+        if self.source == "restore_drill" and self.within_hours is None:
+            raise LocatedValueError("restore_drill needs 'within_hours'", ("within_hours",))
         if self.require_ticket and self.source not in ("runs", "access"):
             raise LocatedValueError(
                 f"'require_ticket' is for runs and access, not {self.source}", ("require_ticket",)

@@ -217,6 +217,16 @@ class JournalGuard(_Model):
     file: InventoryPath | None = None  # an append-only file, one JSON line per head
 
 
+class Backups(_Model):
+    """Where DC backups go and how long they are kept (`adsuite backup`, docs/recovery.md)."""
+
+    folder: InventoryPath
+    keep: int = Field(default=7, ge=1)  # the N newest backups are kept, whatever their age
+    max_age_days: int | None = Field(default=None, ge=1)  # older ones go, never the newest
+    stale_after_hours: int = Field(default=26, ge=1)  # the daily check: newest must be younger
+    scratch_dir: InventoryPath | None = None  # where restore drills unpack (default: temp)
+
+
 class Inventory(_Model):
     domains: dict[str, Domain] = Field(min_length=1)
     hosts: dict[str, Host] = Field(default_factory=dict)
@@ -224,6 +234,7 @@ class Inventory(_Model):
     credentials: dict[str, Credential] = Field(default_factory=dict)
     journal: InventoryPath | None = None
     journal_guard: JournalGuard | None = None
+    backups: Backups | None = None
     # The local lab (`adsuite lab up`): binding as the built-in Administrator is expected
     # there. Any other inventory is warned when it binds as an all-powerful account.
     lab: bool = False

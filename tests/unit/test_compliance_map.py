@@ -39,11 +39,21 @@ CASES = {
     "an unknown source": (
         CLAUSE + "    evidence:\n      - source: rumours\n        what: w\n",
         "7: 'clauses[0].evidence[0].source' must be 'runs', 'access', 'before_images', "
-        "'chain', 'privileged_use' or 'audit_trail', not 'rumours'",
+        "'chain', 'privileged_use', 'audit_trail', 'restore_drill' or 'backups', not 'rumours'",
     ),
     "within_hours only for runs": (
         CLAUSE + "    evidence:\n      - source: chain\n        what: w\n        within_hours: 3\n",
         "9: 'within_hours' is for runs, not chain",
+    ),
+    "a restore drill needs its target time": (
+        CLAUSE + "    evidence:\n      - source: restore_drill\n        what: w\n"
+        "        within_hours: 720\n",
+        "7: 'target_hours' is for restore_drill, which needs it",
+    ),
+    "target_hours only for restore drills": (
+        CLAUSE
+        + "    evidence:\n      - source: backups\n        what: w\n        target_hours: 4\n",
+        "9: 'target_hours' is for restore_drill, which needs it",
     ),
     "a clause nothing proves": (
         CLAUSE,

@@ -31,6 +31,7 @@ FORBIDDEN = {
     "engine": {"cli", "serve", "tickets", "admin"},
     "tickets": {"cli", "serve", "admin"},
     "admin": {"cli", "serve"},
+    "recovery": {"cli", "serve", "tickets", "admin"},
     "serve": {"cli"},
     "lab": {"engine", "cli", "resources", "tickets", "serve", "admin"},
 }
