@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adsuite.connectors.credentials import Secret
-from adsuite.connectors.ldap import Directory, Endpoint, Entry, Query, or_filter
+from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError, ConnectionFailed, RecoveryError
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry, Query, or_filter
 from adsuite.journal.records import ChangeRecord
 from adsuite.journal.store import Journal
 from adsuite.recovery import backup as backuplib

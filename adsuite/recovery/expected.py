@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adsuite.connectors.ldap import Entry
 from adsuite.formats import dn as dnlib
+from adsuite.formats.ldap_query import Entry
 from adsuite.journal.records import ChangeRecord
 from adsuite.resources import attributes as attrs
 from adsuite.resources import registry

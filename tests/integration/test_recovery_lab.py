@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from labkit import Cli, Lab
 
-from adsuite.connectors.ldap import Directory, Query
+from adsuite.connectors.ldap import Directory
 from adsuite.engine.session import Session
+from adsuite.formats.ldap_query import Query
 from adsuite.journal.evidence import Recent
 from adsuite.journal.evidence_recovery import backups, restore_drill
 from adsuite.journal.store import Journal

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from adsuite.connectors.ldap import Entry
 from adsuite.engine.inventory import load_inventory
 from adsuite.errors import InputError
+from adsuite.formats.ldap_query import Entry
 from adsuite.journal.evidence import Recent
 from adsuite.journal.evidence_recovery import backups, restore_drill
 from adsuite.journal.records import ChangeRecord, RunRecord
