@@ -287,11 +287,11 @@ def _since(ctx: _Context, days: int | None, hours: int | None = None) -> str:
 def _proof(item: Evidence, ctx: _Context) -> Proof:
     since = _since(ctx, item.within_days, item.within_hours)
     facts = ctx.facts
+    hours = item.within_hours
+    recent = Recent(hours, utc_timestamp(ctx.now - timedelta(hours=hours))) if hours else None
+    if item.source == "health" and recent is not None:
+        return evidence.health_runs(facts.runs, item.what, since, recent)
     if item.source == "runs":
-        recent = None
-        if item.within_hours is not None:
-            after = utc_timestamp(ctx.now - timedelta(hours=item.within_hours))
-            recent = Recent(item.within_hours, after)
         return evidence.mode_runs(
             facts.runs,
             item.modes,

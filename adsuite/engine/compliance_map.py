@@ -32,7 +32,9 @@ class _Model(BaseModel):
 class Evidence(_Model):
     """One source of evidence beside playbooks and tickets."""
 
-    source: Literal["runs", "access", "before_images", "chain", "privileged_use", "audit_trail"]
+    source: Literal[
+        "runs", "access", "before_images", "chain", "privileged_use", "audit_trail", "health"
+    ]
     what: str = Field(min_length=1)
     modes: list[str] = Field(default_factory=list)
     within_days: int | None = Field(default=None, ge=1)
@@ -46,10 +48,12 @@ class Evidence(_Model):
             raise LocatedValueError("evidence from runs needs 'modes' (e.g. [drift])", ())
         if self.source != "runs" and self.modes:
             raise LocatedValueError(f"'modes' is for runs, not {self.source}", ("modes",))
-        if self.source != "runs" and self.within_hours is not None:
+        if self.source not in ("runs", "health") and self.within_hours is not None:
             raise LocatedValueError(
-                f"'within_hours' is for runs, not {self.source}", ("within_hours",)
+                f"'within_hours' is for runs and health, not {self.source}", ("within_hours",)
             )
+        if self.source == "health" and self.within_hours is None:
+            raise LocatedValueError("evidence from health needs 'within_hours' (e.g. 24)", ())
         if self.require_ticket and self.source not in ("runs", "access"):
             raise LocatedValueError(
                 f"'require_ticket' is for runs and access, not {self.source}", ("require_ticket",)
