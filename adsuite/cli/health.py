@@ -30,7 +30,8 @@ def _value(value: Any) -> str:
 
 def health_text(report: Report, run_id: str) -> str:
     dcs = ", ".join(report.dcs)
-    lines = [f"Health of {report.domain} ({len(report.dcs)} DC: {dcs}), journal run {run_id}"]
+    noun = "DC" if len(report.dcs) == 1 else "DCs"
+    lines = [f"Health of {report.domain} ({len(report.dcs)} {noun}: {dcs}), journal run {run_id}"]
     if report.healthy:
         lines.append("HEALTHY: no findings")
     else:

@@ -31,7 +31,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from adsuite.connectors import endpoints
 from adsuite.connectors.credentials import Secret
-from adsuite.errors import ConnectionFailed, ConnectionLost, DirectoryError
+from adsuite.errors import BindRefused, ConnectionFailed, ConnectionLost, DirectoryError
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ class Directory:
             ) from None
         if not bound:
             result = conn.result or {}
-            raise ConnectionFailed(
+            raise BindRefused(
                 f"bind to {endpoint.url} as {endpoint.username} refused: "
                 f"{result.get('description', 'unknown error')}",
                 hint="check the credential (adsuite creds set NAME)",

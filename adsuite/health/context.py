@@ -18,7 +18,7 @@ from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint, Entry
 from adsuite.connectors.smb import SmbEndpoint, SmbHost
 from adsuite.engine.inventory import Domain, DomainController, Inventory
-from adsuite.errors import AdsuiteError
+from adsuite.errors import AdsuiteError, BindRefused
 from adsuite.health.model import Report, Thresholds
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class DcLink:
     dc: DomainController
     directory: Directory | None = None
     error: str | None = None  # why the LDAP connection of the inventory's ldap_url failed
+    refused: bool = False  # the DC answered and refused the credential
     root: Entry | None = None
     local_time: datetime | None = None  # this host's clock halfway through the root DSE read
     smb: SmbHost | None = None
@@ -106,9 +107,19 @@ def _link(key: str, dc: DomainController, ctx: HealthContext) -> DcLink:
         before = datetime.now(UTC)
         link.root = link.directory.read("", ROOT_DSE)
         link.local_time = before + (datetime.now(UTC) - before) / 2
+    except BindRefused as error:
+        link.error, link.refused = str(error), True
     except AdsuiteError as error:
         link.error = str(error)
     return link
+
+
+def _refuse_if_no_dc_took_the_credential(ctx: HealthContext) -> None:
+    """A credential every DC refuses is the caller's mistake (exit 1), not an unhealthy
+    domain: the DCs answered. One DC refusing while another binds is a finding."""
+    refused = [link for link in ctx.links.values() if link.refused]
+    if refused and not ctx.answering():
+        raise BindRefused(refused[0].error or "bind refused", hint="check the credential")
 
 
 @contextmanager
@@ -124,6 +135,7 @@ def open_context(
         try:
             for key, dc in domain.dcs.items():
                 ctx.links[key] = _link(key, dc, ctx)
+            _refuse_if_no_dc_took_the_credential(ctx)
             yield ctx
         finally:
             for closer in reversed(ctx._closers):

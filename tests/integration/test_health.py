@@ -124,3 +124,16 @@ def test_a_dc_of_the_inventory_that_does_not_answer_is_named(
     assert "does not list dc9 (dc9.group.example.com)" in dns["text"]
     assert not {f"health:dc1:{c}" for c in ("ldaps", "ldap", "kerberos", "smb")} & found
     assert report["measured"]["dc9"]["ldaps_bind"] is False
+
+
+def test_a_credential_every_dc_refuses_is_an_error_and_journals_nothing(
+    lab_env: Lab, cli: Callable[..., Cli]
+) -> None:
+    with Journal.open(lab_env.journal) as journal:
+        before = len(journal.runs())
+    done = cli("health", "-i", str(lab_env.inventory), env={"ADSUITE_CRED_LAB_ADMIN": "wrong-9Zq"})
+    assert done.code == 1, "the DC answered: the credential is the caller's mistake"
+    assert done.err.startswith("adsuite: bind to ") and "refused" in done.err
+    assert "wrong-9Zq" not in done.out + done.err and "Traceback" not in done.err
+    with Journal.open(lab_env.journal) as journal:
+        assert len(journal.runs()) == before
