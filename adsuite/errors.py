@@ -64,6 +64,10 @@ class ConnectionFailed(AdsuiteError):
     kind = "connection"
 
 
+class BindRefused(ConnectionFailed):
+    """The server answered and refused the credential (LDAP bind, SMB sign-in)."""
+
+
 class ConnectionLost(ConnectionFailed):
     """A connection that was working broke mid-run (the DC stopped or closed it)."""
 

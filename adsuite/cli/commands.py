@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "plan": "adsuite.cli.run:plan",
     "apply": "adsuite.cli.run:apply",
     "drift": "adsuite.cli.run:drift",
+    "health": "adsuite.cli.health:health",
     "rollback": "adsuite.cli.rollback:rollback",
     "audit": "adsuite.cli.audit:audit",
     "admin": "adsuite.cli.admin:admin",

@@ -30,7 +30,7 @@ from ldap3.protocol.microsoft import security_descriptor_control
 
 from adsuite.connectors import endpoints
 from adsuite.connectors.credentials import Secret
-from adsuite.errors import ConnectionFailed, ConnectionLost, DirectoryError
+from adsuite.errors import BindRefused, ConnectionFailed, ConnectionLost, DirectoryError
 from adsuite.formats.ldap_query import Entry, Query
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class Directory:
             ) from None
         if not bound:
             result = conn.result or {}
-            raise ConnectionFailed(
+            raise BindRefused(
                 f"bind to {endpoint.url} as {endpoint.username} refused: "
                 f"{result.get('description', 'unknown error')}",
                 hint="check the credential (adsuite creds set NAME)",

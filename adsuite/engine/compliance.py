@@ -287,11 +287,11 @@ def _since(ctx: _Context, days: int | None, hours: int | None = None) -> str:
 def _proof(item: Evidence, ctx: _Context) -> Proof:
     since = _since(ctx, item.within_days, item.within_hours)
     facts = ctx.facts
+    hours = item.within_hours
+    recent = Recent(hours, utc_timestamp(ctx.now - timedelta(hours=hours))) if hours else None
+    if item.source == "health" and recent is not None:
+        return evidence.health_runs(facts.runs, item.what, since, recent)
     if item.source == "runs":
-        recent = None
-        if item.within_hours is not None:
-            after = utc_timestamp(ctx.now - timedelta(hours=item.within_hours))
-            recent = Recent(item.within_hours, after)
         return evidence.mode_runs(
             facts.runs,
             item.modes,
@@ -311,10 +311,7 @@ def _proof(item: Evidence, ctx: _Context) -> Proof:
         return compliance_proofs.privileged_use(facts.runs, facts.collections, item.what, since)
     if item.source == "audit_trail":
         return compliance_proofs.audit_trail(ctx.probe, item.what)
-    if item.source == "restore_drill" and item.within_hours and item.target_hours:
-        recent = Recent(
-            item.within_hours, utc_timestamp(ctx.now - timedelta(hours=item.within_hours))
-        )
+    if item.source == "restore_drill" and recent is not None and item.target_hours:
         return evidence_recovery.restore_drill(facts.runs, item.what, recent, item.target_hours)
     if item.source == "backups":
         return evidence_recovery.backups(facts.runs, item.what, ctx.now, item.within_hours)

@@ -41,6 +41,7 @@ class Evidence(_Model):
         "audit_trail",
         "restore_drill",  # 四.5: the newest drill passed, in under target_hours
         "backups",  # 四.5: the newest backup is younger than within_hours
+        "health",  # 四.1: the newest health check in within_hours was healthy
     ]
     what: str = Field(min_length=1)
     modes: list[str] = Field(default_factory=list)
@@ -56,10 +57,11 @@ class Evidence(_Model):
             raise LocatedValueError("evidence from runs needs 'modes' (e.g. [drift])", ())
         if self.source != "runs" and self.modes:
             raise LocatedValueError(f"'modes' is for runs, not {self.source}", ("modes",))
-        timed = ("runs", "restore_drill", "backups")
+        timed = ("runs", "health", "restore_drill", "backups")
         if self.source not in timed and self.within_hours is not None:
             raise LocatedValueError(
-                f"'within_hours' is for runs, not {self.source}", ("within_hours",)
+                f"'within_hours' is for runs, health, restore_drill and backups, not {self.source}",
+                ("within_hours",),
             )
         if (self.target_hours is None) != (self.source != "restore_drill"):
             raise LocatedValueError(
@@ -67,6 +69,8 @@ class Evidence(_Model):
             )
         if self.source == "restore_drill" and self.within_hours is None:
             raise LocatedValueError("restore_drill needs 'within_hours'", ("within_hours",))
+        if self.source == "health" and self.within_hours is None:
+            raise LocatedValueError("evidence from health needs 'within_hours' (e.g. 24)", ())
         if self.require_ticket and self.source not in ("runs", "access"):
             raise LocatedValueError(
                 f"'require_ticket' is for runs and access, not {self.source}", ("require_ticket",)

@@ -227,6 +227,15 @@ class Backups(_Model):
     scratch_dir: InventoryPath | None = None  # where restore drills unpack (default: temp)
 
 
+class HealthLimits(_Model):
+    """What `adsuite health` holds the measured values to (the inventory's ``health:``)."""
+
+    max_skew_seconds: int = Field(default=300, ge=1)  # Kerberos' default tolerance
+    cert_warn_days: int = Field(default=30, ge=0)
+    min_tombstone_days: int = Field(default=180, ge=1)  # Microsoft's default since 2003 SP1
+    timeout_seconds: int = Field(default=10, ge=1, le=120)  # per probe
+
+
 class Inventory(_Model):
     domains: dict[str, Domain] = Field(min_length=1)
     hosts: dict[str, Host] = Field(default_factory=dict)
@@ -235,6 +244,7 @@ class Inventory(_Model):
     journal: InventoryPath | None = None
     journal_guard: JournalGuard | None = None
     backups: Backups | None = None
+    health: HealthLimits = Field(default_factory=HealthLimits)
     # The local lab (`adsuite lab up`): binding as the built-in Administrator is expected
     # there. Any other inventory is warned when it binds as an all-powerful account.
     lab: bool = False

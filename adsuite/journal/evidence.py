@@ -139,6 +139,8 @@ def _run_words(run: RunRecord) -> str:
             if isinstance(f, dict) and f.get("severity") != "warning"
         ]
         return f"drift check of {file_name(run.playbook)}: {count(len(found), 'finding')}"
+    if run.mode == "health":
+        return f"health check of {extra.get('domain', '?')}: {run.status}"
     if run.mode == "rollback":
         return f"rolled back run {extra.get('rolls_back', '?')} ({run.status})"
     if run.mode in ("checkout", "checkin"):
@@ -185,6 +187,38 @@ def mode_runs(
     if require_ticket and untracked:  # the ones without a ticket are the ones to see
         shown = tuple(line for line in lines if not line.ticket)[:LIST_LIMIT]
     return Proof("runs", what, summary, len(chosen), shown, met)
+
+
+def _health_findings(run: RunRecord) -> list[str]:
+    found = run.extra.get("findings", [])
+    return [str(f.get("text") or f.get("id")) for f in found if isinstance(f, dict)]
+
+
+def health_runs(runs: Iterable[RunRecord], what: str, since: str, recent: Recent) -> Proof:
+    """Health checks since *since*: met only when one ran in the last *recent* hours and
+    the newest of each domain found it healthy. An unhealthy newest check names its
+    findings (the clause is then drift, not missing evidence); a check that did not end
+    healthy (unhealthy, interrupted) never counts as "checked and fine"."""
+    chosen = [r for r in runs if r.mode == "health" and r.started >= since]
+    lines = tuple(Line(when(r.started), _run_words(r), r.id) for r in chosen)
+    summary = f"{len(chosen)} since {when(since)}"
+    if not any(r.started >= recent.after for r in chosen):
+        summary += f": none in the {recent.hours} hours before this report"
+        return Proof("health", what, summary, len(chosen), lines[:LIST_LIMIT], met=False)
+    newest: dict[str, RunRecord] = {}
+    for run in sorted(chosen, key=lambda r: r.start_seq):
+        newest[str(run.extra.get("domain", "?"))] = run
+    bad = [r for r in newest.values() if r.status != "healthy"]
+    if not bad:
+        return Proof("health", what, summary + ", the newest healthy", len(chosen), lines[:3])
+    named = [f for r in bad for f in _health_findings(r)]
+    words = "; ".join(f"{r.extra.get('domain', '?')} {r.status} ({r.id})" for r in bad)
+    summary += f": the newest found {words}" + (f": {'; '.join(named[:3])}" if named else "")
+    if len(named) > 3:
+        summary += f"; and {len(named) - 3} more"
+    found = [Line(when(r.started), text, r.id) for r in bad for text in _health_findings(r)]
+    shown = tuple(found[:LIST_LIMIT]) or lines[:LIST_LIMIT]
+    return Proof("health", what, summary, len(chosen), shown, met=False, findings=len(named))
 
 
 def access(accesses: Sequence[AccessRecord], what: str, since: str, require_ticket: bool) -> Proof:

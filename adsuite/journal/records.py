@@ -30,8 +30,9 @@ OUTCOME_PENDING = "pending"
 OUTCOMES = frozenset({"applied", "failed", "skipped", "conflict"})
 """Outcomes a caller may record; ``pending`` is derived, never recorded."""
 
-END_STATUSES = frozenset({"ok", "failed", "conflict", "drift"})
-"""Statuses a caller may finish a run with; ``drift``: a drift check found differences."""
+END_STATUSES = frozenset({"ok", "failed", "conflict", "drift", "healthy", "unhealthy"})
+"""Statuses a caller may finish a run with; ``drift``: a drift check found differences;
+``healthy``/``unhealthy``: a health check found nothing / something."""
 
 STATUS_RUNNING = "running"
 STATUS_INCOMPLETE = "incomplete"

@@ -174,3 +174,50 @@ def test_a_broken_hash_chain_is_missing_evidence() -> None:
 def test_journal_timestamps_read_as_dates_and_minutes() -> None:
     assert evidence.when("2026-11-27T12:45:38.123456Z") == "2026-11-27 12:45 UTC"
     assert evidence.when(utc_timestamp())[:4].isdigit()
+
+
+def health_run(journal: Journal, domain: str, findings: list[dict[str, str]]) -> str:
+    extra = {"domain": domain, "status": "unhealthy" if findings else "healthy"}
+    run_id = journal.start_run(
+        mode="health", operator=OPERATOR, extra={**extra, "findings": findings}
+    )
+    journal.finish_run(run_id, status=str(extra["status"]), counts={"errors": len(findings)})
+    return run_id
+
+
+GPO_FINDING = {
+    "id": "health:dc1:gpo:{G}",
+    "text": "dc1: GPO p {G}: LDAP version 3, GPT.INI version 10",
+}
+
+
+def test_health_evidence_is_met_only_when_the_newest_check_was_healthy(journal: Journal) -> None:
+    health_run(journal, "group", [GPO_FINDING])
+    proof = evidence.health_runs(journal.runs(), "health checks", "", Recent(24, ""))
+    assert not proof.met and proof.findings == 1, "an unhealthy check is no proof of health"
+    assert "the newest found group unhealthy" in proof.summary
+    assert GPO_FINDING["text"] in proof.summary
+    assert [line.text for line in proof.lines] == [GPO_FINDING["text"]]
+
+    fixed = health_run(journal, "group", [])
+    proof = evidence.health_runs(journal.runs(), "health checks", "", Recent(24, ""))
+    assert proof.met and proof.findings == 0
+    assert proof.summary.endswith(", the newest healthy") and proof.total == 2
+    assert proof.lines[0].run == fixed
+    assert proof.lines[0].text == "health check of group: healthy"
+
+
+def test_health_evidence_needs_a_recent_check_of_every_domain_healthy(journal: Journal) -> None:
+    health_run(journal, "other", [GPO_FINDING])
+    health_run(journal, "group", [])  # newer, but of another domain: other is still unhealthy
+    proof = evidence.health_runs(journal.runs(), "health checks", "", Recent(24, ""))
+    assert not proof.met and "other unhealthy" in proof.summary and "group" not in proof.summary
+    stale = evidence.health_runs(journal.runs(), "health checks", "", Recent(24, FUTURE))
+    assert not stale.met and stale.findings == 0, "no check in the window is missing evidence"
+    assert stale.summary.endswith(": none in the 24 hours before this report")
+
+
+def test_an_interrupted_health_check_never_counts_as_healthy(journal: Journal) -> None:
+    journal.start_run(mode="health", operator=OPERATOR, extra={"domain": "group"})  # no end
+    proof = evidence.health_runs(journal.runs(), "health checks", "", Recent(24, ""))
+    assert not proof.met and "group running" in proof.summary

@@ -39,11 +39,16 @@ CASES = {
     "an unknown source": (
         CLAUSE + "    evidence:\n      - source: rumours\n        what: w\n",
         "7: 'clauses[0].evidence[0].source' must be 'runs', 'access', 'before_images', "
-        "'chain', 'privileged_use', 'audit_trail', 'restore_drill' or 'backups', not 'rumours'",
+        "'chain', 'privileged_use', 'audit_trail', 'restore_drill', 'backups' or 'health', "
+        "not 'rumours'",
     ),
     "within_hours only for runs": (
         CLAUSE + "    evidence:\n      - source: chain\n        what: w\n        within_hours: 3\n",
-        "9: 'within_hours' is for runs, not chain",
+        "9: 'within_hours' is for runs, health, restore_drill and backups, not chain",
+    ),
+    "health evidence says how recent": (
+        CLAUSE + "    evidence:\n      - source: health\n        what: w\n",
+        "7: evidence from health needs 'within_hours' (e.g. 24)",
     ),
     "a restore drill needs its target time": (
         CLAUSE + "    evidence:\n      - source: restore_drill\n        what: w\n"
