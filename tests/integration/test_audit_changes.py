@@ -32,8 +32,11 @@ def test_out_of_band_change_is_listed_with_its_author_and_adsuite_writes_are_not
     )
     assert cli("apply", str(playbook), "-i", inv, "--yes").code == 0
     clean = cli("audit", "changes", "-i", inv, "--since", since, "--format", "json")
-    assert clean.code == 0, clean.err + clean.out
-    assert [row for row in json.loads(clean.out)["changes"] if top in row["object"]] == []
+    # domain-wide: the previous test's last write (a failed bind's badPwdCount) may fall in
+    # the window; this test judges only its own objects
+    listed = json.loads(clean.out)["changes"]
+    assert clean.code == (2 if listed else 0), clean.err + clean.out
+    assert [row for row in listed if top in row["object"]] == []
 
     directory.modify(f"CN={top}-g,OU={top},{BASE}", {"description": ("replace", ["by hand"])})
     edited = cli("audit", "changes", "-i", inv, "--since", since, "--format", "json")
