@@ -9,22 +9,31 @@ or clean, 1 refused or failed, 2 (usage) unrecorded or failed logons found.
 from __future__ import annotations
 
 import getpass
-import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from adsuite.admin.acknowledge import acknowledge
-from adsuite.admin.checkout import CheckoutRequest, checkin, checkout
+from adsuite.admin.checkout import CheckedOut, CheckoutRequest, checkin, checkout
 from adsuite.admin.policy import DEFAULT_PLAYBOOK, AdminPolicy, load_policy
 from adsuite.admin.usage import UsageReport, usage
 from adsuite.cli import render
 from adsuite.cli.audit import parse_since
-from adsuite.cli.console import default_path, err, inventory_option, notice, out
+from adsuite.cli.console import (
+    default_path,
+    emit_json,
+    err,
+    format_option,
+    inventory_option,
+    json_text,
+    notice,
+    out,
+)
 from adsuite.cli.handover import password_destination, reserved, write_output
 from adsuite.connectors.credentials import Secret
-from adsuite.errors import EXIT_DRIFT, EXIT_ERROR
+from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
 from adsuite.templates import environment
 from adsuite.tickets.runner import Delivery
 
@@ -74,6 +83,7 @@ def admin() -> None:
 @click.option("--show-password", is_flag=True, help="Show the new password once, on this terminal.")
 @playbook_option
 @inventory_option
+@format_option()
 @click.pass_context
 def checkout_command(
     ctx: click.Context,
@@ -87,9 +97,12 @@ def checkout_command(
     show_password: bool,
     playbook: Path | None,
     inventory: Path | None,
+    fmt: str,
 ) -> None:
     """Check ACCOUNT out: a fresh password handed over once (--password-out FILE or
     --show-password) and stored nowhere, the account enabled, journaled with who and why."""
+    if fmt == "json" and show_password:
+        raise InputError("--show-password works with text output; use --password-out FILE")
     destination = password_destination(
         password_out,
         show_password,
@@ -111,6 +124,10 @@ def checkout_command(
     delivered = destination.deliver((handed,), ticket) if destination else False
     for line in render.outcome_lines(done.result):
         err.print(line, style="red", markup=False)
+    if fmt == "json":
+        written = str(destination.path) if destination and delivered else None
+        emit_json(_checkout_doc(done, request, written), run_id=done.result.run_id)
+        ctx.exit(0 if done.result.status == "ok" else EXIT_ERROR)
     if done.result.status != "ok":
         gone = "; the password file was removed" if destination else ""
         out.print(f"{done.account} was not checked out{gone}. Journal run {done.result.run_id}.")
@@ -128,11 +145,25 @@ def checkout_command(
         out.print(f"Password of {done.account}: {done.secret.reveal()}", markup=False)
 
 
+def _checkout_doc(
+    done: CheckedOut, request: CheckoutRequest, written: str | None
+) -> dict[str, Any]:
+    return {
+        "account": done.account,
+        "holder": request.holder,
+        "ticket": request.ticket,
+        "checked_out": done.result.status == "ok",
+        "password_file": written,
+        "result": render.result_doc(done.result),
+    }
+
+
 @admin.command("checkin")
 @click.argument("account")
 @holder_option
 @playbook_option
 @inventory_option
+@format_option()
 @click.pass_context
 def checkin_command(
     ctx: click.Context,
@@ -140,6 +171,7 @@ def checkin_command(
     holder: str | None,
     playbook: Path | None,
     inventory: Path | None,
+    fmt: str,
 ) -> None:
     """Check ACCOUNT in: a new password nobody knows, back to its resting state."""
     policy = _policy(playbook, inventory)
@@ -147,6 +179,10 @@ def checkin_command(
         result = checkin(policy, conn, account, holder or getpass.getuser())
     for line in render.outcome_lines(result):
         err.print(line, style="red", markup=False)
+    if fmt == "json":
+        doc = {"account": account, "checked_in": result.status == "ok"}
+        emit_json(doc | {"result": render.result_doc(result)}, run_id=result.run_id)
+        ctx.exit(0 if result.status == "ok" else EXIT_ERROR)
     if result.status != "ok":
         out.print(f"{account} was not checked in. Journal run {result.run_id}.")
         ctx.exit(EXIT_ERROR)
@@ -155,13 +191,7 @@ def checkin_command(
 
 @admin.command("usage")
 @click.option("--since", metavar="TIME", help="ISO date or time (UTC unless given) [all].")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "html"]),
-    default="text",
-    show_default=True,
-)
+@format_option("html")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
 @click.option("--no-collect", is_flag=True, help="Report what is stored; read no DC logs.")
 @click.option("--ticket", metavar="ID", help="Ticket that authorises reading the logs (五.8).")
@@ -199,18 +229,24 @@ def usage_command(
 @click.option("--reason", required=True, metavar="TEXT", help="What the logon was.")
 @playbook_option
 @inventory_option
+@format_option()
 def acknowledge_command(
     findings: tuple[str, ...],
     ticket: str,
     reason: str,
     playbook: Path | None,
     inventory: Path | None,
+    fmt: str,
 ) -> None:
     """Acknowledge logon findings of `admin usage` (their ids) on a ticket: journaled, and
     the compliance report no longer counts them (五.6)."""
     policy = _policy(playbook, inventory)
     session = policy.session
     done = acknowledge(session.journal_path, findings, ticket, reason, str(session.inventory_path))
+    if fmt == "json":
+        doc = {"acknowledged": list(done.findings), "ticket": ticket, "reason": reason}
+        emit_json(doc, run_id=done.run_id)
+        return
     out.print(
         f"Acknowledged {', '.join(done.findings)} on ticket {ticket}. Journal run {done.run_id}.",
         markup=False,
@@ -238,7 +274,7 @@ def _text(report: UsageReport) -> str:
 
 
 def _json(report: UsageReport) -> str:
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+    return json_text({"run_id": report.run_id, **report.to_dict()})
 
 
 def _html(report: UsageReport) -> str:

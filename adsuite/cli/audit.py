@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import getpass
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from adsuite.cli.console import default_path, inventory_option, out
+from adsuite.cli.console import default_path, emit_json, format_option, inventory_option, out
 from adsuite.engine import audit as auditlib
 from adsuite.engine.audit_run import AuditReport, outside_changes
 from adsuite.engine.session import Session
@@ -36,9 +35,7 @@ def parse_since(text: str) -> datetime:
 @inventory_option
 @click.option("--since", required=True, metavar="TIME", help="ISO date or time (UTC unless given).")
 @click.option("--ticket", metavar="ID", help="Ticket that authorises reading the logs (recorded).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option()
 @click.pass_context
 def changes(
     ctx: click.Context, inventory: Path | None, since: str, ticket: str | None, fmt: str
@@ -61,7 +58,14 @@ def changes(
     with session.connect(write=False) as conn:
         report = outside_changes(session.domain, conn, start, recorded, datetime.now(UTC))
     if fmt == "json":
-        click.echo(json.dumps([r.to_dict() for r in report.rows], ensure_ascii=False, indent=2))
+        emit_json(
+            {
+                "since": report.since.isoformat(timespec="seconds"),
+                "changes": [r.to_dict() for r in report.rows],
+                "notes": list(report.notes),
+                "problems": list(report.problems),
+            }
+        )
         for line in [*report.notes, *report.problems]:
             click.echo(line, err=True)
     else:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -84,6 +87,38 @@ wait_option = click.option(
     metavar="SECONDS",
     help="Wait this long for another run's lease on the domain instead of refusing at once.",
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(*others: str, default: str = "text") -> Callable[[F], F]:
+    """``--format`` (parameter ``fmt``): text or json, plus *others* (html, junit…).
+
+    The output contract (docs/output.md): ``--format json`` prints one JSON object on
+    stdout (see :func:`emit_json`); errors stay one line on stderr with the same exit
+    codes as text output.
+    """
+    choices = ["text", "json", *others] if default == "text" else [default, "json", *others]
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(dict.fromkeys(choices))),
+        default=default,
+        show_default=True,
+        help="Output format; json prints one object on stdout.",
+    )
+
+
+def json_text(doc: Mapping[str, Any]) -> str:
+    """A result as the JSON every command prints: one object, UTF-8 as is, indented."""
+    return json.dumps(doc, ensure_ascii=False, indent=2)
+
+
+def emit_json(doc: Mapping[str, Any], *, run_id: str | None = None) -> None:
+    """Print *doc* as the command's one JSON object on stdout; with *run_id*, as the
+    journal run the command started (``"run_id"`` first, so tools and people find it)."""
+    click.echo(json_text({"run_id": run_id, **doc} if run_id is not None else doc))
 
 
 def notice(text: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from adsuite.cli.console import default_path, inventory_option, out
+from adsuite.cli.console import default_path, emit_json, format_option, inventory_option, out
 from adsuite.connectors import credentials
 from adsuite.engine.inventory import load_inventory
 from adsuite.errors import CredentialError
@@ -21,30 +21,46 @@ def creds() -> None:
 
 @creds.command(name="set")
 @click.argument("name")
-def set_(name: str) -> None:
+@format_option()
+def set_(name: str, fmt: str) -> None:
     """Store the secret for NAME in the keyring (asked for, never echoed)."""
     credentials.check_name(name)
     credentials.require_keyring()  # refused before the secret is asked for
     value = click.prompt(f"Secret for {name}", hide_input=True, confirmation_prompt=True, err=True)
     credentials.store(name, credentials.Secret(value))
-    click.echo(f"stored {name} in the keyring ({credentials.backend_name()})")
+    if fmt == "json":
+        emit_json({"stored": name, "keyring": credentials.backend_name()})
+    else:
+        click.echo(f"stored {name} in the keyring ({credentials.backend_name()})")
 
 
 @creds.command()
 @click.argument("name")
-def delete(name: str) -> None:
+@format_option()
+def delete(name: str, fmt: str) -> None:
     """Remove the secret for NAME from the keyring."""
     credentials.delete(name)
+    if fmt == "json":
+        emit_json({"deleted": name})
+        return
     click.echo(f"deleted {name} from the keyring")
 
 
 @creds.command(name="list")
 @inventory_option
-def list_(inventory: Path | None) -> None:
+@format_option()
+def list_(inventory: Path | None, fmt: str) -> None:
     """List the credentials an inventory names and where each resolves (never the value)."""
     inv = load_inventory(
         default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     )
+    if fmt == "json":
+        found = [
+            {"name": name, "username": e.username, "found_in": _where(name, e.secret_file)}
+            for name, e in sorted(inv.credentials.items())
+        ]
+        emit_json({"credentials": found, "keyring": credentials.keyring_status()})
+        return
     table = Table("name", "username", "found in")
     for name, entry in sorted(inv.credentials.items()):
         table.add_row(name, entry.username, _where(name, entry.secret_file))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import getpass
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from adsuite.cli.console import default_path, inventory_option, out
+from adsuite.cli.console import default_path, emit_json, format_option, inventory_option, out
 from adsuite.cli.handover import write_output
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
@@ -19,7 +18,7 @@ from adsuite.engine.journal_guard import DIRECTORY, FILE, MAC_KEY, guard_from
 from adsuite.errors import InputError, JournalError
 from adsuite.journal.check import check_journal, unverified_runs
 from adsuite.journal.paths import default_journal_path
-from adsuite.journal.records import ChangeRecord, RunRecord
+from adsuite.journal.records import ChangeRecord, RunRecord, VerifyReport
 from adsuite.journal.schema import connect_readonly
 from adsuite.journal.store import Journal
 from adsuite.journal.witness import Guard
@@ -42,9 +41,7 @@ def journal() -> None:
 @ticket_option
 @click.option("--run", "run_id", metavar="ID", help="Show the changes of one run.")
 @click.option("--limit", default=20, show_default=True, help="How many recent runs to list.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option()
 @inventory_option
 def show(
     path: Path | None,
@@ -103,7 +100,7 @@ def _show_run(
             "changes": [asdict(c) for c in changes],
             "unverified": unverified.get(run.id),
         }
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        emit_json(doc)
         return
     who = f"{run.operator.get('os_user')} as {run.operator.get('bind_identity')}"
     out.print(f"Run {run.id}: {run.mode} by {who}, {_status(run, unverified)}")
@@ -119,8 +116,7 @@ def _show_run(
 
 def _show_runs(runs: list[RunRecord], fmt: str, unverified: dict[str, str]) -> None:
     if fmt == "json":
-        doc = [{**asdict(r), "unverified": unverified.get(r.id)} for r in runs]
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        emit_json({"runs": [{**asdict(r), "unverified": unverified.get(r.id)} for r in runs]})
         return
     table = Table("run", "started", "mode", "status", "operator", "ticket", "counts")
     for r in runs:
@@ -134,7 +130,8 @@ def _show_runs(runs: list[RunRecord], fmt: str, unverified: dict[str, str]) -> N
 @journal.command()
 @journal_option
 @inventory_option
-def verify(path: Path | None, inventory: Path | None) -> None:
+@format_option()
+def verify(path: Path | None, inventory: Path | None, fmt: str) -> None:
     """Check the chain, its MACs and every witness of the head. Exit 1 if anything is
     missing or forged.
 
@@ -144,6 +141,9 @@ def verify(path: Path | None, inventory: Path | None) -> None:
     """
     guard, journal_path = _guard(inventory, path)
     report = check_journal(journal_path, guard)
+    if fmt == "json":
+        _verify_json(journal_path, guard, report)
+        return
     for problem in report.problems:
         click.echo(f"BROKEN: {problem}", err=True)
     for line in report.witnessed:
@@ -161,6 +161,30 @@ def verify(path: Path | None, inventory: Path | None) -> None:
     with Journal(connect_readonly(journal_path), journal_path, guard) as store:
         seq, digest = store.head()
     click.echo(f"Journal intact: {report.entries_checked} entries, head {seq} {digest}")
+
+
+def _verify_json(journal_path: Path, guard: Guard, report: VerifyReport) -> None:
+    head = None
+    if report.ok:
+        with Journal(connect_readonly(journal_path), journal_path, guard) as store:
+            seq, digest = store.head()
+        head = {"seq": seq, "hash": digest}
+    missing = {absent: _RISK[absent] for absent in guard.absent}
+    emit_json(
+        {
+            "journal": str(journal_path),
+            "intact": report.ok,
+            "entries": report.entries_checked,
+            "head": head,
+            "mac_since": report.mac_since,
+            "problems": list(report.problems),
+            "witnessed": list(report.witnessed),
+            "notes": list(report.notes),
+            "missing_protections": missing,
+        }
+    )
+    if not report.ok:
+        raise click.exceptions.Exit(1)
 
 
 _RISK = {

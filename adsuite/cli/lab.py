@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import click
 
+from adsuite.cli.console import emit_json, format_option
 from adsuite.lab.config import STATE_DIR_ENV, LabConfig, LabStatus
 from adsuite.lab.samba import Lab
 
@@ -53,29 +53,28 @@ def lab() -> None:
 
 @lab.command("up")
 @_state_dir_option
-def up(state_dir: Path | None) -> None:
+@format_option()
+def up(state_dir: Path | None, fmt: str) -> None:
     """Provision the lab domain if needed, start it and wait until LDAPS answers."""
-    _echo_status(_lab(state_dir).up(on_step=_progress))
+    started = _lab(state_dir).up(on_step=_progress)
+    if fmt == "json":
+        emit_json(started.to_dict())
+    else:
+        _echo_status(started)
 
 
 @lab.command("status")
 @_state_dir_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option()
 @click.pass_context
-def status(ctx: click.Context, state_dir: Path | None, output_format: str) -> None:
+def status(ctx: click.Context, state_dir: Path | None, fmt: str) -> None:
     """Show where the lab is and how to reach it.
 
     Exits 0 if the lab DC is running, 3 if it is not.
     """
     current = _lab(state_dir).status()
-    if output_format == "json":
-        click.echo(json.dumps(current.to_dict(), indent=2))
+    if fmt == "json":
+        emit_json(current.to_dict())
     else:
         _echo_status(current)
     if not current.running:
@@ -84,7 +83,11 @@ def status(ctx: click.Context, state_dir: Path | None, output_format: str) -> No
 
 @lab.command("down")
 @_state_dir_option
-def down(state_dir: Path | None) -> None:
+@format_option()
+def down(state_dir: Path | None, fmt: str) -> None:
     """Stop the lab DC (its domain and files stay for the next `lab up`)."""
     stopped = _lab(state_dir).down()
+    if fmt == "json":
+        emit_json({"stopped": stopped})
+        return
     click.echo("lab DC stopped" if stopped else "lab DC was not running")

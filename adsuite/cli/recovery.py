@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from adsuite.cli.console import default_path, err, inventory_option, out
+from adsuite.cli.console import default_path, emit_json, err, format_option, inventory_option, out
 from adsuite.engine.session import Session
 from adsuite.errors import EXIT_DRIFT
 from adsuite.recovery import backup as backuplib
@@ -32,11 +32,17 @@ def _step(text: str) -> None:
 @click.command()
 @inventory_option
 @click.option("--domain", help="Inventory domain key, when the inventory has several.")
-def backup(inventory: Path | None, domain: str | None) -> None:
+@format_option()
+def backup(inventory: Path | None, domain: str | None, fmt: str) -> None:
     """Take an online backup of the domain's DC into the inventory's backups folder."""
     session = _session(inventory, domain)
     _step(f"backing up {session.domain.preferred().host} (samba-tool domain backup online)")
     done = backuplib.take(session)
+    if fmt == "json":
+        doc = {"path": str(done.path), "size": done.size, "sha256": done.sha256,
+               "removed": list(done.removed)}  # fmt: skip
+        emit_json(doc, run_id=done.run_id)
+        return
     out.print(f"backup:   {escape(str(done.path))}")
     out.print(f"size:     {done.size} bytes")
     out.print(f"sha256:   {done.sha256}")
@@ -48,12 +54,19 @@ def backup(inventory: Path | None, domain: str | None) -> None:
 @click.command("restore-drill")
 @inventory_option
 @click.option("--domain", help="Inventory domain key, when the inventory has several.")
+@format_option()
 @click.pass_context
-def restore_drill(ctx: click.Context, inventory: Path | None, domain: str | None) -> None:
+def restore_drill(ctx: click.Context, inventory: Path | None, domain: str | None, fmt: str) -> None:
     """Restore the newest backup into a scratch DC, time it, check it holds what the journal
     says. Exit 0 passed, 2 failed, 1 error."""
     session = _session(inventory, domain)
     result = drilllib.run(session, _step)
+    if fmt == "json":
+        doc = {"backup": result.backup, "sha256": result.sha256, "seconds": result.seconds,
+               "target_hours": TARGET_HOURS, "checked": result.checked,
+               "problems": list(result.problems), "passed": result.passed}  # fmt: skip
+        emit_json(doc, run_id=result.run_id)
+        ctx.exit(0 if result.passed else EXIT_DRIFT)
     out.print(f"backup:        {escape(result.backup)} (sha256 {result.sha256[:16]}…)")
     if result.seconds is None:
         out.print("time to a working DC: none: it never answered LDAPS")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from adsuite.cli.console import json_text
 from adsuite.engine import drift
 from adsuite.engine.planner import Plan
 from adsuite.engine.session import ApplyResult
@@ -69,7 +70,12 @@ def _read(plan: Plan) -> str:
 
 
 def plan_json(plan: Plan, playbook: str, mode: str) -> str:
-    doc = {
+    return json_text(plan_doc(plan, playbook, mode))
+
+
+def plan_doc(plan: Plan, playbook: str, mode: str) -> dict[str, Any]:
+    """A plan as JSON data: the shape `plan`, `apply`, `rollback` and `drift` share."""
+    return {
         "mode": mode,
         "playbook": playbook,
         "domain": plan.domain,
@@ -82,7 +88,6 @@ def plan_json(plan: Plan, playbook: str, mode: str) -> str:
         ],
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2)
 
 
 def drift_text(plan: Plan, playbook: str, comparison: drift.Comparison | None = None) -> str:
@@ -104,8 +109,14 @@ def drift_text(plan: Plan, playbook: str, comparison: drift.Comparison | None = 
     return "\n".join(lines)
 
 
-def drift_json(plan: Plan, playbook: str, comparison: drift.Comparison | None = None) -> str:
-    doc: dict[str, Any] = json.loads(plan_json(plan, playbook, "drift"))
+def drift_json(
+    plan: Plan,
+    playbook: str,
+    comparison: drift.Comparison | None = None,
+    run_id: str | None = None,
+) -> str:
+    doc: dict[str, Any] = {"run_id": run_id} if run_id is not None else {}
+    doc |= plan_doc(plan, playbook, "drift")
     doc["findings"] = [f.to_dict() for f in drift.findings(plan)]
     if comparison is not None:
         doc["compare"] = {
@@ -113,7 +124,7 @@ def drift_json(plan: Plan, playbook: str, comparison: drift.Comparison | None = 
             "persisting": [f.id for f in comparison.persisting],
             "fixed": [f.to_dict() for f in comparison.fixed],
         }
-    return json.dumps(doc, ensure_ascii=False, indent=2)
+    return json_text(doc)
 
 
 def drift_junit(plan: Plan, playbook: str) -> str:
@@ -153,6 +164,25 @@ def apply_summary(result: ApplyResult) -> str:
         f"Applied {c['applied']}, failed {c['failed']}, conflict {c['conflict']}, "
         f"skipped {c['skipped']}. Journal run {result.run_id}."
     )
+
+
+def result_doc(result: ApplyResult) -> dict[str, Any]:
+    """What a run did, as JSON data: its status, counts and one entry per change."""
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "counts": result.counts(),
+        "outcomes": [
+            {"target": o.change.target, "kind": o.change.kind, "outcome": o.outcome}
+            | ({"error": o.error} if o.error else {})
+            for o in result.outcomes
+        ],
+    }
+
+
+def applied_doc(plan: Plan, result: ApplyResult, playbook: str, mode: str) -> dict[str, Any]:
+    """`apply` and `rollback` in JSON: the run id, the plan that ran, and its result."""
+    return {"run_id": result.run_id, **plan_doc(plan, playbook, mode), "result": result_doc(result)}
 
 
 def outcome_lines(result: ApplyResult) -> list[str]:

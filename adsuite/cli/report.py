@@ -4,17 +4,18 @@ report compliance` (every clause of the regulations, its state and its evidence)
 from __future__ import annotations
 
 import getpass
-import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from adsuite.admin import tickets as admin_tickets
-from adsuite.cli.console import default_path, err, inventory_option
+from adsuite.cli.console import default_path, err, format_option, inventory_option, json_text
 from adsuite.cli.handover import write_output
 from adsuite.engine import compliance
 from adsuite.engine.audit_month import outside_in_month
+from adsuite.engine.audit_run import Row
 from adsuite.engine.compliance_map import DEFAULT_MAP, load_map
 from adsuite.engine.inventory import load_inventory
 from adsuite.errors import EXIT_DRIFT, InputError
@@ -33,13 +34,7 @@ def report() -> None:
 @report.command(name="monthly")
 @inventory_option
 @click.option("--month", required=True, metavar="YYYY-MM", help="Calendar month (UTC).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["html", "markdown"]),
-    default="markdown",
-    show_default=True,
-)
+@format_option("html", default="markdown")
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of stdout."
 )
@@ -67,15 +62,37 @@ def monthly_report(
     summary = monthly.summarize(
         month, runs, changes, domain.base_dn, [c.code for c in inv.companies]
     )
+    if fmt == "json":
+        doc = {"summary": asdict(summary), "journal": str(path), "journal_intact": intact}
+        doc |= {"outside": [r.to_dict() for r in outside], "outside_notes": list(outside_notes)}
+        text = json_text(doc) + "\n"
+    else:
+        text = _monthly_text(summary, fmt, domain.base_dn, path, intact, (outside, outside_notes))
+    if output:
+        write_output(output, text)
+        err.print(f"report written to {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+def _monthly_text(
+    summary: monthly.MonthlySummary,
+    fmt: str,
+    base_dn: str,
+    path: Path,
+    intact: bool,
+    found_outside: tuple[list[Row], list[str]],
+) -> str:
+    outside, outside_notes = found_outside
     kinds = sorted({k for counts in summary.changes_by_company.values() for k in counts})
     name = "reports/monthly.html.j2" if fmt == "html" else "reports/monthly.md.j2"
-    text = (
+    return (
         environment()
         .get_template(name)
         .render(
             s=summary,
             kinds=kinds,
-            base_dn=domain.base_dn,
+            base_dn=base_dn,
             journal=path,
             intact=intact,
             outside=outside,
@@ -83,11 +100,6 @@ def monthly_report(
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
     )
-    if output:
-        write_output(output, text)
-        err.print(f"report written to {output}")
-    else:
-        click.echo(text, nl=False)
 
 
 @report.command(name="compliance")
@@ -98,9 +110,7 @@ def monthly_report(
     type=click.Path(path_type=Path),
     help=f"Compliance map [env ADSUITE_COMPLIANCE_MAP, else {DEFAULT_MAP}].",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True
-)
+@format_option(default="html")
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of stdout."
 )
@@ -128,7 +138,7 @@ def compliance_report(
     rules = ticket_rules(loaded.resolve(loaded.map.approvals), checkout)
     found = compliance.build(loaded, inv, rules, reader=getpass.getuser(), ticket=ticket)
     if fmt == "json":
-        text = json.dumps(found.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        text = json_text(found.to_dict()) + "\n"
     else:
         template = environment().get_template("reports/compliance.html.j2")
         text = template.render(r=found, words=compliance.STATE_WORDS)

@@ -9,7 +9,17 @@ import click
 from rich.markup import escape
 
 from adsuite.cli import render
-from adsuite.cli.console import Bar, default_path, err, inventory_option, notice, out, wait_option
+from adsuite.cli.console import (
+    Bar,
+    default_path,
+    emit_json,
+    err,
+    format_option,
+    inventory_option,
+    notice,
+    out,
+    wait_option,
+)
 from adsuite.engine.session import Session
 from adsuite.errors import EXIT_ERROR, InputError
 
@@ -21,6 +31,7 @@ from adsuite.errors import EXIT_ERROR, InputError
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--ticket", metavar="ID", help="Change ticket that authorises the rollback.")
 @wait_option
+@format_option()
 @click.pass_context
 def rollback(
     ctx: click.Context,
@@ -30,16 +41,21 @@ def rollback(
     yes: bool,
     ticket: str | None,
     wait: float,
+    fmt: str,
 ) -> None:
     """Undo a run from its before-images. Objects changed since then are left alone.
 
     Exit 0 when everything was rolled back, 1 when something was left alone or failed.
     """
+    if fmt == "json" and not yes:
+        raise InputError("--format json needs --yes: there is no one to ask")
     inv = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     session = Session.for_inventory(inv, domain)
+    source = f"journal run {run_id}"
     with session.connect(wait=wait, notice=notice) as conn:
         undo = session.rollback_plan(run_id, conn, Bar())
-        out.print(render.plan_text(undo.plan, f"journal run {run_id}"))
+        if fmt == "text":
+            out.print(render.plan_text(undo.plan, source))
         for target in undo.moved_on:
             err.print(f"[yellow]LEFT ALONE: {escape(target)} changed since run {run_id}[/yellow]")
         for reason in undo.unsupported:  # reasons quote "[System Access]" and the like
@@ -52,6 +68,14 @@ def rollback(
         result = session.apply(undo.plan, conn, ticket=ticket, extra=extra, mode="rollback")
     for line in render.outcome_lines(result):
         err.print(f"[red]{escape(line)}[/red]")
-    out.print(render.apply_summary(result))
+    if fmt == "json":
+        doc = render.applied_doc(undo.plan, result, source, "rollback")
+        emit_json(
+            doc
+            | {"rolls_back": run_id, "left_alone": list(undo.moved_on)}
+            | {"not_rolled_back": list(undo.unsupported)}
+        )
+    else:
+        out.print(render.apply_summary(result))
     complete = result.status == "ok" and not undo.moved_on and not undo.unsupported
     ctx.exit(0 if complete else EXIT_ERROR)

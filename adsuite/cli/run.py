@@ -15,7 +15,9 @@ from adsuite.cli import render
 from adsuite.cli.console import (
     Bar,
     default_path,
+    emit_json,
     err,
+    format_option,
     inventory_option,
     notice,
     out,
@@ -37,9 +39,7 @@ def _session(playbook: Path | None, inventory: Path | None) -> Session:
 @click.command()
 @playbook_argument
 @inventory_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option()
 def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
     """Show what apply would change, and change nothing (a dry run)."""
     session = _session(playbook, inventory)
@@ -47,7 +47,7 @@ def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
         result = session.plan(conn, Bar())
     name = str(session.playbook.path)
     if fmt == "json":
-        click.echo(render.plan_json(result, name, "plan"))
+        emit_json(render.plan_doc(result, name, "plan"))
     else:
         out.print(render.plan_text(result, name))
 
@@ -58,6 +58,7 @@ def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--ticket", metavar="ID", help="Change ticket this run carries out (journaled).")
 @wait_option
+@format_option()
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -66,13 +67,17 @@ def apply(
     yes: bool,
     ticket: str | None,
     wait: float,
+    fmt: str,
 ) -> None:
     """Show the plan, ask, then apply exactly that plan and journal every change."""
+    if fmt == "json" and not yes:
+        raise InputError("--format json needs --yes: there is no one to ask")
     session = _session(playbook, inventory)
     name = str(session.playbook.path)
     with session.connect(wait=wait, notice=notice) as conn:
         planned = session.plan(conn, Bar())
-        out.print(render.plan_text(planned, name))
+        if fmt == "text":
+            out.print(render.plan_text(planned, name))
         if not planned.empty and not yes:
             if not sys.stdin.isatty():
                 raise InputError(
@@ -82,20 +87,17 @@ def apply(
         result = session.apply(planned, conn, ticket=ticket, progress=Bar())
     for line in render.outcome_lines(result):
         err.print(f"[red]{escape(line)}[/red]")
-    out.print(render.apply_summary(result))
+    if fmt == "json":
+        emit_json(render.applied_doc(planned, result, name, "apply"))
+    else:
+        out.print(render.apply_summary(result))
     ctx.exit(0 if result.status == "ok" else EXIT_ERROR)
 
 
 @click.command()
 @playbook_argument
 @inventory_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "junit", "html"]),
-    default="text",
-    show_default=True,
-)
+@format_option("junit", "html")
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Write the report to a file instead."
 )
@@ -127,7 +129,7 @@ def drift(
     name = str(session.playbook.path)
     renderers = {
         "text": lambda: render.drift_text(result, name, comparison),
-        "json": lambda: render.drift_json(result, name, comparison),
+        "json": lambda: render.drift_json(result, name, comparison, run_id),
         "junit": lambda: render.drift_junit(result, name),
         "html": lambda: render.drift_html(result, name),
     }

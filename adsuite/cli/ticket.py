@@ -9,7 +9,6 @@ Exit codes: 0 valid (check) or applied (apply), 1 invalid ticket, failure or con
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,17 @@ from typing import Any
 import click
 
 from adsuite.cli import render
-from adsuite.cli.console import Bar, default_path, err, inventory_option, notice, out, wait_option
+from adsuite.cli.console import (
+    Bar,
+    default_path,
+    emit_json,
+    err,
+    format_option,
+    inventory_option,
+    notice,
+    out,
+    wait_option,
+)
 from adsuite.cli.handover import password_destination, reserved
 from adsuite.errors import EXIT_ERROR, InputError
 from adsuite.tickets.delivery import PasswordFile
@@ -42,9 +51,6 @@ playbook_option = click.option(
     help="The file-server playbook a permission_change ticket's folder is declared in "
     "[env ADSUITE_FILESERVER_PLAYBOOK, else playbooks/fileserver_audit.yml].",
 )
-format_option = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
 
 
 def _checked(
@@ -66,7 +72,7 @@ def ticket() -> None:
 @rules_option
 @playbook_option
 @click.option("--offline", is_flag=True, help="Do not read the directory (no plan).")
-@format_option
+@format_option()
 def check(
     file: Path,
     inventory: Path | None,
@@ -79,8 +85,7 @@ def check(
     checked = _checked(file, inventory, rules, playbook)
     if offline:
         if fmt == "json":
-            doc = {"valid": True, "ticket": _ticket_doc(checked, None)}
-            click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+            emit_json({"valid": True, "ticket": _ticket_doc(checked, None)})
         else:
             out.print(_header(checked, None), markup=False)
             out.print(f"Ticket {checked.file.ticket.id} passes the checks that need no directory.")
@@ -89,8 +94,7 @@ def check(
     with runner.connect(write=False) as conn:
         planned = runner.plan(conn, Bar())
     if fmt == "json":
-        doc = {"valid": True, "ticket": _ticket_doc(checked, planned), "plan": _plan(planned)}
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        emit_json({"valid": True, "ticket": _ticket_doc(checked, planned), "plan": _plan(planned)})
         return
     out.print(_header(checked, planned), markup=False)
     out.print(render.plan_text(planned.plan, checked.file.file))
@@ -111,7 +115,7 @@ def check(
 @click.option(
     "--show-password", is_flag=True, help="Show a password the ticket sets once, on a terminal."
 )
-@format_option
+@format_option()
 @wait_option
 @click.pass_context
 def apply(
@@ -146,7 +150,7 @@ def apply(
         err.print(line, style="red", markup=False)
     if fmt == "json":
         doc = _result_doc(checked, planned, done, delivery, delivered)
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        emit_json(doc, run_id=done.result.run_id)
     else:
         out.print(render.apply_summary(done.result))
         _show_passwords(done, delivery, delivered, show_password)
@@ -249,19 +253,9 @@ def _result_doc(
     delivery: PasswordFile | None,
     delivered: bool,
 ) -> dict[str, Any]:
-    result = done.result
     return {
         "ticket": _ticket_doc(checked, planned),
         "plan": _plan(planned),
-        "result": {
-            "run_id": result.run_id,
-            "status": result.status,
-            "counts": result.counts(),
-            "outcomes": [
-                {"target": o.change.target, "kind": o.change.kind, "outcome": o.outcome}
-                | ({"error": o.error} if o.error else {})
-                for o in result.outcomes
-            ],
-        },
+        "result": render.result_doc(done.result),
         "password_file": str(delivery.path) if delivery and delivered else None,
     }

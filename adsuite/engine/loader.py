@@ -33,11 +33,15 @@ from adsuite.source import Location
 log = logging.getLogger(__name__)
 
 PLAY_KEYS = ("name", "domain", "vars", "tasks")
-TASK_KEYS = ("name", "loop", "loop_control", "when", "tags")
+TASK_KEYS = ("name", "loop", "loop_control", "when")
 LOOP_CONTROL_KEYS = ("loop_var",)
 BUILTIN_VARS = ("companies", "domain", "inventory")
 MAX_LOOP_ITEMS = 10_000  # items one task's loop may give
 MAX_TASKS = 20_000  # tasks one playbook may expand to, imports and loops included
+NO_TAGS = (
+    "'tags' are not supported: a plan, an apply and a drift check cover the whole playbook; "
+    "put these tasks in a playbook of their own (import_playbook joins playbooks)"
+)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
 _MISSING_KEY = re.compile(r"^'dict object' has no attribute '([^']+)'$")
@@ -50,7 +54,6 @@ class Task:
     spec: BaseModel
     location: Location
     loop_index: int | None  # 0-based index into the loop's list; None without a loop
-    tags: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -289,9 +292,10 @@ class _Loader:
         raw_name = data.get("name")
         if raw_name is not None:
             doc.text((*path, "name"), raw_name, "name")
+        if "tags" in data:  # docs/playbook-input.md says why there are none
+            raise doc.error((*path, "tags"), NO_TAGS)
         label = f"task '{raw_name}'" if raw_name else "this task"
         kind = self.kind_of(doc, path, data, label)
-        tags = self.tags(doc, (*path, "tags"), data.get("tags", []))
         scope = _Scope(doc, context, f"task '{raw_name}'" if raw_name else f"{kind} task")
         location = Location(doc.file, doc.line_for(path))
         tasks: list[Task] = []
@@ -301,7 +305,7 @@ class _Loader:
             name = _render(raw_name or kind, item_scope, (*path, "name"))
             doc.refuse_control_characters((*path, "name"), name)
             spec = self.spec(kind, data[kind], item_scope, (*path, kind))
-            tasks.append(Task(kind, str(name), spec, location, index, tags))
+            tasks.append(Task(kind, str(name), spec, location, index))
             self.task_count += 1
             if self.task_count > MAX_TASKS:
                 raise doc.error(path, f"the playbook expands to over {MAX_TASKS} tasks")
@@ -329,12 +333,6 @@ class _Loader:
             known = ", ".join(sorted(self.kinds))
             raise doc.error(path, f"{label} declares no resource kind (one of: {known})")
         return found[0]
-
-    def tags(self, doc: SourceDoc, path: YamlPath, raw: Any) -> tuple[str, ...]:
-        values = [raw] if isinstance(raw, str) else raw
-        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-            raise doc.error(path, f"'tags' must be a list of text, not {short_repr(raw)}")
-        return tuple(values)
 
     def loop_scopes(
         self, doc: SourceDoc, path: YamlPath, data: dict[str, Any], scope: _Scope

@@ -144,7 +144,6 @@ def playbook_for(
             specs[step.kind].model_validate(args),
             Location(f"run {run_id}", step.first),
             None,
-            (),
         )
         for step, many in _once(steps)
         for args in many

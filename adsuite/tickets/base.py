@@ -169,7 +169,7 @@ class TicketEnv:
             raise validation_error(
                 self.ticket.doc, exc, base=("parameters",), what=f"{kind} task", model=model
             ) from None
-        return Task(kind, name, spec, self.location(path), None, ())
+        return Task(kind, name, spec, self.location(path), None)
 
 
 def subject_scope(

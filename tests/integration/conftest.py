@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from helpers import lab_inventory_text
 from labkit import Cli, Lab
 
 from adsuite.connectors.credentials import Secret
@@ -23,26 +24,7 @@ from adsuite.lab.samba import LabStatus
 def lab_env(lab: LabStatus, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     folder = tmp_path_factory.mktemp("lab-inventory")
     inventory = folder / "lab.yml"
-    inventory.write_text(
-        f"""lab: true
-domains:
-  group:
-    realm: {lab.realm}
-    base_dn: {lab.base_dn}
-    netbios: GROUP
-    credential: lab-admin
-    dcs:
-      dc1: {{ldap_url: "{lab.ldap_url}", ca_file: "{lab.ca_file}", tls_name: {lab.tls_name}, samba_audit_dir: "{lab.dsdb_audit_log.parent}"}}
-companies:
-  - {{code: HQ, name: 集团总部 Group headquarters, ip_range: 172.16.0.0/16}}
-  - {{code: HANTONG, name: 韩通船舶 Hantong Shipbuilding, ip_range: 172.17.0.0/16}}
-credentials:
-  lab-admin:
-    username: {lab.admin_username}
-    secret_file: {lab.secret_file}
-""",
-        encoding="utf-8",
-    )
+    inventory.write_text(lab_inventory_text(lab), encoding="utf-8")
     return Lab(lab, inventory, folder / "journal.sqlite")
 
 

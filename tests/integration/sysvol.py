@@ -12,7 +12,6 @@ from labkit import Lab
 
 from adsuite.connectors.ldap import Directory
 from adsuite.formats.ldap_query import Query
-from adsuite.formats.sid import sid_from_bytes
 
 BASE = "DC=group,DC=example,DC=com"
 
@@ -44,11 +43,6 @@ def gpc(directory: Directory, name: str) -> Gpc:
         entry.text("gPCMachineExtensionNames"),
         entry.text("gPCUserExtensionNames"),
     )
-
-
-def sid_of(directory: Directory, name: str) -> str:
-    (entry,) = list(directory.search(Query(BASE, f"(sAMAccountName={name})", ("objectSid",))))
-    return sid_from_bytes(entry.raw("objectSid")[0])
 
 
 def gpt_file(lab: Lab, guid: str, relative: str) -> Path:

@@ -39,7 +39,7 @@ def test_edits_of_a_managed_gpo_container_are_listed_and_adsuites_gpo_apply_is_n
     def listed() -> list[dict[str, object]]:
         done = cli("audit", "changes", "-i", inv, "--since", since, "--format", "json")
         assert done.code in (0, 2), done.err
-        rows = json.loads(done.out)
+        rows = json.loads(done.out)["changes"]
         assert done.code == (2 if rows else 0)
         return [r for r in rows if str(r["object"]).endswith(container)]
 

@@ -10,13 +10,13 @@ run removes them at the end.
 from __future__ import annotations
 
 import json
-import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from helpers import company_inventory, run_id_of
 from labkit import Cli, Lab
 
 from adsuite.connectors.ldap import Directory
@@ -24,14 +24,6 @@ from adsuite.journal.store import Journal
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "DC=group,DC=example,DC=com"
-
-
-def company_inventory(lab_env: Lab, folder: Path, code: str) -> Path:
-    data = yaml.safe_load(lab_env.inventory.read_text(encoding="utf-8"))
-    data["companies"] = [{"code": code, "name": f"{code} 测试公司", "ip_range": "10.98.0.0/16"}]
-    path = folder / "company.yml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def compliance_map_file(folder: Path) -> Path:
@@ -67,14 +59,12 @@ def test_compliance_report_shows_applied_clauses_compliant_then_drift_after_a_ha
     lab_env: Lab, directory: Directory, top: str, tmp_path: Path, cli: Callable[..., Cli]
 ) -> None:
     code = top.upper()
-    inventory = company_inventory(lab_env, tmp_path, code)
+    inventory = company_inventory(lab_env.inventory, tmp_path, code, ip_range="10.98.0.0/16")
     map_file = compliance_map_file(tmp_path)
     applied = cli("apply", str(REPO / "playbooks" / "group_domain.yml"), "-i", str(inventory),
-                  "--yes")  # fmt: skip
+                  "--yes", "--format", "json")  # fmt: skip
     assert applied.code == 0, applied.out + applied.err
-    found = re.search(r"Journal run (\S+)\.", applied.out)
-    assert found, applied.out
-    apply_run = found.group(1)
+    apply_run = run_id_of(applied.out)
 
     exit_code, clauses = report(cli, inventory, map_file)
     assert exit_code == 2  # 二.1.a's playbook is not written: not every clause is compliant

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import sid_at
 from labkit import Cli, Lab
 
 from adsuite.connectors.credentials import Secret
@@ -19,7 +20,6 @@ from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.errors import DirectoryError
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
-from adsuite.formats.sid import sid_from_bytes
 from adsuite.resources import dacl
 
 pytestmark = pytest.mark.lab
@@ -83,12 +83,6 @@ def ou_dn(top: str, path: str = "") -> str:
     return ",".join([*(f"OU={p}" for p in reversed(parts)), f"OU={top}", BASE])
 
 
-def sid_of(directory: Directory, dn: str) -> str:
-    entry = directory.read(dn, ["objectSid"])
-    assert entry is not None
-    return sid_from_bytes(entry.raw("objectSid")[0])
-
-
 def explicit_sddl(directory: Directory, dn: str) -> set[str]:
     entry = directory.read(dn, [SD], sd_flags=dacl.DACL_ONLY)
     assert entry is not None
@@ -143,8 +137,8 @@ def test_delegation_cycle_plan_apply_noop_drift_repair_and_exact_mode(
 
     applied = cli("apply", str(playbook), "-i", inv, "--yes")
     assert applied.code == 0, applied.out + applied.err
-    ca, admins = ou_dn(top, "CA"), sid_of(directory, f"CN={top}-CA-Adm,{ou_dn(top, 'CA/Groups')}")
-    helpdesk = sid_of(directory, f"CN={top}-CA-Help,{ou_dn(top, 'CA/Groups')}")
+    ca, admins = ou_dn(top, "CA"), sid_at(directory, f"CN={top}-CA-Adm,{ou_dn(top, 'CA/Groups')}")
+    helpdesk = sid_at(directory, f"CN={top}-CA-Help,{ou_dn(top, 'CA/Groups')}")
     assert wizard_aces(admins) | reset_aces(helpdesk) <= explicit_sddl(directory, ca)
     assert "No changes" in cli("plan", str(playbook), "-i", inv).out
 
@@ -171,7 +165,7 @@ def unmanaged_ace_is_left_alone_in_add_mode_and_removed_in_exact_mode(
     inv: str,
 ) -> None:
     ca = ou_dn(top, "CA")
-    other = sid_of(directory, f"CN={top}-CB-Adm,{ou_dn(top, 'CB/Groups')}")
+    other = sid_at(directory, f"CN={top}-CB-Adm,{ou_dn(top, 'CB/Groups')}")
     intruder = f"(A;CI;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{other})"
     edit_dacl(directory, ca, [intruder], [])
     add_mode = write_playbook(companies_playbook(top), "add.yml")
@@ -242,7 +236,7 @@ def test_group_domain_playbook_delegates_each_company_its_own_ou_only(
         result = session.apply(session.plan(conn), conn)
         assert result.status == "ok", result.outcomes
         assert session.plan(conn).empty
-    hq_admins = sid_of(directory, f"CN=HQ-IT-Admins,OU=Role Groups,{BASE}")
+    hq_admins = sid_at(directory, f"CN=HQ-IT-Admins,OU=Role Groups,{BASE}")
     assert wizard_aces(hq_admins) <= explicit_sddl(directory, f"OU=HQ,{BASE}")
     hantong = explicit_sddl(directory, f"OU=HANTONG,{BASE}")
     assert not any(hq_admins in ace for ace in hantong), "HQ's admins have no say in HANTONG"

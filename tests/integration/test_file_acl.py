@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fileshare import Share, make_share, write_authfile
+from helpers import sid_of
 from labkit import Cli, Lab
 
 from adsuite.connectors import smb
@@ -40,12 +41,6 @@ def share(lab_env: Lab, tmp_path: Path) -> Share:
 
 def domain_sid(directory: Directory) -> str:
     (entry,) = list(directory.search(Query(BASE, "(objectClass=*)", ("objectSid",), "base")))
-    return sid_from_bytes(entry.raw("objectSid")[0])
-
-
-def sid_of(directory: Directory, name: str) -> str:
-    query = Query(BASE, f"(sAMAccountName={name})", ("objectSid",))
-    (entry,) = list(directory.search(query))
     return sid_from_bytes(entry.raw("objectSid")[0])
 
 

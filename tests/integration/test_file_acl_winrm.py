@@ -23,6 +23,7 @@ from fakes.fake_tls import make_fake_tls
 from fakes.fake_windows_folders import FakeFolders
 from fakes.fake_winrm_endpoint import FakeWinRmEndpoint, fake_endpoints
 from fileshare import Share, make_share
+from helpers import run_id_of
 from labkit import Cli, Lab
 
 from adsuite.connectors import smb
@@ -184,9 +185,9 @@ def test_a_local_path_over_winrm_plans_applies_drifts_and_rolls_back_like_a_shar
     assert "- access Authenticated Users: read_execute" in same_words(found, top)
     assert "- access Everyone: read_execute (this_folder)" in same_words(found, top, "\\2026")
 
-    applied = run("apply", str(book), "--yes")
+    applied = run("apply", str(book), "--yes", "--format", "json")
     assert applied.code == 0, applied.out + applied.err
-    run_id = re.search(r"Journal run (\S+)\.", applied.out).group(1)  # type: ignore[union-attr]
+    run_id = run_id_of(applied.out)
     domain = domain_sid(directory)
     for below in ("", "\\2026"):
         on_share = hosts.share.descriptor(f"{top}/Ledger{below}".replace("\\", "/"), domain)
@@ -218,9 +219,9 @@ def test_a_local_folder_changed_outside_adsuite_is_drift_in_the_same_words_and_m
     start_both(hosts, top)
     book = write_playbook(playbook(top))
     run = lambda *args: cli(*args, "-i", str(hosts.inventory), env=hosts.env)  # noqa: E731
-    applied = run("apply", str(book), "--yes")
+    applied = run("apply", str(book), "--yes", "--format", "json")
     assert applied.code == 0, applied.out + applied.err
-    run_id = re.search(r"Journal run (\S+)\.", applied.out).group(1)  # type: ignore[union-attr]
+    run_id = run_id_of(applied.out)
     hosts.share.smbcacls(f"{top}/Ledger", "-a", "ACL:Everyone:ALLOWED/OI|CI/READ")
     path = f"D:\\{top}\\Ledger"
     sd = hosts.folders.descriptor(path)

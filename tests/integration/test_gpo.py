@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fileshare import write_authfile
+from helpers import company_inventory, sid_of
 from labkit import Cli, Lab
 from samba_gp_oracle import samba_read
-from sysvol import BASE, gpc, gpt_file, samba_tool, sid_of, smbclient_put
+from sysvol import BASE, gpc, gpt_file, samba_tool, smbclient_put
 
 from adsuite.connectors.ldap import Directory
 from adsuite.engine.inventory import load_inventory
@@ -35,16 +35,6 @@ pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM = r"Software\Microsoft\Windows\CurrentVersion\Policies\System"
 ADMINISTRATORS = "*S-1-5-32-544"
-
-
-def company_inventory(lab_env: Lab, folder: Path, code: str) -> Path:
-    """The lab's inventory with one company of the test's own, so playbooks that loop over
-    companies touch nothing of other tests."""
-    data = yaml.safe_load(lab_env.inventory.read_text(encoding="utf-8"))
-    data["companies"] = [{"code": code, "name": f"{code} 测试公司", "ip_range": "10.99.0.0/16"}]
-    path = folder / "company.yml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def versions(lab_env: Lab, directory: Directory, name: str) -> tuple[int, int]:
@@ -79,7 +69,7 @@ def test_workstation_lockdown_and_audit_playbooks_apply_and_samba_reads_back_eve
     cli: Callable[..., Cli],
 ) -> None:
     code = top.upper()
-    inventory = company_inventory(lab_env, tmp_path, code)
+    inventory = company_inventory(lab_env.inventory, tmp_path, code)
     imports = ["group_domain.yml", "workstation_lockdown.yml", "audit_policy.yml"]
     site = repo_site(imports)
     applied = cli("apply", str(site), "-i", str(inventory), "--yes")

@@ -9,11 +9,11 @@ never lock anyone out and accept the 24-character passwords other tests generate
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import run_id_of
 from labkit import Cli, Lab
 
 from adsuite.connectors.ldap import Directory
@@ -196,14 +196,12 @@ def test_an_override_applies_below_the_floor_and_the_journal_keeps_its_reason(
         f'tasks:\n  - password_policy:\n      floor_override: {{reason: "{reason}"}}\n'
         "      min_length: 5\n"
     )
-    result = cli("apply", str(playbook), "-i", str(lab_env.inventory), "--yes")
+    result = cli("apply", str(playbook), "-i", str(lab_env.inventory), "--yes", "--format", "json")
     assert result.code == 0, result.err + result.out
     assert policy_values(directory)["minPwdLength"] == "5"
 
-    match = re.search(r"Journal run (\S+)\.", result.out)
-    assert match is not None, result.out
     with Journal.open(lab_env.journal) as journal:
-        (change,) = journal.changes(match[1])
+        (change,) = journal.changes(run_id_of(result.out))
     assert change.resource == "password_policy"
     assert change.after == {"min_length": 5, "floor_override": reason}
     assert change.outcome == "applied"

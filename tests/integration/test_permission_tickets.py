@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 from fileshare import Share, make_share, write_authfile
+from helpers import sid_of
 from labkit import Cli, Lab
 
 from adsuite.connectors.ldap import Directory
 from adsuite.engine.session import Session
-from adsuite.formats.ldap_query import Query
 from adsuite.formats.security_descriptor import AceType, SecurityDescriptor
-from adsuite.formats.sid import sid_from_bytes
 from adsuite.journal.store import Journal
 
 pytestmark = pytest.mark.lab
@@ -28,15 +27,6 @@ RULES = Path(__file__).resolve().parents[2] / "playbooks" / "approvals.yml"
 OI_CI = 0x03
 READ_EXECUTE = 0x1200A9
 PASSWORDS = {"alice": "Alice-Pw-5d2e8c!", "bob": "Bob-Pw-9a4f1e!"}
-
-
-def sid_of(directory: Directory, name: str) -> str:
-    """The objectSid of account *name*, or of the domain for ''."""
-    query = Query(BASE, f"(sAMAccountName={name})", ("objectSid",))
-    if not name:
-        query = Query(BASE, "(objectClass=*)", ("objectSid",), "base")
-    (entry,) = list(directory.search(query))
-    return sid_from_bytes(entry.raw("objectSid")[0])
 
 
 def allowed(sd: SecurityDescriptor) -> set[tuple[int, int, str]]:

@@ -3,23 +3,17 @@ plans nothing, and an object changed since the run is left alone and reported.""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import run_id_of
 from labkit import Cli, Lab
 
 from adsuite.connectors.ldap import Directory
 
 pytestmark = pytest.mark.lab
 BASE = "DC=group,DC=example,DC=com"
-
-
-def run_id_of(output: str) -> str:
-    found = re.search(r"Journal run (\S+)\.", output)
-    assert found, output
-    return found.group(1)
 
 
 def test_rollback_restores_the_before_state_and_a_second_rollback_plans_nothing(
@@ -47,7 +41,7 @@ tasks:
 """,
         "change.yml",
     )
-    applied = cli("apply", str(change), "-i", inv, "--yes")
+    applied = cli("apply", str(change), "-i", inv, "--yes", "--format", "json")
     assert applied.code == 0, applied.err
     run_id = run_id_of(applied.out)
 
@@ -82,7 +76,7 @@ def test_rollback_leaves_an_object_changed_since_the_run_alone(
     second = write_playbook(
         f"tasks:\n  - ou: {{path: {top}, description: two, protected: false}}\n", "two.yml"
     )
-    applied = cli("apply", str(second), "-i", inv, "--yes")
+    applied = cli("apply", str(second), "-i", inv, "--yes", "--format", "json")
     directory.modify(f"OU={top},{BASE}", {"description": ("replace", ["someone else's edit"])})
 
     undone = cli("rollback", run_id_of(applied.out), "-i", inv, "--yes")

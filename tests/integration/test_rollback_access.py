@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
+from helpers import JSON, company_inventory, run_id_of, sid_at
 from labkit import Cli, Lab
 from samba_oracle import samba_unpack
-from test_delegation import PWD_LAST_SET, RESET_PASSWORD, USER, edit_dacl, sid_of
+from test_delegation import PWD_LAST_SET, RESET_PASSWORD, USER, edit_dacl
 from test_superadmin import privileged_task
 
 from adsuite.connectors.ldap import Directory
@@ -39,12 +39,6 @@ BACKUP_OPERATORS = f"CN=Backup Operators,CN=Builtin,{BASE}"
 ADMINISTRATOR = f"CN=Administrator,CN=Users,{BASE}"
 NOT_DELEGATED = 0x100000
 PASSWORD = "Rb-Passw0rd-4e1c!"
-
-
-def run_id_of(output: str) -> str:
-    found = re.search(r"Journal run (\S+)\.", output)
-    assert found, output
-    return found.group(1)
 
 
 def explicit_aces(directory: Directory, dn: str) -> Counter[str]:
@@ -91,7 +85,7 @@ tasks:
         "setup.yml",
     )
     assert cli("apply", str(setup), "-i", inv, "--yes").code == 0
-    other = sid_of(directory, f"CN={top}-oth,{ou}")
+    other = sid_at(directory, f"CN={top}-oth,{ou}")
     edit_dacl(directory, ou, [f"(OD;;WP;{PWD_LAST_SET};;{other})"], [])  # by hand: a deny
     before = explicit_aces(directory, ou)
 
@@ -104,7 +98,7 @@ tasks:
 """,
         "change.yml",
     )
-    applied = cli("apply", str(change), "-i", inv, "--yes")
+    applied = cli("apply", str(change), "-i", inv, "--yes", "--format", "json")
     assert applied.code == 0, applied.out + applied.err
     run_id = run_id_of(applied.out)
     assert explicit_aces(directory, ou) != before
@@ -143,9 +137,9 @@ def test_delegation_changed_since_the_run_is_reported_and_left_alone(
         f"tasks:\n  - delegation: {{ou: {top}, trustee: {top}-adm, rights: [reset_passwords]}}\n",
         "grant.yml",
     )
-    applied = cli("apply", str(grant), "-i", inv, "--yes")
+    applied = cli("apply", str(grant), "-i", inv, "--yes", "--format", "json")
     assert applied.code == 0, applied.out + applied.err
-    admins = sid_of(directory, f"CN={top}-adm,{ou}")
+    admins = sid_at(directory, f"CN={top}-adm,{ou}")
     edit_dacl(directory, ou, [], [f"(OA;CIIO;CR;{RESET_PASSWORD};{USER};{admins})"])
     kept = explicit_aces(directory, ou)
 
@@ -202,7 +196,7 @@ def test_privileged_rollback_puts_back_what_the_allow_list_took_and_says_so_plai
     inv, (pa, pb, pc) = str(lab_env.inventory), holders.values()
     before = members(directory, DOMAIN_ADMINS), members(directory, BACKUP_OPERATORS)
     allow_list = write_playbook("tasks:\n" + privileged_task())
-    applied = cli("apply", str(allow_list), "-i", inv, "--yes")
+    applied = cli("apply", str(allow_list), "-i", inv, "--yes", "--format", "json")
     assert applied.code == 0, applied.out + applied.err
     assert members(directory, DOMAIN_ADMINS) == {ADMINISTRATOR.lower()}
     assert primary_group(directory, pb) == 513
@@ -227,7 +221,7 @@ def test_privileged_rollback_puts_back_what_the_allow_list_took_and_says_so_plai
     assert again.code == 0 and "No changes" in again.out, again.out + again.err
 
     # the allow-list again; then someone puts pc back by hand: Domain Admins moved on
-    reapplied = cli("apply", str(allow_list), "-i", inv, "--yes")
+    reapplied = cli("apply", str(allow_list), "-i", inv, "--yes", "--format", "json")
     assert reapplied.code == 0, reapplied.out + reapplied.err
     directory.modify(DOMAIN_ADMINS, {"member": ("add", [pc])})
     left = cli("rollback", run_id_of(reapplied.out), "-i", inv, "--yes")
@@ -238,14 +232,6 @@ def test_privileged_rollback_puts_back_what_the_allow_list_took_and_says_so_plai
 
 
 # --- elevation grants (ticketed_membership) and what is never undone -----------------------
-
-
-def company_inventory(lab_env: Lab, code: str, folder: Path) -> Path:
-    data = yaml.safe_load(lab_env.inventory.read_text(encoding="utf-8"))
-    data["companies"] = [{"code": code, "name": f"{code} 测试公司", "ip_range": "10.97.0.0/16"}]
-    inventory = folder / "inventory.yml"
-    inventory.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return inventory
 
 
 def ticket(folder: Path, name: str, body: str) -> Path:
@@ -278,7 +264,11 @@ def test_rolling_back_an_elevation_ends_its_grant_and_what_cannot_be_undone_says
     cli: Callable[..., Cli],
 ) -> None:
     code = top.upper()
-    inventory = str(company_inventory(lab_env, code, tmp_path))
+    inventory = str(
+        company_inventory(
+            lab_env.inventory, tmp_path, code, ip_range="10.97.0.0/16", name="inventory.yml"
+        )
+    )
     groups, users = f"OU=Groups,OU={code},{BASE}", f"OU=Users,OU={code},{BASE}"
     elevated, restricted = f"CN={code}-Elevated,{groups}", f"CN={code}-Restricted,{groups}"
     zw, mal = f"CN={code}-zw,{users}", f"CN={code}-mal,{users}"
@@ -309,7 +299,7 @@ def test_rolling_back_an_elevation_ends_its_grant_and_what_cannot_be_undone_says
     )
 
     def carry_out(path: Path, *extra: str) -> Cli:
-        args = ("ticket", "apply", str(path), "-i", inventory, "--rules", str(RULES), "--yes")
+        args = ("ticket", "apply", str(path), "-i", inventory, "--rules", str(RULES), *JSON)
         return cli(*args, *extra)
 
     def drift() -> Cli:
@@ -336,7 +326,7 @@ def test_rolling_back_an_elevation_ends_its_grant_and_what_cannot_be_undone_says
     found = drift()
     assert found.code == 2, found.out + found.err
     assert f"{code}-Elevated has {code}-zw without an approved elevation ticket" in found.out
-    removed = cli("apply", str(lockdown), "-i", inventory, "--yes")
+    removed = cli("apply", str(lockdown), "-i", inventory, "--yes", "--format", "json")
     assert removed.code == 0, removed.out + removed.err
     kept_out = cli("rollback", run_id_of(removed.out), "-i", inventory, "--yes")
     assert kept_out.code == 1, kept_out.out + kept_out.err

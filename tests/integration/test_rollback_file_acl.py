@@ -6,12 +6,12 @@ so, and a run journaled before exact images says it cannot be rolled back."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fileshare import Share, make_share
+from helpers import run_id_of
 from labkit import Cli, Lab
 
 from adsuite.connectors.ldap import Directory
@@ -32,12 +32,6 @@ def share(lab_env: Lab, tmp_path: Path) -> Share:
 def domain_sid(directory: Directory) -> str:
     (entry,) = list(directory.search(Query(BASE, "(objectClass=*)", ("objectSid",), "base")))
     return sid_from_bytes(entry.raw("objectSid")[0])
-
-
-def run_id_of(output: str) -> str:
-    found = re.search(r"Journal run (\S+)\.", output)
-    assert found, output
-    return found.group(1)
 
 
 def folders(top: str, finance: str, extra: str = "") -> str:
@@ -85,7 +79,7 @@ AFTER = """      owner: Domain Admins
 
 
 def apply(cli: Callable[..., Cli], share: Share, playbook: Path) -> Cli:
-    done = cli("apply", str(playbook), "-i", str(share.inventory), "--yes")
+    done = cli("apply", str(playbook), "-i", str(share.inventory), "--yes", "--format", "json")
     assert done.code == 0, done.out + done.err
     return done
 

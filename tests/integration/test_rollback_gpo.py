@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from fileshare import write_authfile
+from helpers import JSON, run_id_of, sid_of
 from labkit import Cli, Lab
 from samba_gp_oracle import samba_read
-from sysvol import BASE, gpc, gpt_file, samba_tool, sid_of, smbclient_put
+from sysvol import BASE, gpc, gpt_file, samba_tool, smbclient_put
 
 from adsuite.connectors.ldap import Directory
 from adsuite.engine.session import Session
@@ -31,12 +32,6 @@ INSTALLER = r"Software\Policies\Microsoft\Windows\Installer"
 TEMPLATE = "Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf"
 AUDIT = "Machine/Microsoft/Windows NT/Audit/audit.csv"
 APPLY = re.compile(r"\(OA;CI;CR;edacfd8f-ffb3-11d1-b41d-00a0c968f939;;([^)]+)\)")
-
-
-def run_id_of(output: str) -> str:
-    found = re.search(r"Journal run (\S+)\.", output)
-    assert found, output
-    return found.group(1)
 
 
 def setup_playbook(top: str) -> str:
@@ -152,7 +147,7 @@ def test_rollback_of_a_gpo_update_restores_settings_status_filtering_and_links_a
     assert before["apply"] == {sid_of(directory, f"{top}-A")}
     assert f"Name    : {top} Policy" in before["Users"]
     applied = cli(
-        "apply", str(write_playbook(change_playbook(top), "change.yml")), "-i", inv, "--yes"
+        "apply", str(write_playbook(change_playbook(top), "change.yml")), "-i", inv, *JSON
     )
     assert applied.code == 0, applied.out + applied.err
     changed = state(lab_env, directory, top)
@@ -195,7 +190,7 @@ def test_rollback_removes_a_gpo_the_run_created_and_recreates_one_it_deleted_wit
     setup = setup_playbook(top)
     ous = setup.split("  - gpo:")[0]
     assert cli("apply", str(write_playbook(ous, "ous.yml")), "-i", inv, "--yes").code == 0
-    created = cli("apply", str(write_playbook(setup, "setup.yml")), "-i", inv, "--yes")
+    created = cli("apply", str(write_playbook(setup, "setup.yml")), "-i", inv, *JSON)
     assert created.code == 0, created.out + created.err
     guid = gpc(directory, f"{top} Policy").guid
 
@@ -210,7 +205,7 @@ def test_rollback_removes_a_gpo_the_run_created_and_recreates_one_it_deleted_wit
     assert again.code == 0, again.out + again.err
     before = state(lab_env, directory, top)
     gone = f"tasks:\n  - gpo: {{name: {top} Policy, state: absent, allow_delete: true}}\n"
-    deleted = cli("apply", str(write_playbook(gone, "gone.yml")), "-i", inv, "--yes")
+    deleted = cli("apply", str(write_playbook(gone, "gone.yml")), "-i", inv, *JSON)
     assert deleted.code == 0, deleted.out + deleted.err
 
     back = cli("rollback", run_id_of(deleted.out), "-i", inv, "--yes")
@@ -302,7 +297,7 @@ def test_a_gpo_edited_after_the_run_is_reported_as_moved_on_and_left_alone_links
     change = write_playbook(
         change_playbook(top).split("      machine:")[0], "change.yml"
     )  # the user half, status, filtering and links; the machine half stays
-    applied = cli("apply", str(change), "-i", inv, "--yes")
+    applied = cli("apply", str(change), "-i", inv, *JSON)
     assert applied.code == 0, applied.out + applied.err
     guid = gpc(directory, f"{top} Policy").guid
     edit(lab_env, directory, guid, tmp_path)
@@ -329,7 +324,7 @@ def test_a_link_changed_between_the_rollbacks_plan_and_its_apply_is_a_conflict_n
         == 0
     )
     only_links = f"tasks:\n  - gpo: {{name: {top} Policy, links: [{top}/Workstations]}}\n"
-    applied = cli("apply", str(write_playbook(only_links, "links.yml")), "-i", inv, "--yes")
+    applied = cli("apply", str(write_playbook(only_links, "links.yml")), "-i", inv, *JSON)
     assert applied.code == 0, applied.out + applied.err
     session = Session.for_inventory(lab_env.inventory, journal_path=lab_env.journal)
     with session.connect() as conn:

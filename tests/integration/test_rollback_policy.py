@@ -11,7 +11,6 @@ accept the 24-character passwords other tests generate.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from fileshare import write_authfile
+from helpers import run_id_of
 from labkit import Cli, Lab
 from samba_gp_oracle import samba_read
 from sysvol import gpc, gpt_file
@@ -41,15 +41,9 @@ SAMBA_DEFAULTS = {  # what `samba-tool domain provision` sets on the domain obje
 POLICY = {"min_length": 10, "history": 5, "max_age": 150, "lockout_window": 20}
 
 
-def run_id_of(output: str) -> str:
-    found = re.search(r"Journal run (\S+)\.", output)
-    assert found, output
-    return found.group(1)
-
-
 def apply(cli: Callable[..., Cli], playbook: Path, inv: str) -> str:
     """Apply *playbook*; its journal run."""
-    applied = cli("apply", str(playbook), "-i", inv, "--yes")
+    applied = cli("apply", str(playbook), "-i", inv, "--yes", "--format", "json")
     assert applied.code == 0, applied.err + applied.out
     return run_id_of(applied.out)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from fileshare import write_authfile
+from helpers import company_inventory, run_id_of
 from labkit import Cli, Lab
 from samba_gp_oracle import samba_read
 from sysvol import BASE, gpc, gpt_file, samba_tool, smbclient_put
-from test_gpo import company_inventory
 
 from adsuite.connectors.ldap import Directory
 
@@ -33,12 +33,6 @@ INACTIVITY = (
 EVENTLOG = r"Software\Policies\Microsoft\Windows\EventLog\Security"
 READERS = f"CN=Event Log Readers,CN=Builtin,{BASE}"
 KERBEROS = {"Audit Kerberos Authentication Service", "Audit Kerberos Service Ticket Operations"}
-
-
-def run_id_of(output: str) -> str:
-    found = re.search(r"Journal run (\S+)\.", output)
-    assert found, output
-    return found.group(1)
 
 
 def readers(lab_env: Lab) -> list[str]:
@@ -97,7 +91,7 @@ def test_screen_lock_and_dc_log_policy_apply_read_back_drift_and_roll_back(
     cli: Callable[..., Cli],
 ) -> None:
     code = top.upper()
-    inventory = str(company_inventory(lab_env, tmp_path, code))
+    inventory = str(company_inventory(lab_env.inventory, tmp_path, code))
     site = str(repo_site(["group_domain.yml", "workstation_lockdown.yml", "audit_policy.yml"]))
     applied = cli("apply", site, "-i", inventory, "--yes")
     assert applied.code == 0, applied.out + applied.err
@@ -150,7 +144,7 @@ def test_screen_lock_and_dc_log_policy_apply_read_back_drift_and_roll_back(
     unwanted = f"membership {READERS}: differs: has unwanted member CN=Guest,CN=Users,{BASE}"
     assert unwanted in drift.out, drift.out
 
-    restored = cli("apply", site, "-i", inventory, "--yes")
+    restored = cli("apply", site, "-i", inventory, "--yes", "--format", "json")
     assert restored.code == 0, restored.out + restored.err
     assert inf_sections(lab_env, lock.guid)["Registry Values"] == [f"{INACTIVITY}=4,900"]
     assert ["MaximumLogSize", "4194240"] in inf_sections(lab_env, dcs.guid)["Security Log"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from deskclient import DeskClient, start_cli, stop_cli
+from helpers import lab_inventory_text
 from labkit import Cli, Lab
 
 from adsuite.connectors.ldap import Directory
@@ -24,27 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def company_inventory(lab_env: Lab, code: str, folder: Path) -> Path:
     """The lab inventory with one company of this test's own (its OU tree is the test's)."""
-    status = lab_env.status
     path = folder / "inventory.yml"
-    path.write_text(
-        f"""lab: true
-domains:
-  group:
-    realm: {status.realm}
-    base_dn: {status.base_dn}
-    netbios: GROUP
-    credential: lab-admin
-    dcs:
-      dc1: {{ldap_url: "{status.ldap_url}", ca_file: "{status.ca_file}", tls_name: {status.tls_name}}}
-companies:
-  - {{code: {code}, name: 测试公司 {code}, ip_range: 172.31.0.0/16}}
-credentials:
-  lab-admin:
-    username: {status.admin_username}
-    secret_file: {status.secret_file}
-""",
-        encoding="utf-8",
-    )
+    company = (code, f"测试公司 {code}", "172.31.0.0/16")
+    path.write_text(lab_inventory_text(lab_env.status, [company]), encoding="utf-8")
     return path
 
 

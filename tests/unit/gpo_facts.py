@@ -12,8 +12,6 @@ from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
 from pydantic import ValidationError
 
 from adsuite.engine.inventory import Domain
@@ -53,14 +51,6 @@ NEW_GPC_SDDL = (
     "(A;CI;RPWPCCDCLCLORCWOWDSDDTSW;;;SY)(A;CI;RPLCLORC;;;AU)"
     "(OA;CI;CR;edacfd8f-ffb3-11d1-b41d-00a0c968f939;;AU)(A;CI;RPLCLORC;;;ED)"
 )
-
-
-def load_cases() -> list[Any]:
-    out = []
-    for path in sorted(CASES.glob("*.yml")):
-        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            out.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
-    return out
 
 
 def container_dn(path: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from helpers import load_cases
 
 from adsuite.engine.inventory import Domain
 from adsuite.engine.planner import build_plan
@@ -50,14 +50,6 @@ DOMAIN = Domain.model_validate(
         "dcs": {"dc1": {"ldap_url": "ldaps://127.0.0.1:636"}},
     }
 )
-
-
-def load_cases() -> list[Any]:
-    out = []
-    for path in sorted(CASES.glob("*.yml")):
-        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            out.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
-    return out
 
 
 def descriptor(text: str) -> bytes:
@@ -139,7 +131,7 @@ def without_images(change: dict[str, Any]) -> dict[str, Any]:
     return {**change, "before": side(change["before"]), "after": side(change["after"])}
 
 
-@pytest.mark.parametrize("case", load_cases())
+@pytest.mark.parametrize("case", load_cases(CASES))
 def test_file_acl_plan_case(case: dict[str, Any]) -> None:
     if "error" in case:
         with pytest.raises(InputError) as raised:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gpo_facts import NEW_GUID, load_cases, plan_of
+from gpo_facts import CASES, NEW_GUID, plan_of
+from helpers import load_cases
 
 from adsuite.errors import InputError
 from adsuite.resources import gpo
@@ -32,7 +33,7 @@ def _shown(summary: dict[str, Any], *, with_specs: bool) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("case", load_cases())
+@pytest.mark.parametrize("case", load_cases(CASES))
 def test_gpo_plan_case(case: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gpo, "new_guid", lambda: NEW_GUID)
     if "error" in case:

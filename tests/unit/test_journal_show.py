@@ -60,7 +60,7 @@ def test_a_forged_run_is_shown_unverified_and_the_exit_code_is_1(
     args = ("journal", "show", "--journal", str(path), "--format", "json")
     code, out, err = adsuite(tmp_path, *args, env=KEY_ENV)
     assert code == 1
-    runs = {run["id"]: run for run in json.loads(out)}
+    runs = {run["id"]: run for run in json.loads(out)["runs"]}
     assert runs[FORGED]["status"] == "ok"  # what the forged rows claim, and:
     assert "no MAC after MACed entries" in runs[FORGED]["unverified"]
     assert runs[real]["unverified"] is None

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from adsuite.engine.inventory import Inventory, load_inventory
-from adsuite.engine.loader import Playbook, load_playbook
+from adsuite.engine.loader import NO_TAGS, Playbook, load_playbook
 from adsuite.errors import InputError
 from adsuite.source import Location
 
@@ -123,7 +123,6 @@ tasks:
     ou:
       path: "{{ pair[0].code }}/{{ pair[1] }}"
     when: "{{ pair[1] != 'Servers' or pair[0].code == 'HQ' }}"
-    tags: [ou, structure]
 """
 
 
@@ -149,8 +148,6 @@ def test_loops_product_and_when(inventory: Inventory) -> None:
     sub = play.tasks[3:]
     assert [task.loop_index for task in sub] == [0, 1, 2, 3, 4, 6, 7]
     assert {task.location for task in sub} == {Location("site.yml", 12)}
-    assert all(task.tags == ("ou", "structure") for task in sub)
-    assert play.tasks[0].tags == ()
 
 
 def test_chinese_text_round_trips(inventory: Inventory) -> None:
@@ -421,8 +418,13 @@ def test_two_kinds_in_one_task(inventory: Inventory) -> None:
     )
 
 
+def test_tags_are_refused_with_one_line_that_says_why(inventory: Inventory) -> None:
+    message = error_of(inventory, "tasks:\n  - ou: {path: HQ}\n    tags: [ou, structure]\n")
+    assert message == f"site.yml:3: {NO_TAGS}"
+
+
 def test_task_without_kind(inventory: Inventory) -> None:
-    message = error_of(inventory, "tasks:\n  - name: Root\n    tags: [x]\n")
+    message = error_of(inventory, "tasks:\n  - name: Root\n    when: true\n")
     assert message == (
         "site.yml:2: task 'Root' declares no resource kind (one of: group, membership, ou, user)"
     )

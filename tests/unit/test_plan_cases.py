@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from helpers import load_cases
 
 from adsuite.engine.inventory import Domain
 from adsuite.engine.planner import build_plan
@@ -35,14 +35,6 @@ DOMAIN = Domain.model_validate(
         "dcs": {"dc1": {"ldap_url": "ldaps://127.0.0.1:636"}},
     }
 )
-
-
-def load_cases() -> list[Any]:
-    out = []
-    for path in sorted(CASES.glob("*.yml")):
-        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            out.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
-    return out
 
 
 def entry(data: dict[str, Any]) -> Entry:
@@ -84,7 +76,7 @@ def plan_case(case: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: v for k, v in change.summary().items() if k != "source"} for change in plan.changes]
 
 
-@pytest.mark.parametrize("case", load_cases())
+@pytest.mark.parametrize("case", load_cases(CASES))
 def test_plan_case(case: dict[str, Any]) -> None:
     if "error" in case:
         with pytest.raises(InputError) as raised:

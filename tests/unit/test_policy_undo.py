@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-import yaml
 from gpo_facts import reader as gpo_reader
 from gpo_facts import state as gpo_state
+from helpers import load_cases
 from pydantic import ValidationError
 from test_plan_cases import DOMAIN, desired, entry, in_scope
 
@@ -50,12 +50,9 @@ def record(change: Mapping[str, Any], number: int = 1) -> ChangeRecord:
     )  # fmt: skip
 
 
-def load_cases() -> list[Any]:
-    cases = yaml.safe_load(CASES.read_text(encoding="utf-8"))
-    return [pytest.param(case, id=f"{case['kind']}: {case['name']}") for case in cases]
-
-
-@pytest.mark.parametrize("case", load_cases())
+@pytest.mark.parametrize(
+    "case", load_cases(CASES, label=lambda _, case: f"{case['kind']}: {case['name']}")
+)
 def test_rollback_case(case: dict[str, Any]) -> None:
     (step,) = rollback.steps_of([record(case)])
     for direction, undo in (("undo", True), ("redo", False)):

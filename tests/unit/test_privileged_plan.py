@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from helpers import load_cases
 from test_plan_cases import DOMAIN
 
 from adsuite.engine.planner import build_plan
@@ -40,15 +40,6 @@ BASE = "DC=group,DC=example,DC=com"
 DOMAIN_SID = "S-1-5-21-1-2-3"
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
-
-
-def load_cases() -> list[Any]:
-    out = []
-    for path in sorted(CASES.glob("*.yml")):
-        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            if "name" in case:
-                out.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
-    return out
 
 
 def group_dn(label: str) -> str:
@@ -136,7 +127,7 @@ def _named(query: Query, name: str) -> bool:
     return f"(samaccountname={name.lower()})" in query.filter.lower()
 
 
-@pytest.mark.parametrize("case", load_cases())
+@pytest.mark.parametrize("case", load_cases(CASES, keep=lambda case: "name" in case))
 def test_privileged_plan_case(case: dict[str, Any]) -> None:
     if "error" in case:
         with pytest.raises((InputError, ValueError)) as raised:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from helpers import load_cases
 from test_plan_cases import DOMAIN
 
 from adsuite.cli.render import attribute_lines
@@ -39,11 +39,6 @@ CASES = Path(__file__).parent / "plan_cases" / "ticketed_membership"
 BASE = "DC=group,DC=example,DC=com"
 GROUP_DN = f"CN=HQ-Elevated,OU=Groups,OU=HQ,{BASE}"
 APPROVERS = ("li.dept (department_head)", "wang.gm (general_manager)")
-
-
-def load_cases() -> list[Any]:
-    cases = yaml.safe_load((CASES / "cases.yml").read_text(encoding="utf-8"))
-    return [pytest.param(case, id=case["name"]) for case in cases]
 
 
 def user_dn(name: str) -> str:
@@ -91,7 +86,7 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.parametrize("case", load_cases())
+@pytest.mark.parametrize("case", load_cases(CASES / "cases.yml", label=lambda _, c: c["name"]))
 def test_ticketed_membership_case(case: dict[str, Any]) -> None:
     if "error" in case:
         with pytest.raises((InputError, ValueError)) as raised:

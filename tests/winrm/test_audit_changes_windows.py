@@ -276,7 +276,7 @@ def test_windows_dc_and_file_server_changes_outside_adsuite_are_listed_and_adsui
         journal=journal,
     )
     assert audited.returncode == 2, audited.stdout + audited.stderr
-    rows: list[dict[str, Any]] = json.loads(audited.stdout)
+    rows: list[dict[str, Any]] = json.loads(audited.stdout)["changes"]
     assert [
         (r["source"], r["operation"], r["object"], r["attributes"], r["by"], r["from"], r["detail"])
         for r in rows
