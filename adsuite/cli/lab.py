@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from adsuite.lab.config import STATE_DIR_ENV, LabConfig, LabStatus
+from adsuite.lab.replica import MAX_DCS
 from adsuite.lab.samba import Lab
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,28 @@ def lab() -> None:
 
 @lab.command("up")
 @_state_dir_option
-def up(state_dir: Path | None) -> None:
+@click.option(
+    "--dcs",
+    type=click.IntRange(1, MAX_DCS),
+    default=1,
+    show_default=True,
+    help="How many DCs: DC1 on 127.0.0.1, DCk joined on 127.0.0.k.",
+)
+def up(state_dir: Path | None, dcs: int) -> None:
     """Provision the lab domain if needed, start it and wait until LDAPS answers."""
-    _echo_status(_lab(state_dir).up(on_step=_progress))
+    lab_ = _lab(state_dir)
+    _echo_status(lab_.up(on_step=_progress, dcs=dcs))
+    _echo_replicas(lab_)
+
+
+def _echo_replicas(lab_: Lab) -> None:
+    for replica in lab_.replicas():
+        status = replica.status()
+        state = f"running (pid {status.pid})" if status.running else "not running"
+        click.echo(
+            f"{replica.name}:           {state}, {status.ldap_url} (TLS name "
+            f"{status.tls_name}, CA {status.ca_file})"
+        )
 
 
 @lab.command("status")
@@ -73,11 +93,15 @@ def status(ctx: click.Context, state_dir: Path | None, output_format: str) -> No
 
     Exits 0 if the lab DC is running, 3 if it is not.
     """
-    current = _lab(state_dir).status()
+    lab_ = _lab(state_dir)
+    current = lab_.status()
     if output_format == "json":
-        click.echo(json.dumps(current.to_dict(), indent=2))
+        found = current.to_dict()
+        found["replicas"] = [r.status().to_dict() for r in lab_.replicas()]
+        click.echo(json.dumps(found, indent=2))
     else:
         _echo_status(current)
+        _echo_replicas(lab_)
     if not current.running:
         ctx.exit(EXIT_NOT_RUNNING)
 
@@ -85,6 +109,6 @@ def status(ctx: click.Context, state_dir: Path | None, output_format: str) -> No
 @lab.command("down")
 @_state_dir_option
 def down(state_dir: Path | None) -> None:
-    """Stop the lab DC (its domain and files stay for the next `lab up`)."""
+    """Stop every lab DC (the domain and files stay for the next `lab up`)."""
     stopped = _lab(state_dir).down()
     click.echo("lab DC stopped" if stopped else "lab DC was not running")
