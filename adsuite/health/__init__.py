@@ -1,0 +1,1 @@
+"""adsuite.health: is every DC of the domain well? (adsuite health)."""
