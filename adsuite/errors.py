@@ -64,6 +64,10 @@ class ConnectionFailed(AdsuiteError):
     kind = "connection"
 
 
+class DcUnreachable(ConnectionFailed):
+    """A DC did not answer at all (no TCP/TLS connection), as opposed to refusing a bind."""
+
+
 class ConnectionLost(ConnectionFailed):
     """A connection that was working broke mid-run (the DC stopped or closed it)."""
 

@@ -31,7 +31,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from adsuite.connectors import endpoints
 from adsuite.connectors.credentials import Secret
-from adsuite.errors import ConnectionFailed, ConnectionLost, DirectoryError
+from adsuite.errors import ConnectionFailed, ConnectionLost, DcUnreachable, DirectoryError
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class Directory:
                 conn.start_tls()
             bound = conn.bind()
         except (LDAPException, OSError, ssl.SSLError) as error:
-            raise ConnectionFailed(
+            raise DcUnreachable(
                 f"cannot reach {endpoint.url}: {_describe(error)}",
                 hint="check the DC address, that it is running, and the CA file",
             ) from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -132,6 +133,25 @@ class Replica:
         stop_process_group(pid, STOP_TIMEOUT)
         self.paths.pid_file.unlink(missing_ok=True)
         return True
+
+    def remove(self) -> None:
+        """Stop DCk, remove every reference to it from the domain (on DC1) and its folder."""
+        self.down()
+        if self.joined():
+            args = [
+                "domain",
+                "demote",
+                f"--remove-other-dead-server={self.name.upper()}",
+                f"--URL=ldap://{FIRST_DC_IP}",
+                f"--username=Administrator@{self.config.realm}",
+            ]
+            self._write_resolv_conf()
+            samba_tool = find_tool("samba-tool")
+            run_samba_tool(samba_tool, self.admin_secret, "--password", args, self._wrap)
+            # DC1's KCC drops the removed DC's repsFrom/repsTo now, not in 5 minutes.
+            kcc = ["drs", "kcc", FIRST_DC_IP, f"--username=Administrator@{self.config.realm}"]
+            run_samba_tool(samba_tool, self.admin_secret, "--password", kcc, self._wrap)
+        shutil.rmtree(self.config.state_dir, ignore_errors=True)
 
     def _wrap(self, command: list[str]) -> list[str]:
         return in_private_mounts(command, self.paths.resolv_conf)

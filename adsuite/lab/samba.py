@@ -24,6 +24,7 @@ from adsuite.lab.namespace import in_private_mounts
 from adsuite.lab.process import (
     check_ports_free,
     find_tool,
+    read_pid,
     require_root,
     running_pid,
     stop_process_group,
@@ -101,10 +102,26 @@ class Lab:
         step(f"lab DC ready (pid {status.pid})")
         return status
 
+    def remove_replica(self, index: int) -> None:
+        """Remove DC *index* from the domain and restart DC1 if it runs.
+
+        The restart is needed: DC1's samba keeps the Kerberos service tickets it holds
+        for ``GC/dcN.<realm>`` in memory, encrypted with the removed DC's keys, and
+        a DC joined again under the same name refuses them (replication to it fails
+        with WERR_GEN_FAILURE until DC1 restarts).
+        """
+        Replica(self.config, index).remove()
+        if self.down_first():
+            self.up_first()
+
     def down(self, timeout: float = STOP_TIMEOUT) -> bool:
         """Stop every DC of the lab; return whether DC1 was running."""
         for replica in self.replicas():
             replica.down()
+        return self.down_first(timeout)
+
+    def down_first(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stop DC1 only (its replicas keep running); return whether it was running."""
         pid = running_pid(self.paths.pid_file)
         if pid is None:
             return False
@@ -144,7 +161,7 @@ class Lab:
         seen_pid, last_error = False, "no answer yet"
         while time.monotonic() < deadline:
             pid = running_pid(self.paths.pid_file)
-            if pid is None and (seen_pid or self.paths.pid_file.exists()):
+            if pid is None and self._exited(seen_pid):
                 raise LabError("samba exited while starting", hint=f"see {self.paths.samba_log}")
             seen_pid = seen_pid or pid is not None
             try:
@@ -163,6 +180,12 @@ class Lab:
             f"{timeout:.0f} s (last error: {last_error})",
             hint=f"see {self.paths.samba_log}",
         )
+
+    def _exited(self, seen_pid: bool) -> bool:
+        """The pid file is gone after naming a samba, or names a process that is gone.
+        A pid file that exists but holds no pid yet is samba still writing it."""
+        written = read_pid(self.paths.pid_file)
+        return seen_pid if written is None else True
 
 
 def ldaps_bind(
