@@ -133,12 +133,14 @@ class Session:
         ``dcs`` order that answers; the whole run then stays on it (:attr:`dc_key`)."""
         order, missed = self.domain.dc_order(), []
         self.dc_key = None
+        first_error: DcUnreachable | None = None
         for key in order:
             try:
                 directory = Directory.connect(self.endpoint(key), password)
             except DcUnreachable as error:
                 log.info("DC %s: %s", key, error)
                 missed.append(key)
+                first_error = first_error or error
                 continue
             if missed:
                 tell(
@@ -147,15 +149,18 @@ class Session:
                 )
             self.dc_key = key
             return directory
-        first = self.domain.dcs[order[0]]
+        assert first_error is not None
+        if len(self.domain.dcs) == 1:
+            raise first_error
         if self.domain.failover == "refuse":
             raise DcUnreachable(
-                f"preferred DC {order[0]} ({first.ldap_url}) does not answer, and domain "
-                f"{self.domain_key} has failover: refuse, so the run uses no other DC",
+                f"preferred DC {order[0]}: {first_error.message}; domain {self.domain_key} "
+                "has failover: refuse, so the run uses none of its other DCs",
                 hint="start that DC, or set failover: allowed for the domain in the inventory",
             )
         raise DcUnreachable(
-            f"no DC of domain {self.domain_key} answers (tried {', '.join(order)})",
+            f"no DC of domain {self.domain_key} answers (tried {', '.join(order)}): "
+            f"{first_error.message}",
             hint="check that the DCs are running",
         )
 

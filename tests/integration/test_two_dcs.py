@@ -179,7 +179,8 @@ def test_with_failover_refused_a_run_says_so_in_one_line(
     assert done.code == 1
     lines = [line for line in done.err.splitlines() if line.strip()]
     assert len(lines) <= 2, done.err  # the error, and at most its hint
-    assert "preferred DC dc1" in lines[0] and "failover: refuse" in lines[0]
+    assert lines[0].startswith("adsuite: preferred DC dc1: cannot reach ldaps://127.0.0.1:636")
+    assert "failover: refuse" in lines[0]
     assert "Traceback" not in done.err
 
 
