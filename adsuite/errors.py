@@ -68,6 +68,10 @@ class BindRefused(ConnectionFailed):
     """The server answered and refused the credential (LDAP bind, SMB sign-in)."""
 
 
+class DcUnreachable(ConnectionFailed):
+    """A DC did not answer at all (no TCP/TLS connection), as opposed to refusing a bind."""
+
+
 class ConnectionLost(ConnectionFailed):
     """A connection that was working broke mid-run (the DC stopped or closed it)."""
 

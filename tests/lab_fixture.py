@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from adsuite.errors import LabError
+from adsuite.lab.replica import Replica
 from adsuite.lab.samba import Lab, LabConfig, LabStatus
 
 log = logging.getLogger(__name__)
@@ -49,3 +50,28 @@ def lab() -> Iterator[LabStatus]:
     yield status
     if not keep:
         instance.down()
+
+
+@pytest.fixture(scope="module")
+def second_dc(lab: LabStatus) -> Iterator[LabStatus]:
+    """DC2 joined to the session's lab domain on 127.0.0.2, for the tests of one module.
+
+    At the module's end DC2 is stopped and every reference to it removed from the domain
+    (and DC1's replication links; DC1 restarts), so the tests after it see a one-DC
+    domain again.
+    With ``ADSUITE_KEEP_LAB=1`` it stays, like DC1.
+    """
+    replica = Replica(lab_config_for_tests(), 2)
+    keep = os.environ.get("ADSUITE_KEEP_LAB") == "1"
+    try:
+        status = replica.up(log.info)
+    except LabError as error:
+        hint = f" (hint: {error.hint})" if error.hint else ""
+        failure: str | None = f"second lab DC unavailable: {error}{hint}"
+    else:
+        failure = None
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
+    yield status
+    if not keep:
+        Lab(lab_config_for_tests()).remove_replica(2)

@@ -5,14 +5,13 @@ Exit codes: 0 healthy, 2 unhealthy (any finding, warnings included), 1 error.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from adsuite.cli.console import default_path, err, inventory_option, out
+from adsuite.cli.console import default_path, err, inventory_option, json_text, out
 from adsuite.cli.handover import write_output
 from adsuite.errors import EXIT_DRIFT
 from adsuite.health.model import Report
@@ -46,7 +45,7 @@ def health_text(report: Report, run_id: str) -> str:
 
 
 def health_json(report: Report, run_id: str) -> str:
-    return json.dumps({"run": run_id, **report.to_dict()}, indent=2, ensure_ascii=False)
+    return json_text({"run_id": run_id, **report.to_dict()})
 
 
 def health_html(report: Report, run_id: str) -> str:

@@ -9,6 +9,7 @@ import click
 
 from adsuite.cli.console import emit_json, format_option
 from adsuite.lab.config import STATE_DIR_ENV, LabConfig, LabStatus
+from adsuite.lab.replica import MAX_DCS
 from adsuite.lab.samba import Lab
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,35 @@ def lab() -> None:
 
 @lab.command("up")
 @_state_dir_option
+@click.option(
+    "--dcs",
+    type=click.IntRange(1, MAX_DCS),
+    default=1,
+    show_default=True,
+    help="How many DCs: DC1 on 127.0.0.1, DCk joined on 127.0.0.k.",
+)
 @format_option()
-def up(state_dir: Path | None, fmt: str) -> None:
+def up(state_dir: Path | None, dcs: int, fmt: str) -> None:
     """Provision the lab domain if needed, start it and wait until LDAPS answers."""
-    started = _lab(state_dir).up(on_step=_progress)
+    lab_ = _lab(state_dir)
+    started = lab_.up(on_step=_progress, dcs=dcs)
     if fmt == "json":
-        emit_json(started.to_dict())
-    else:
-        _echo_status(started)
+        emit_json(
+            {**started.to_dict(), "replicas": [r.status().to_dict() for r in lab_.replicas()]}
+        )
+        return
+    _echo_status(started)
+    _echo_replicas(lab_)
+
+
+def _echo_replicas(lab_: Lab) -> None:
+    for replica in lab_.replicas():
+        status = replica.status()
+        state = f"running (pid {status.pid})" if status.running else "not running"
+        click.echo(
+            f"{replica.name}:           {state}, {status.ldap_url} (TLS name "
+            f"{status.tls_name}, CA {status.ca_file})"
+        )
 
 
 @lab.command("status")
@@ -72,11 +94,15 @@ def status(ctx: click.Context, state_dir: Path | None, fmt: str) -> None:
 
     Exits 0 if the lab DC is running, 3 if it is not.
     """
-    current = _lab(state_dir).status()
+    lab_ = _lab(state_dir)
+    current = lab_.status()
     if fmt == "json":
-        emit_json(current.to_dict())
+        emit_json(
+            {**current.to_dict(), "replicas": [r.status().to_dict() for r in lab_.replicas()]}
+        )
     else:
         _echo_status(current)
+        _echo_replicas(lab_)
     if not current.running:
         ctx.exit(EXIT_NOT_RUNNING)
 
@@ -85,7 +111,7 @@ def status(ctx: click.Context, state_dir: Path | None, fmt: str) -> None:
 @_state_dir_option
 @format_option()
 def down(state_dir: Path | None, fmt: str) -> None:
-    """Stop the lab DC (its domain and files stay for the next `lab up`)."""
+    """Stop every lab DC (the domain and files stay for the next `lab up`)."""
     stopped = _lab(state_dir).down()
     if fmt == "json":
         emit_json({"stopped": stopped})

@@ -30,7 +30,13 @@ from ldap3.protocol.microsoft import security_descriptor_control
 
 from adsuite.connectors import endpoints
 from adsuite.connectors.credentials import Secret
-from adsuite.errors import BindRefused, ConnectionFailed, ConnectionLost, DirectoryError
+from adsuite.errors import (
+    BindRefused,
+    ConnectionFailed,
+    ConnectionLost,
+    DcUnreachable,
+    DirectoryError,
+)
 from adsuite.formats.ldap_query import Entry, Query
 
 log = logging.getLogger(__name__)
@@ -126,7 +132,7 @@ class Directory:
                 conn.start_tls()
             bound = conn.bind()
         except (LDAPException, OSError, ssl.SSLError) as error:
-            raise ConnectionFailed(
+            raise DcUnreachable(
                 f"cannot reach {endpoint.url}: {_describe(error)}",
                 hint="check the DC address, that it is running, and the CA file",
             ) from None

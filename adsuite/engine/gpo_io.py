@@ -25,6 +25,7 @@ from adsuite.connectors import smb_files, smb_walk
 from adsuite.connectors.smb import SmbEndpoint, SmbHost, Tree
 from adsuite.engine import executor, facts
 from adsuite.engine.connections import Connections
+from adsuite.engine.inventory import Domain
 from adsuite.engine.progress import Progress, Silent
 from adsuite.engine.smb_io import sid_names
 from adsuite.errors import ConflictError, DirectoryError, InputError
@@ -59,7 +60,7 @@ def sysvol_tree(conn: Connections, realm: str) -> Tree:
     if not match:
         raise InputError(f"no domain with realm {realm} in the inventory")
     domain = match[0]
-    host = domain.preferred().host
+    host = _run_dc_host(conn, domain)
     username = conn.inventory.credentials[domain.credential].username
 
     def opener(c: Connections) -> tuple[SmbHost, Callable[[], None]]:
@@ -70,6 +71,15 @@ def sysvol_tree(conn: Connections, realm: str) -> Tree:
 
     session: SmbHost = conn.get(f"sysvol:{realm.lower()}", opener)
     return session.tree(io.SHARE)
+
+
+def _run_dc_host(conn: Connections, domain: Domain) -> str:
+    """The host of the DC the run's directory connection uses, if it is one of *domain*'s
+    (a run that failed over reads SYSVOL from the same DC as LDAP), else the preferred."""
+    for dc in domain.dcs.values():
+        if dc.ldap_url == conn.directory.endpoint.url:
+            return dc.host
+    return domain.preferred().host
 
 
 def _containers(conn: Connections, base_dn: str) -> list[Entry]:

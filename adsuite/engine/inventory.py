@@ -111,6 +111,9 @@ class Domain(_Model):
     credential: str
     dcs: dict[str, DomainController] = Field(min_length=1)
     preferred_dc: str | None = None
+    # When the preferred DC does not answer: refuse the run, or run wholly on the next
+    # DC in `dcs` order that answers (docs/lab.md, "Failover").
+    failover: Literal["refuse", "allowed"] = "refuse"
     lease_seconds: int = Field(default=300, ge=3, le=86_400)  # the one-writer lease's term
 
     @field_validator("realm")
@@ -155,8 +158,19 @@ class Domain(_Model):
 
     def preferred(self) -> DomainController:
         """The DC to talk to: ``preferred_dc``, or the first one listed."""
-        key = self.preferred_dc or next(iter(self.dcs))
-        return self.dcs[key]
+        return self.dcs[self.preferred_key]
+
+    @property
+    def preferred_key(self) -> str:
+        return self.preferred_dc or next(iter(self.dcs))
+
+    def dc_order(self) -> list[str]:
+        """The DCs a run may use, in the order it tries them: the preferred one, then,
+        with ``failover: allowed``, the others in ``dcs`` order."""
+        first = self.preferred_key
+        if self.failover == "refuse":
+            return [first]
+        return [first, *(key for key in self.dcs if key != first)]
 
 
 class SmbAccess(_Model):
@@ -234,6 +248,10 @@ class HealthLimits(_Model):
     cert_warn_days: int = Field(default=30, ge=0)
     min_tombstone_days: int = Field(default=180, ge=1)  # Microsoft's default since 2003 SP1
     timeout_seconds: int = Field(default=10, ge=1, le=120)  # per probe
+    # replication (more than one DC): the newest inbound success of every link must be
+    # younger than this, and a change written on one DC must show on the others within
+    replication_max_age_minutes: int = Field(default=60, ge=1)
+    replication_timeout_seconds: int = Field(default=60, ge=1, le=900)
 
 
 class Inventory(_Model):

@@ -24,8 +24,13 @@ FILE = "file witness"
 MAC_KEY = "MAC key"
 
 
-def guard_from(inventory: Inventory, secret: Callable[[str], Secret]) -> Guard:
-    """The guard *inventory* describes; what it leaves out is named in ``absent``."""
+def guard_from(
+    inventory: Inventory, secret: Callable[[str], Secret], run_dc: str | None = None
+) -> Guard:
+    """The guard *inventory* describes; what it leaves out is named in ``absent``.
+
+    *run_dc* is the DC the run uses (failover may have chosen it): the directory
+    witness asks it which DC is the PDC emulator, instead of the preferred DC."""
     settings = inventory.journal_guard
     if settings is None:
         return Guard(absent=(MAC_KEY, DIRECTORY, FILE))
@@ -36,7 +41,7 @@ def guard_from(inventory: Inventory, secret: Callable[[str], Secret]) -> Guard:
     witnesses: list[Witness] = []
     if settings.directory is not None:
         witnesses.append(
-            _directory_witness(inventory, settings.directory, settings.container, secret)
+            _directory_witness(inventory, settings.directory, settings.container, secret, run_dc)
         )
     if settings.file is not None:
         witnesses.append(FileWitness(settings.file))
@@ -53,7 +58,11 @@ def guard_from(inventory: Inventory, secret: Callable[[str], Secret]) -> Guard:
 
 
 def _directory_witness(
-    inventory: Inventory, domain_key: str, container: str | None, secret: Callable[[str], Secret]
+    inventory: Inventory,
+    domain_key: str,
+    container: str | None,
+    secret: Callable[[str], Secret],
+    run_dc: str | None,
 ) -> DirectoryWitness:
     domain = inventory.domains[domain_key]
     username = inventory.credentials[domain.credential].username
@@ -61,7 +70,7 @@ def _directory_witness(
         key: Endpoint(dc.ldap_url, str(dc.ca_file) if dc.ca_file else None, dc.tls_name, username)
         for key, dc in domain.dcs.items()
     }
-    preferred = domain.preferred_dc or next(iter(domain.dcs))
+    preferred = run_dc if run_dc in domain.dcs else domain.preferred_key
     return DirectoryWitness(
         dcs=dcs,
         preferred=preferred,

@@ -28,7 +28,7 @@ from adsuite.engine.loader import Play, Playbook, load_playbook
 from adsuite.engine.planner import Plan
 from adsuite.engine.progress import Progress, Silent
 from adsuite.engine.rollback import RollbackPlan
-from adsuite.errors import AdsuiteError, InputError
+from adsuite.errors import AdsuiteError, DcUnreachable, InputError, LeaseHeld
 from adsuite.journal import witness
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
@@ -71,9 +71,10 @@ class Session:
         self.inventory_path = inventory_path
         self.domain_key, self.domain = inventory.domain(planner.playbook_domain(playbook))
         self.journal_path = journal_path or default_journal_path(inventory.journal)
+        self.dc_key: str | None = None  # the one DC this run uses, chosen by connect()
         # Every writer of this file in the process MACs its entries and witnesses its run
         # ends (Journal.finish_run); resolved on first use, so a plan needs no key.
-        witness.register(self.journal_path, lambda: guard_from(inventory, self.secret))
+        witness.register(self.journal_path, lambda: guard_from(inventory, self.secret, self.dc_key))
 
     @classmethod
     def from_files(
@@ -87,8 +88,10 @@ class Session:
         entry = self.inventory.credentials.get(name)
         return credentials.resolve(name, entry.secret_file if entry else None)
 
-    def endpoint(self) -> Endpoint:
-        dc = self.domain.preferred()
+    def endpoint(self, key: str | None = None) -> Endpoint:
+        """DC *key*'s endpoint; by default the DC this run uses (the preferred one until
+        :meth:`connect` has chosen)."""
+        dc = self.domain.dcs[key or self.dc_key or self.domain.preferred_key]
         username = self.inventory.credentials[self.domain.credential].username
         ca_file = str(dc.ca_file) if dc.ca_file else None
         return Endpoint(dc.ldap_url, ca_file, dc.tls_name, username)
@@ -107,7 +110,7 @@ class Session:
         """
         password = self.secret(self.domain.credential)
         tell = notice or log.warning
-        with endpoints.scope(), Directory.connect(self.endpoint(), password) as directory:
+        with endpoints.scope(), self._bind_run_dc(password, tell) as directory:
             if not self.inventory.lab:
                 warning = bind_check.over_privileged(
                     directory, self.domain.base_dn, self.domain.realm
@@ -125,11 +128,54 @@ class Session:
                 if held is not None:
                     held.release()
 
+    def _bind_run_dc(self, password: Secret, tell: Notice) -> Directory:
+        """Bind to the preferred DC or, with ``failover: allowed``, the first DC in
+        ``dcs`` order that answers; the whole run then stays on it (:attr:`dc_key`)."""
+        order, missed = self.domain.dc_order(), []
+        self.dc_key = None
+        first_error: DcUnreachable | None = None
+        for key in order:
+            try:
+                directory = Directory.connect(self.endpoint(key), password)
+            except DcUnreachable as error:
+                log.info("DC %s: %s", key, error)
+                missed.append(key)
+                first_error = first_error or error
+                continue
+            if missed:
+                tell(
+                    f"preferred DC {missed[0]} does not answer; failover is allowed, "
+                    f"so this run uses {key} ({self.domain.dcs[key].ldap_url}) only"
+                )
+            self.dc_key = key
+            return directory
+        assert first_error is not None
+        if len(self.domain.dcs) == 1:
+            raise first_error
+        if self.domain.failover == "refuse":
+            raise DcUnreachable(
+                f"preferred DC {order[0]}: {first_error.message}; domain {self.domain_key} "
+                "has failover: refuse, so the run uses none of its other DCs",
+                hint="start that DC, or set failover: allowed for the domain in the inventory",
+            )
+        raise DcUnreachable(
+            f"no DC of domain {self.domain_key} answers (tried {', '.join(order)}): "
+            f"{first_error.message}",
+            hint="check that the DCs are running",
+        )
+
     def _lease(
         self, directory: Directory, password: Secret, wait: float, tell: Notice
     ) -> DomainLease:
         username = self.inventory.credentials[self.domain.credential].username
-        pdc = lease.connect_pdc(directory, self.domain, username, password)
+        try:
+            pdc = lease.connect_pdc(directory, self.domain, username, password)
+        except DcUnreachable as error:
+            raise LeaseHeld(
+                f"the domain lease lives on the PDC emulator, which does not answer ({error}); "
+                "a writing run takes it there only, so it refuses",
+                hint="start the PDC emulator, or transfer its role to a DC that runs",
+            ) from None
         return DomainLease.take(pdc, (self.domain_key, self.domain), self.journal_path, wait, tell)
 
     @classmethod
@@ -178,6 +224,9 @@ class Session:
         }
         if conn.directory.client:
             found["client"] = conn.directory.client
+        if self.dc_key is not None:  # the one DC of this run (failover may have chosen it)
+            found["dc"] = self.dc_key
+            found["dc_url"] = conn.directory.endpoint.url
         return found
 
     def apply(

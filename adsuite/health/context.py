@@ -33,6 +33,7 @@ ROOT_DSE = (
     "schemaNamingContext",
 )
 SMB_PORT = 445
+Journaled = Callable[[Directory, str, "str | None", str, Callable[[], None]], None]
 
 
 @dataclass
@@ -69,6 +70,9 @@ class HealthContext:
     limits: Thresholds
     links: dict[str, DcLink]
     report: Report
+    # writes a check makes (the replication probe) go through the run's journal:
+    # (directory, dn, description before, after, the write itself)
+    journaled: Journaled | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def answering(self) -> list[DcLink]:

@@ -209,7 +209,7 @@ def _run_record(row: Row) -> RunRecord:
         inventory=start.get("inventory"),
         ticket=start.get("ticket"),
         counts=dict(end.get("counts") or {}) if end is not None else {},
-        extra=dict(start.get("extra") or {}),
+        extra={**(start.get("extra") or {}), **((end or {}).get("extra") or {})},
         host=host,
         pid=pid,
         start_seq=start_seq,

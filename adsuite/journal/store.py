@@ -218,8 +218,16 @@ class Journal:
             body = {"change_no": change_no, "outcome": outcome, "error": error}
             self._append(run_id, KIND_CHANGE_OUTCOME, body)
 
-    def finish_run(self, run_id: str, *, status: str, counts: Mapping[str, int]) -> None:
-        """Record the end of a run: its final status (ok, failed, conflict, drift) and counts."""
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        counts: Mapping[str, int],
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record the end of a run: its final status (ok, failed, conflict, drift), counts,
+        and what the run found (*extra*, merged over the start's extra when read)."""
         if status not in END_STATUSES:
             known = ", ".join(sorted(END_STATUSES))
             raise JournalError(f"unknown run status {status!r}; use one of {known}")
@@ -227,7 +235,10 @@ class Journal:
         with self._write():
             if not queries.run_is_open(self._conn, run_id):
                 raise JournalError(f"run {run_id} has already finished")
-            self._append(run_id, KIND_RUN_END, {"status": status, "counts": dict(counts)})
+            body: dict[str, Any] = {"status": status, "counts": dict(counts)}
+            if extra:
+                body["extra"] = dict(extra)
+            self._append(run_id, KIND_RUN_END, body)
         log.info("journal: run %s finished (%s)", run_id, status)
         self.witness()
 

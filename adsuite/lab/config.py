@@ -19,6 +19,7 @@ STATE_DIR_ENV = "ADSUITE_LAB_DIR"
 LDAPS_PORT = 636
 DC_PORTS = (389, 636, 445, 88)
 DATA_SHARE = "data"
+FIRST_DC_IP = "127.0.0.1"  # DC1; DCk of a lab of several listens on 127.0.0.k
 
 
 def default_state_dir() -> Path:
@@ -79,6 +80,11 @@ class LabPaths:
     @property
     def krb5_conf(self) -> Path:
         return self.private_dir / "krb5.conf"
+
+    @property
+    def resolv_conf(self) -> Path:
+        """Bind-mounted over /etc/resolv.conf in the DC's own mount namespace."""
+        return self.state_dir / "etc" / "resolv.conf"
 
     @property
     def krb5_overlay(self) -> Path:

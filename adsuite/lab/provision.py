@@ -12,10 +12,12 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from adsuite.errors import LabError
-from adsuite.lab.config import LabConfig, LabPaths
+from adsuite.lab.config import FIRST_DC_IP, LabConfig, LabPaths
+from adsuite.lab.namespace import resolv_conf_text
 from adsuite.lab.secret import (
     ensure_journal_key,
     generate_password,
@@ -55,7 +57,7 @@ def provision(config: LabConfig, samba_tool: str) -> None:
     _require_empty(config.state_dir)
     write_secret(paths.secret_file, generate_password())
     try:
-        _run_samba_tool(samba_tool, paths.secret_file, provision_args(config))
+        run_samba_tool(samba_tool, paths.secret_file, "--adminpass", provision_args(config))
     except BaseException:
         _clear(config.state_dir)
         raise
@@ -71,6 +73,8 @@ def configure(config: LabConfig) -> None:
         paths.smb_conf.write_text(patched, encoding="utf-8")
         log.info("patched %s", paths.smb_conf)
     paths.krb5_overlay.write_text(krb5_overlay_text(config), encoding="utf-8")
+    nameservers = dict.fromkeys([FIRST_DC_IP, config.host_ip])
+    paths.resolv_conf.write_text(resolv_conf_text(config.realm, list(nameservers)), "utf-8")
     for folder in (paths.data_dir, paths.log_dir):
         folder.mkdir(mode=0o755, exist_ok=True)
     ensure_journal_key(paths.journal_key_file)
@@ -92,10 +96,21 @@ def _clear(state_dir: Path) -> None:
             child.unlink(missing_ok=True)
 
 
-def _run_samba_tool(samba_tool: str, secret_file: Path, args: list[str]) -> None:
+def run_samba_tool(
+    samba_tool: str,
+    secret_file: Path,
+    option: str,
+    args: list[str],
+    wrap: Callable[[list[str]], list[str]] | None = None,
+) -> str:
+    """Run samba-tool with the password from *secret_file* as *option*; return its output.
+
+    *wrap* puts the command into another context (a DC's own mount namespace)."""
     # -I: without it the wrapper's folder, which holds our samba.py, would shadow Samba's.
     command = [*_interpreter(samba_tool), "-I", str(_WRAPPER), samba_tool, str(secret_file)]
-    command += args
+    command += [option, *args]
+    if wrap is not None:
+        command = wrap(command)
     log.info("running %s", shlex.join(["samba-tool", *args]))
     try:
         result = subprocess.run(
@@ -107,14 +122,17 @@ def _run_samba_tool(samba_tool: str, secret_file: Path, args: list[str]) -> None
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise LabError(f"samba-tool domain provision took over {PROVISION_TIMEOUT:.0f} s") from None
+        raise LabError(
+            f"samba-tool {args[0]} {args[1]} took over {PROVISION_TIMEOUT:.0f} s"
+        ) from None
     output = result.stdout.replace(read_secret(secret_file), "********")
     log.debug("samba-tool output:\n%s", output)
     if result.returncode != 0:
         raise LabError(
-            f"provisioning failed: {last_meaningful_line(output)}",
+            f"samba-tool {args[0]} {args[1]} failed: {last_meaningful_line(output)}",
             hint="`adsuite -vv lab up` shows samba-tool's full output",
         )
+    return output
 
 
 def _interpreter(script: str) -> list[str]:

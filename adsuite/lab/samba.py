@@ -20,14 +20,17 @@ from ldap3.core.exceptions import LDAPException, LDAPInvalidCredentialsResult
 
 from adsuite.errors import LabError
 from adsuite.lab.config import LDAPS_PORT, LabConfig, LabPaths, LabStatus, make_status
+from adsuite.lab.namespace import in_private_mounts
 from adsuite.lab.process import (
     check_ports_free,
     find_tool,
+    read_pid,
     require_root,
     running_pid,
     stop_process_group,
 )
 from adsuite.lab.provision import configure, last_meaningful_line, provision
+from adsuite.lab.replica import MAX_DCS, Replica
 from adsuite.lab.secret import read_secret
 
 __all__ = ["Lab", "LabConfig", "LabStatus", "ldaps_bind"]
@@ -58,7 +61,21 @@ class Lab:
     def admin_password(self) -> str:
         return read_secret(self.paths.secret_file)
 
-    def up(self, on_step: OnStep | None = None, timeout: float = READY_TIMEOUT) -> LabStatus:
+    def replicas(self) -> list[Replica]:
+        """The lab's other DCs that were ever joined (their state folders exist)."""
+        found = [Replica(self.config, k) for k in range(2, MAX_DCS + 1)]
+        return [replica for replica in found if replica.paths.smb_conf.is_file()]
+
+    def up(
+        self, on_step: OnStep | None = None, timeout: float = READY_TIMEOUT, dcs: int = 1
+    ) -> LabStatus:
+        """Start DC1 (see :meth:`up_first`), then join or start DC2 … DC*dcs*."""
+        status = self.up_first(on_step, timeout)
+        for index in range(2, dcs + 1):
+            Replica(self.config, index).up(on_step or _quiet)
+        return status
+
+    def up_first(self, on_step: OnStep | None = None, timeout: float = READY_TIMEOUT) -> LabStatus:
         """Provision if needed, start, and wait for LDAPS. Harmless when already running."""
         step = on_step or _quiet
         require_root("starting the lab DC")
@@ -85,8 +102,26 @@ class Lab:
         step(f"lab DC ready (pid {status.pid})")
         return status
 
+    def remove_replica(self, index: int) -> None:
+        """Remove DC *index* from the domain and restart DC1 if it runs.
+
+        The restart is needed: DC1's samba keeps the Kerberos service tickets it holds
+        for ``GC/dcN.<realm>`` in memory, encrypted with the removed DC's keys, and
+        a DC joined again under the same name refuses them (replication to it fails
+        with WERR_GEN_FAILURE until DC1 restarts).
+        """
+        Replica(self.config, index).remove()
+        if self.down_first():
+            self.up_first()
+
     def down(self, timeout: float = STOP_TIMEOUT) -> bool:
-        """Stop the DC; return whether it was running."""
+        """Stop every DC of the lab; return whether DC1 was running."""
+        for replica in self.replicas():
+            replica.down()
+        return self.down_first(timeout)
+
+    def down_first(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stop DC1 only (its replicas keep running); return whether it was running."""
         pid = running_pid(self.paths.pid_file)
         if pid is None:
             return False
@@ -113,7 +148,8 @@ class Lab:
         self.paths.pid_file.unlink(missing_ok=True)  # stale: status() found no samba
         command = [samba, "-s", str(self.paths.smb_conf), "-D"]
         log.info("running %s", " ".join(command))
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        wrapped = in_private_mounts(command, self.paths.resolv_conf)
+        result = subprocess.run(wrapped, capture_output=True, text=True, timeout=60, check=False)
         if result.returncode != 0:
             reason = last_meaningful_line(result.stderr + result.stdout)
             raise LabError(f"samba did not start: {reason}", hint=f"see {self.paths.samba_log}")
@@ -125,7 +161,7 @@ class Lab:
         seen_pid, last_error = False, "no answer yet"
         while time.monotonic() < deadline:
             pid = running_pid(self.paths.pid_file)
-            if pid is None and (seen_pid or self.paths.pid_file.exists()):
+            if pid is None and self._exited(seen_pid):
                 raise LabError("samba exited while starting", hint=f"see {self.paths.samba_log}")
             seen_pid = seen_pid or pid is not None
             try:
@@ -144,6 +180,12 @@ class Lab:
             f"{timeout:.0f} s (last error: {last_error})",
             hint=f"see {self.paths.samba_log}",
         )
+
+    def _exited(self, seen_pid: bool) -> bool:
+        """The pid file is gone after naming a samba, or names a process that is gone.
+        A pid file that exists but holds no pid yet is samba still writing it."""
+        written = read_pid(self.paths.pid_file)
+        return seen_pid if written is None else True
 
 
 def ldaps_bind(

@@ -64,7 +64,7 @@ def test_every_service_of_the_lab_dc_answers_and_the_run_is_journaled(
         "info"
     ]
     with Journal.open(lab_env.journal) as journal:
-        run = journal.run(report["run"])
+        run = journal.run(report["run_id"])
     assert (run.mode, run.status) == ("health", report["status"])
     assert run.extra["measured"] == report["measured"]
 
@@ -90,7 +90,7 @@ def test_a_gpt_ini_broken_in_sysvol_is_named_until_repaired(
     assert finding_id not in ids(repaired)
 
     with Journal.open(lab_env.journal) as journal:
-        broken_run, repaired_run = journal.run(broken["run"]), journal.run(repaired["run"])
+        broken_run, repaired_run = journal.run(broken["run_id"]), journal.run(repaired["run_id"])
     window = Recent(24, "")  # both runs are recent: what counts is which is the newest
     unhealthy = evidence.health_runs([broken_run], "health checks", "", window)
     assert not unhealthy.met and unhealthy.findings == len(broken["findings"])

@@ -102,6 +102,21 @@ def test_preferred_dc_defaults_to_the_first(tmp_path: Path) -> None:
     assert inventory.domains["group"].preferred().tls_name == "dc1.group.example.com"
 
 
+def test_failover_is_refused_unless_the_inventory_allows_it(tmp_path: Path) -> None:
+    refused = load_inventory(write(tmp_path, GOOD)).domains["group"]
+    assert (refused.failover, refused.dc_order()) == ("refuse", ["dc2"])
+    text = replace("    preferred_dc: dc2\n", "    preferred_dc: dc2\n    failover: allowed\n")
+    allowed = load_inventory(write(tmp_path, text)).domains["group"]
+    assert allowed.dc_order() == ["dc2", "dc1"]  # the preferred DC, then dcs order
+
+
+def test_failover_takes_only_allowed_or_refuse(tmp_path: Path) -> None:
+    text = replace("    preferred_dc: dc2\n", "    preferred_dc: dc2\n    failover: yes\n")
+    error = load_error(tmp_path, text)
+    assert error.line == 8
+    assert "failover" in error.message and "allowed" in error.message
+
+
 def test_domain_choice_with_several_domains(tmp_path: Path) -> None:
     second = textwrap.indent(
         "branch:\n"

@@ -1,0 +1,254 @@
+"""The lab with two DCs: replication between them (inbound status read from repsFrom, a
+change written on one DC measured until the other shows it: adsuite.health.replication),
+and runs with the preferred DC1 stopped (the inventory's ``failover``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from lab_fixture import lab_config_for_tests
+from labkit import Cli
+from labkit import Lab as LabEnv
+
+from adsuite.connectors.credentials import Secret
+from adsuite.connectors.ldap import Directory, Endpoint
+from adsuite.health.replication import (
+    DcTarget,
+    inbound_status,
+    measure_latency,
+    probe_dn,
+)
+from adsuite.journal.store import Journal
+from adsuite.lab.replica import Replica, partitions
+from adsuite.lab.samba import Lab, LabStatus
+
+TIMEOUT = 60.0
+
+
+def target(name: str, status: LabStatus) -> DcTarget:
+    endpoint = Endpoint(
+        status.ldap_url, str(status.ca_file), status.tls_name, status.admin_username
+    )
+    return DcTarget(name, endpoint)
+
+
+@pytest.fixture()
+def password(lab: LabStatus) -> Secret:
+    return Secret(Path(lab.secret_file).read_text(encoding="utf-8").strip())
+
+
+@pytest.fixture()
+def dcs(lab: LabStatus, second_dc: LabStatus) -> tuple[DcTarget, DcTarget]:
+    return target("dc1", lab), target("dc2", second_dc)
+
+
+def test_the_joined_dc_has_a_certificate_of_its_own_ca_valid_for_its_name(
+    lab: LabStatus, second_dc: LabStatus, password: Secret
+) -> None:
+    assert second_dc.ca_file != lab.ca_file
+    with Directory.connect(target("dc2", second_dc).endpoint, password) as directory:
+        assert directory.endpoint.tls_name == "dc2.group.example.com"
+    wrong_ca = Endpoint(second_dc.ldap_url, str(lab.ca_file), second_dc.tls_name, "x")
+    with pytest.raises(Exception, match=r"certificate verify failed|cannot reach"):
+        Directory.connect(wrong_ca, password)
+
+
+def test_a_change_on_dc1_is_seen_on_dc2_with_a_measured_latency(
+    dcs: tuple[DcTarget, DcTarget], lab: LabStatus, password: Secret
+) -> None:
+    dc1, dc2 = dcs
+    measured = measure_latency(dc1, dc2, password, lab.base_dn, timeout=TIMEOUT)
+    assert measured.error is None
+    assert measured.seen, f"not on dc2 within {TIMEOUT} s"
+    assert measured.seconds is not None and 0 <= measured.seconds < TIMEOUT
+    with (
+        Directory.connect(dc1.endpoint, password) as one,
+        Directory.connect(dc2.endpoint, password) as two,
+    ):
+        written = one.read(probe_dn(lab.base_dn), ["description"])
+        seen = two.read(probe_dn(lab.base_dn), ["description"])
+    assert written is not None and seen is not None
+    assert seen.text("description") == written.text("description")
+
+
+def test_dc2_reports_dc1_as_its_inbound_partner_for_every_partition(
+    dcs: tuple[DcTarget, DcTarget], lab: LabStatus, password: Secret
+) -> None:
+    found = inbound_status(dcs[1], password)
+    assert found.error is None
+    by_context = {link.naming_context: link for link in found.links}
+    assert set(by_context) == set(partitions(lab.realm))
+    for link in by_context.values():
+        assert link.partner_host == "dc1.group.example.com"
+        assert link.succeeded, link
+        assert link.last_success is not None and link.last_success <= found.read_at
+
+
+@pytest.fixture()
+def stopped_dc2(second_dc: LabStatus) -> Iterator[Replica]:
+    replica = Replica(lab_config_for_tests(), 2)
+    assert replica.down()
+    yield replica
+    replica.up(lambda _step: None)
+
+
+def test_a_stopped_dc2_is_reported_unreachable_by_status_and_latency(
+    dcs: tuple[DcTarget, DcTarget], lab: LabStatus, password: Secret, stopped_dc2: Replica
+) -> None:
+    dc1, dc2 = dcs
+    status = inbound_status(dc2, password)
+    assert status.links == ()
+    assert status.error is not None and "127.0.0.2" in status.error
+    measured = measure_latency(dc1, dc2, password, lab.base_dn, timeout=5.0)
+    assert not measured.seen and measured.seconds is None
+    assert measured.error is not None and "127.0.0.2" in measured.error
+    assert inbound_status(dc1, password).error is None  # DC1 itself still answers
+
+
+# --- failover: DC1 (preferred, and the PDC emulator) stopped --------------------------
+
+
+def two_dc_inventory(folder: Path, lab: LabStatus, dc2: LabStatus, failover: str) -> Path:
+    def line(name: str, status: LabStatus) -> str:
+        return (
+            f'      {name}: {{ldap_url: "{status.ldap_url}", ca_file: "{status.ca_file}", '
+            f"tls_name: {status.tls_name}}}\n"
+        )
+
+    path = folder / f"two-dcs-{failover}.yml"
+    path.write_text(
+        f"lab: true\ndomains:\n  group:\n    realm: {lab.realm}\n    base_dn: {lab.base_dn}\n"
+        f"    netbios: GROUP\n    credential: lab-admin\n    preferred_dc: dc1\n"
+        f"    failover: {failover}\n    dcs:\n"
+        + line("dc1", lab)
+        + line("dc2", dc2)
+        + f"credentials:\n  lab-admin:\n    username: {lab.admin_username}\n"
+        f"    secret_file: {lab.secret_file}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture()
+def dc1_stopped(lab: LabStatus, second_dc: LabStatus) -> Iterator[None]:
+    first = Lab(lab_config_for_tests())
+    assert first.down_first()
+    yield
+    first.up_first()
+
+
+def test_with_failover_allowed_a_drift_run_uses_dc2_only_and_journals_it(
+    lab: LabStatus,
+    second_dc: LabStatus,
+    tmp_path: Path,
+    write_playbook: Callable[[str], Path],
+    cli: Callable[..., Cli],
+    lab_env: LabEnv,
+    dc1_stopped: None,
+) -> None:
+    inventory = two_dc_inventory(tmp_path, lab, second_dc, "allowed")
+    playbook = write_playbook(
+        "tasks:\n  - ou: {path: FailoverProbe, state: absent, allow_delete: true}\n"
+    )
+    done = cli("drift", str(playbook), "-i", str(inventory))
+    assert done.code == 0, done.err
+    said = [line for line in done.err.splitlines() if "does not answer" in line]
+    assert len(said) == 1
+    assert "preferred DC dc1 does not answer" in said[0] and "uses dc2" in said[0]
+    with Journal.open(lab_env.journal) as journal:
+        run = next(r for r in journal.runs() if r.inventory == str(inventory))
+    assert run.mode == "drift"
+    assert (run.operator["dc"], run.operator["dc_url"]) == ("dc2", second_dc.ldap_url)
+
+
+def test_with_failover_refused_a_run_says_so_in_one_line(
+    lab: LabStatus,
+    second_dc: LabStatus,
+    tmp_path: Path,
+    write_playbook: Callable[[str], Path],
+    cli: Callable[..., Cli],
+    dc1_stopped: None,
+) -> None:
+    inventory = two_dc_inventory(tmp_path, lab, second_dc, "refuse")
+    playbook = write_playbook(
+        "tasks:\n  - ou: {path: FailoverProbe, state: absent, allow_delete: true}\n"
+    )
+    done = cli("plan", str(playbook), "-i", str(inventory))
+    assert done.code == 1
+    lines = [line for line in done.err.splitlines() if line.strip()]
+    assert len(lines) <= 2, done.err  # the error, and at most its hint
+    assert lines[0].startswith("adsuite: preferred DC dc1: cannot reach ldaps://127.0.0.1:636")
+    assert "failover: refuse" in lines[0]
+    assert "Traceback" not in done.err
+
+
+def test_apply_with_dc1_stopped_refuses_because_the_lease_lives_on_the_pdc(
+    lab: LabStatus,
+    second_dc: LabStatus,
+    tmp_path: Path,
+    write_playbook: Callable[[str], Path],
+    cli: Callable[..., Cli],
+    lab_env: LabEnv,
+    dc1_stopped: None,
+) -> None:
+    inventory = two_dc_inventory(tmp_path, lab, second_dc, "allowed")
+    playbook = write_playbook("tasks:\n  - ou: {path: FailoverApply}\n")
+    done = cli("apply", str(playbook), "-i", str(inventory), "--yes")
+    assert done.code == 1
+    assert "PDC emulator" in done.err and "refuses" in done.err
+    assert "Traceback" not in done.err
+    if lab_env.journal.exists():
+        with Journal.open(lab_env.journal) as journal:
+            assert not [r for r in journal.runs() if r.inventory == str(inventory)]
+
+
+# --- adsuite health on two DCs -----------------------------------------------------------
+
+
+def test_health_of_two_dcs_measures_replication_and_journals_its_probe_write(
+    lab: LabStatus,
+    second_dc: LabStatus,
+    tmp_path: Path,
+    cli: Callable[..., Cli],
+    lab_env: LabEnv,
+) -> None:
+    inventory = two_dc_inventory(tmp_path, lab, second_dc, "refuse")
+    done = cli("health", "-i", str(inventory), "--format", "json")
+    assert done.code in (0, 2), done.err
+    report = json.loads(done.out)
+    assert [f for f in report["findings"] if f["check"] == "replication"] == []
+    seconds = report["measured"]["dc2"]["replication_seconds_from_dc1"]
+    assert isinstance(seconds, float | int) and 0 <= seconds < 60
+    assert report["measured"]["dc1"]["inbound_links"] >= 1  # dc1 pulls from dc2 too
+    said = [i["text"] for i in report["info"] if i["check"] == "replication"]
+    assert said == [f"a change on dc1 reached dc2 in {seconds:.1f} s (measured)"]
+    with Journal.open(lab_env.journal) as journal:
+        run = journal.run(report["run_id"])
+        (probe,) = journal.changes(report["run_id"])
+    assert run is not None and run.mode == "health" and run.status == report["status"]
+    assert run.extra["measured"]["dc2"]["replication_seconds_from_dc1"] == seconds
+    assert (probe.resource, probe.target, probe.outcome) == (
+        "replication_probe", probe_dn(lab.base_dn), "applied")  # fmt: skip
+    assert probe.after == {"description": probe.after["description"]}
+    assert probe.after["description"].startswith("adsuite replication probe ")
+
+
+def test_health_names_a_stopped_dc2_and_measures_nothing_to_it(
+    lab: LabStatus,
+    second_dc: LabStatus,
+    tmp_path: Path,
+    cli: Callable[..., Cli],
+    stopped_dc2: Replica,
+) -> None:
+    inventory = two_dc_inventory(tmp_path, lab, second_dc, "refuse")
+    done = cli("health", "-i", str(inventory), "--format", "json")
+    assert done.code == 2, done.err
+    report = json.loads(done.out)
+    ids = {f["id"] for f in report["findings"]}
+    assert "health:dc2:ldaps" in ids, ids
+    assert "health:dc1:replication:dc2" not in ids  # dc1 still has its link from dc2
+    said = [i["text"] for i in report["info"] if i["check"] == "replication"]
+    assert said == ["fewer than two DCs answer: no latency measured"]
