@@ -27,7 +27,7 @@ from adsuite.admin.policy import AdminPolicy
 from adsuite.admin.windows import CHECKIN, CHECKOUT, latest_checkout_state
 from adsuite.connectors.credentials import Secret
 from adsuite.engine.connections import Connections
-from adsuite.engine.executor import generate_password
+from adsuite.engine.ldap_io import generate_password
 from adsuite.engine.planner import Plan
 from adsuite.engine.session import ApplyResult
 from adsuite.errors import InputError

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.file_grants_io import journal_of
 from adsuite.engine.member_tickets_io import ticket_runs
@@ -80,4 +79,5 @@ def read_checks(
     return out
 
 
-facts.READERS[lib.CheckRead] = read_checks
+# this protocol's part of engine/protocols.py's tables
+READS = {lib.CheckRead: read_checks}

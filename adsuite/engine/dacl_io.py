@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from adsuite.engine import executor, facts
+from adsuite.engine import ldap_io
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 from adsuite.formats.ldap_query import Query, names_of, or_filter, sids_required
@@ -35,7 +35,7 @@ def write_dacl_edit(conn: Connections, edit: dacl.DaclEdit) -> None:
     add = [g.shape.for_sid(g.sid or found[g.trustee.lower()]) for g in edit.grants]
     add += edit.puts
     change = functools.partial(dacl.edit, add=add, remove=edit.revokes)
-    executor.execute(conn, LdapWrite("sd_edit", edit.dn, sd_flags=dacl.DACL_ONLY, sd_edit=change))
+    ldap_io.execute(conn, LdapWrite("sd_edit", edit.dn, sd_flags=dacl.DACL_ONLY, sd_edit=change))
 
 
 def read_ace_principals(
@@ -61,5 +61,6 @@ def _sids_in(conn: Connections, request: AcePrincipals) -> set[str]:
     }
 
 
-executor.WRITERS[dacl.DaclEdit] = write_dacl_edit
-facts.READERS[AcePrincipals] = read_ace_principals
+# this protocol's part of engine/protocols.py's tables
+READS = {AcePrincipals: read_ace_principals}
+WRITES = {dacl.DaclEdit: write_dacl_edit}

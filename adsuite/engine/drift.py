@@ -81,8 +81,10 @@ def details_of(change: Change) -> list[str]:
 
 def kind_words(change: Change, *, drift: bool) -> list[str] | None:
     """Lines from a kind that words its own changes (file_acl: ACEs, with the approver)."""
-    words = getattr(registry.KINDS.get(change.kind), "describe", None)
-    return None if words is None else list(words(change, drift=drift))
+    kind = registry.KINDS.get(change.kind)
+    if kind is None or kind.describe is None:
+        return None
+    return list(kind.describe(change, drift=drift))
 
 
 def _target_key(target: str) -> str:
@@ -91,7 +93,8 @@ def _target_key(target: str) -> str:
 
 def finding_id(change: Change) -> str:
     before, after = change.before or {}, change.after or {}
-    own = getattr(registry.KINDS.get(change.kind), "finding_aspects", None)
+    kind = registry.KINDS.get(change.kind)
+    own = kind.finding_aspects if kind is not None else None
     if own is not None:  # a kind that says what its finding is about (ticketed_membership)
         aspects = list(own(change))
     elif change.kind == "membership":

@@ -13,30 +13,17 @@ denied...); it is logged at info level, so the user does not read it twice.
 from __future__ import annotations
 
 import logging
-import secrets
-import string
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from adsuite.connectors.credentials import Secret
-from adsuite.connectors.ldap import Directory
+from adsuite.engine import protocols
 from adsuite.engine.connections import Connections
 from adsuite.engine.dependencies import Dependencies, Failure
 from adsuite.engine.progress import Progress
-from adsuite.errors import AdsuiteError, ConflictError, ConnectionLost, DirectoryError
-from adsuite.formats import dn as dnlib
-from adsuite.formats.ldap_query import Entry
+from adsuite.errors import AdsuiteError, ConflictError, ConnectionLost
 from adsuite.journal.store import Journal
-from adsuite.resources.base import Change, Expect, LdapWrite, SecretRef
+from adsuite.resources.base import Change
 
 log = logging.getLogger(__name__)
-
-SecretLookup = Callable[[str], Secret]
-Writer = Callable[[Connections, Any], None]
-Checker = Callable[[Connections, str, Any], None]
-WRITERS: dict[type, Writer] = {}  # write type -> how to carry it out
-CHECKERS: dict[type, Checker] = {}  # expectation type -> how to check it before writing
 
 
 @dataclass(frozen=True)
@@ -45,15 +32,6 @@ class Outcome:
     outcome: str  # applied | failed | conflict | skipped
     error: str | None = None
     lost: bool = False  # the connection to the DC broke here (or before this skipped one)
-
-
-def generate_password(length: int = 24) -> Secret:
-    """A random password that meets AD complexity rules (all four character classes)."""
-    classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits, "!#%+-.:=?@_~"]
-    chars = [secrets.choice(c) for c in classes]
-    chars += [secrets.choice("".join(classes)) for _ in range(length - len(chars))]
-    secrets.SystemRandom().shuffle(chars)
-    return Secret("".join(chars))
 
 
 def apply_changes(
@@ -105,9 +83,9 @@ def _skip_reason(blocker: Failure, lost: bool) -> str:
 
 def _apply_one(change: Change, conn: Connections) -> Outcome:
     try:
-        CHECKERS[type(change.expect)](conn, change.target, change.expect)
+        protocols.CHECKERS[type(change.expect)](conn, change.target, change.expect)
         for write in change.writes:
-            WRITERS[type(write)](conn, write)
+            protocols.WRITERS[type(write)](conn, write)
     except ConflictError as error:
         log.info("conflict on %s: %s", change.target, error)
         return Outcome(change, "conflict", str(error))
@@ -121,72 +99,3 @@ def _apply_one(change: Change, conn: Connections) -> Outcome:
         log.debug("internal error on %s", change.target, exc_info=True)  # -vv shows it
         return Outcome(change, "failed", f"internal error: {type(error).__name__}")
     return Outcome(change, "applied")
-
-
-def check_expectation(conn: Connections, dn: str, expect: Expect) -> None:
-    names = {*expect.raw, *expect.has_dns, *expect.lacks_dns, "objectGUID"}
-    entry = conn.directory.read(dn, sorted(names), sd_flags=expect.sd_flags)
-    if expect.exists is False and entry is not None:
-        raise ConflictError(f"{dn} was created by someone else since the plan")
-    if entry is None:
-        if expect.exists:
-            raise ConflictError(f"{dn} no longer exists")
-        return
-    _check_values(dn, entry, expect)
-
-
-def _check_values(dn: str, entry: Entry, expect: Expect) -> None:
-    for name, values in expect.raw.items():
-        if sorted(entry.raw(name)) != sorted(values):
-            raise ConflictError(f"{dn}: {name} changed since the plan")
-    for name, dns in expect.has_dns.items():
-        present = {dnlib.key(v) for v in entry.texts(name)}
-        if any(dnlib.key(v) not in present for v in dns):
-            raise ConflictError(f"{dn}: {name} changed since the plan (a value is gone)")
-    for name, dns in expect.lacks_dns.items():
-        present = {dnlib.key(v) for v in entry.texts(name)}
-        if any(dnlib.key(v) in present for v in dns):
-            raise ConflictError(f"{dn}: {name} changed since the plan (a value was added)")
-
-
-def execute(conn: Connections, write: LdapWrite) -> None:
-    directory = conn.directory
-    if write.op == "add":
-        directory.add(write.dn, _resolve_secrets(write.attributes, conn.secret))
-    elif write.op == "modify":
-        directory.modify(write.dn, write.changes, sd_flags=write.sd_flags)
-    elif write.op == "delete":
-        directory.delete(write.dn)
-    elif write.op == "move":
-        assert write.new_parent is not None
-        directory.move(write.dn, write.new_parent)
-    elif write.op == "sd_edit":
-        _edit_security_descriptor(directory, write)
-    else:
-        raise ValueError(f"unknown write operation {write.op!r}")
-
-
-WRITERS[LdapWrite] = execute
-CHECKERS[Expect] = check_expectation
-
-
-def _edit_security_descriptor(directory: Directory, write: LdapWrite) -> None:
-    assert write.sd_edit is not None
-    entry = directory.read(write.dn, ["nTSecurityDescriptor"], sd_flags=write.sd_flags)
-    raw = entry.raw("nTSecurityDescriptor") if entry else ()
-    if not raw:
-        raise DirectoryError(f"read {write.dn}: no security descriptor returned")
-    edited = write.sd_edit(raw[0])
-    if edited != raw[0]:
-        directory.modify(
-            write.dn, {"nTSecurityDescriptor": ("replace", [edited])}, sd_flags=write.sd_flags
-        )
-
-
-def _resolve_secrets(attributes: Mapping[str, Any], lookup: SecretLookup) -> dict[str, Any]:
-    out = dict(attributes)
-    for name, value in attributes.items():
-        if isinstance(value, SecretRef):
-            secret = generate_password() if value.generate else lookup(str(value.credential))
-            out[name] = [('"' + secret.reveal() + '"').encode("utf-16-le")]
-    return out

@@ -1,16 +1,17 @@
 """Facts: the actual state, read in bulk — every request run once, by its reader.
 
 An LDAP :class:`Query` is one paged search. Other kinds of request (a SYSVOL file, a
-share's security descriptors) register a reader in :data:`READERS` that takes all
-requests of its type at once, so it can batch them.
+share's security descriptors) have a reader in engine/protocols.py's ``READERS`` that
+takes all requests of its type at once, so it can batch them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
+from adsuite.engine import protocols
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 from adsuite.formats.ldap_query import Entry, Query, by_names
@@ -18,8 +19,6 @@ from adsuite.formats.ldap_query import Entry, Query, by_names
 log = logging.getLogger(__name__)
 
 Facts = dict[Hashable, Any]
-Reader = Callable[[Connections, Sequence[Any], Progress], dict[Any, Any]]
-READERS: dict[type, Reader] = {}
 
 
 def name_queries(base_dn: str, names: Iterable[str]) -> list[Query]:
@@ -38,27 +37,13 @@ def names_in(facts: Facts) -> dict[str, str]:
     return out
 
 
-def read_ldap(conn: Connections, queries: Sequence[Query], progress: Progress) -> dict[Any, Any]:
-    out: dict[Any, Any] = {}
-    progress.start("reading the directory", len(queries))
-    for query in queries:
-        out[query] = list(conn.directory.search(query))
-        log.debug("%d entries under %s for %s", len(out[query]), query.base, query.filter[:80])
-        progress.advance()
-    progress.finish()
-    return out
-
-
-READERS[Query] = read_ldap
-
-
 def gather(conn: Connections, requests: Sequence[Hashable], progress: Progress) -> Facts:
     by_type: dict[type, list[Any]] = {}
     for request in dict.fromkeys(requests):
         by_type.setdefault(type(request), []).append(request)
     facts: Facts = {}
     for kind, batch in by_type.items():
-        facts.update(READERS[kind](conn, batch, progress))
+        facts.update(protocols.READERS[kind](conn, batch, progress))
     return facts
 
 

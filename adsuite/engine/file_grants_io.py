@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from adsuite.connectors.ldap import Directory
-from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 from adsuite.formats.ldap_query import sids_of
@@ -71,4 +70,5 @@ def _named(state: grantlib.GrantState, sids: dict[str, str]) -> grantlib.GrantSt
     return grantlib.GrantState(tuple(map(name, state.active)), tuple(map(name, state.expired)))
 
 
-facts.READERS[grantlib.GrantsRead] = read_grants
+# this protocol's part of engine/protocols.py's tables
+READS = {grantlib.GrantsRead: read_grants}

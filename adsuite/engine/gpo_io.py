@@ -23,7 +23,6 @@ from typing import Any
 
 from adsuite.connectors import smb_files, smb_walk
 from adsuite.connectors.smb import SmbEndpoint, SmbHost, Tree
-from adsuite.engine import executor, facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.inventory import Domain
 from adsuite.engine.progress import Progress, Silent
@@ -284,8 +283,7 @@ def check_gpo(conn: Connections, target: str, expect: io.GpoExpect) -> None:
         raise ConflictError(f"{target} changed since the plan (its version, settings or files)")
 
 
-facts.READERS[io.GpoRead] = read_gpos
-executor.WRITERS[io.GptWrite] = write_gpt
-executor.WRITERS[io.GpoDelete] = delete_gpo
-executor.WRITERS[io.GpLinkEdit] = edit_link
-executor.CHECKERS[io.GpoExpect] = check_gpo
+# this protocol's part of engine/protocols.py's tables
+READS = {io.GpoRead: read_gpos}
+WRITES = {io.GptWrite: write_gpt, io.GpoDelete: delete_gpo, io.GpLinkEdit: edit_link}
+CHECKS = {io.GpoExpect: check_gpo}

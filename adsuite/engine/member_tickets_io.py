@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from adsuite.connectors.ldap import Directory
-from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.file_grants_io import journal_of
 from adsuite.engine.progress import Progress
@@ -98,9 +97,16 @@ def _accounts(conn: Connections, base_dn: str, names: Sequence[str]) -> dict[str
     """Lower sAMAccountName -> DN of each granted account that still exists."""
     if not names:
         return {}
-    queries = facts.name_queries(base_dn, names)
-    found: facts.Facts = {q: list(conn.directory.search(q)) for q in queries}
-    return facts.names_found(found, queries)
+    asked = {n.lower() for n in names}
+    found = (
+        e for q in by_names(base_dn, names, ("sAMAccountName",)) for e in conn.directory.search(q)
+    )
+    return {
+        sam.lower(): e.dn
+        for e in found
+        if (sam := e.text("sAMAccountName")) and sam.lower() in asked
+    }
 
 
-facts.READERS[lib.TicketMembersRead] = read_member_tickets
+# this protocol's part of engine/protocols.py's tables
+READS = {lib.TicketMembersRead: read_member_tickets}

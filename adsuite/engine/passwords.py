@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from adsuite.connectors.credentials import Secret
 from adsuite.engine.connections import Connections
-from adsuite.engine.executor import WRITERS, generate_password
+from adsuite.engine.ldap_io import encode_password, generate_password
 from adsuite.resources.password_reset import PasswordWrite
 
 log = logging.getLogger(__name__)
-
-
-def encode_password(secret: Secret) -> bytes:
-    """``unicodePwd`` as AD wants it: the password in double quotes, UTF-16LE."""
-    return ('"' + secret.reveal() + '"').encode("utf-16-le")
 
 
 def write_password(conn: Connections, write: PasswordWrite) -> None:
@@ -34,4 +28,5 @@ def write_password(conn: Connections, write: PasswordWrite) -> None:
         conn.directory.modify(write.dn, {"lockoutTime": ("replace", ["0"])})
 
 
-WRITERS[PasswordWrite] = write_password
+# this protocol's part of engine/protocols.py's tables
+WRITES = {PasswordWrite: write_password}

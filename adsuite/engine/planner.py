@@ -11,7 +11,6 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from adsuite.engine import facts as factlib
 from adsuite.engine.connections import Connections
@@ -21,7 +20,7 @@ from adsuite.engine.progress import Progress
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
 from adsuite.resources import registry
-from adsuite.resources.base import Action, Change, Desired, Notice, PlanContext
+from adsuite.resources.base import Action, Change, Desired, Kind, Notice, PlanContext
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ def build_plan(
         ctx.pending |= {dnlib.key(dn) for dn in declared.values()} - existing
         ctx.names.update(declared)
     # contents before containers, so a container's plan knows what the run deletes in it
-    by_contents_first = sorted(kinds, key=lambda pair: -int(pair[0].ORDER))
+    by_contents_first = sorted(kinds, key=lambda pair: -pair[0].order)
     changes = [c for kind, items in by_contents_first for c in kind.plan(items, ctx)]
     notices = [n for kind, items in kinds for n in _notices(kind, items, ctx)]
     objects = sum(len(found) for found in ctx.facts.values() if isinstance(found, list))
@@ -97,10 +96,9 @@ def build_plan(
     return Plan(domain_key, domain.base_dn, ordered, objects, len(ctx.facts), tuple(notices))
 
 
-def _notices(kind: Any, items: Sequence[Desired], ctx: PlanContext) -> list[Notice]:
+def _notices(kind: Kind, items: Sequence[Desired], ctx: PlanContext) -> list[Notice]:
     """The findings no write can fix, from a kind that has them (``notices``)."""
-    found = getattr(kind, "notices", None)
-    return list(found(items, ctx)) if found is not None else []
+    return list(kind.notices(items, ctx)) if kind.notices is not None else []
 
 
 def read_from(
@@ -126,7 +124,7 @@ def _depth_and_key(target: str) -> tuple[int, str]:
 
 def _check_duplicates(desired: Mapping[str, Sequence[Desired]]) -> None:
     for kind, items in desired.items():
-        identity = getattr(registry.KINDS[kind], "identity", None)
+        identity = registry.KINDS[kind].identity
         if identity is None:
             continue
         seen: dict[str, Desired] = {}

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adsuite.connectors.ldap import Directory
-from adsuite.engine import facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.file_grants_io import journal_of
 from adsuite.engine.progress import Progress
@@ -177,9 +176,6 @@ def _principal(entry: Entry) -> Principal | None:
     return Principal(entry, sid_from_bytes(raw[0])) if raw else None
 
 
-facts.READERS[PrivilegedRead] = read_privileged
-
-
 def read_resting(
     conn: Connections, requests: Sequence[RestingRead], progress: Progress
 ) -> dict[Any, Any]:
@@ -199,4 +195,5 @@ def read_resting(
     return out
 
 
-facts.READERS[RestingRead] = read_resting
+# this protocol's part of engine/protocols.py's tables
+READS = {PrivilegedRead: read_privileged, RestingRead: read_resting}

@@ -1,18 +1,67 @@
-"""Importing this module registers every protocol's fact readers, writers and checkers.
+"""Every protocol's readers, writers and checkers, in three tables the pipeline looks up
+by request type: facts.gather reads with ``READERS``, the executor writes with
+``WRITERS`` after checking with ``CHECKERS``.
 
-LDAP's live in engine/facts.py and engine/executor.py. A protocol added later (SMB,
-WinRM) registers its own in a module of its own, imported here.
+Each protocol module lists its own part (``READS``, ``WRITES``, ``CHECKS``) as plain
+data; nothing registers itself at import. A new request type is added to its module's
+table and that table to the lists below; two protocols claiming one type is an error
+at import.
 """
 
-from adsuite.engine import check_io as check_io  # check: directory-wide rules, tickets
-from adsuite.engine import dacl_io as dacl_io  # delegation: DACL edits, ACE trustee names
-from adsuite.engine import executor, facts
-from adsuite.engine import file_grants_io as file_grants_io  # file_acl: ticket grants (journal)
-from adsuite.engine import gpo_io as gpo_io  # gpo, default_domain_policy: GPOs over LDAP + SMB
-from adsuite.engine import member_tickets_io as member_tickets_io  # ticketed_membership: journal
-from adsuite.engine import passwords as passwords  # password_reset writes
-from adsuite.engine import privileged_io as privileged_io  # privileged: groups by SID, in chain
-from adsuite.engine import smb_io as smb_io  # file_acl: folder permissions over SMB
-from adsuite.engine import winrm_folders_io as winrm_folders_io  # file_acl: local paths, WinRM
+from __future__ import annotations
 
-__all__ = ["executor", "facts"]
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from adsuite.engine import (
+    check_io,
+    dacl_io,
+    file_grants_io,
+    gpo_io,
+    ldap_io,
+    member_tickets_io,
+    passwords,
+    privileged_io,
+    smb_io,
+    winrm_folders_io,
+)
+from adsuite.engine.connections import Connections
+from adsuite.engine.progress import Progress
+
+Reader = Callable[[Connections, Sequence[Any], Progress], dict[Any, Any]]
+Writer = Callable[[Connections, Any], None]
+Checker = Callable[[Connections, str, Any], None]
+
+
+def _merged(*parts: Mapping[Any, Any]) -> dict[type, Any]:
+    out: dict[type, Any] = {}
+    for part in parts:
+        clash = set(out) & set(part)
+        if clash:
+            raise RuntimeError(f"two protocols handle {sorted(t.__name__ for t in clash)}")
+        out.update(part)
+    return out
+
+
+READERS: Mapping[type, Reader] = _merged(
+    ldap_io.READS,  # the directory: paged searches
+    check_io.READS,  # check: directory-wide rules
+    dacl_io.READS,  # delegation: ACE trustee names
+    file_grants_io.READS,  # file_acl: ticket grants (journal)
+    gpo_io.READS,  # gpo, default_domain_policy: GPOs over LDAP + SMB
+    member_tickets_io.READS,  # ticketed_membership: grants (journal)
+    privileged_io.READS,  # privileged: groups by SID, in chain; resting accounts
+    smb_io.READS,  # file_acl: folder permissions over SMB
+    winrm_folders_io.READS,  # file_acl: local paths over WinRM
+)
+WRITERS: Mapping[type, Writer] = _merged(
+    ldap_io.WRITES,
+    dacl_io.WRITES,
+    gpo_io.WRITES,
+    passwords.WRITES,
+    smb_io.WRITES,
+    winrm_folders_io.WRITES,
+)
+CHECKERS: Mapping[type, Checker] = _merged(
+    ldap_io.CHECKS, gpo_io.CHECKS, smb_io.CHECKS, winrm_folders_io.CHECKS
+)

@@ -59,7 +59,8 @@ def steps_of(records: Sequence[ChangeRecord]) -> list[_Step]:
         if rec.outcome != "applied":
             continue
         key = (rec.resource, _key(rec.target))
-        if getattr(registry.KINDS.get(rec.resource), "DELTA", False):
+        kind = registry.KINDS.get(rec.resource)
+        if kind is not None and kind.delta:
             key = (rec.resource, f"{key[1]}#{rec.change_no}")  # each is undone on its own
         old = steps.get(key)
         if old is None:
@@ -87,20 +88,18 @@ def _then(
 
 def spec_args(step: _Step, base_dn: str, *, undo: bool) -> list[dict[str, Any]]:
     """Desired state that undoes *step* (or redoes it, to see whether the object moved on)."""
-    module = registry.KINDS.get(step.kind)
-    if getattr(module, "UNDO", None):
+    kind = registry.KINDS.get(step.kind)
+    if kind is None or kind.undo:
         raise ValueError(cannot_undo(step.kind))
-    if module is not None and hasattr(module, "replay"):
-        replay: Callable[..., list[dict[str, Any]]] = module.replay
-        return replay(step.target, step.before or {}, step.after or {}, undo=undo)
-    if module is not None and hasattr(module, "restore"):
-        restore: Callable[..., dict[str, Any]] = module.restore
-        return [restore(step.target, step.before if undo else step.after, base_dn)]
+    if kind.replay is not None:
+        return kind.replay(step.target, step.before or {}, step.after or {}, undo=undo)
+    if kind.restore is not None:
+        return [kind.restore(step.target, step.before if undo else step.after, base_dn)]
     raise ValueError(cannot_undo(step.kind))
 
 
 # Journaled resources that are no resource kind (adsuite/admin writes them), and why a
-# rollback leaves them alone; a kind says the same with a module-level UNDO = "reason".
+# rollback leaves them alone; a kind says the same with its record's ``undo``.
 NOT_KINDS = {
     "admin_account": "a super-administrator check-out or check-in set a password nobody "
     "keeps; check the account in (adsuite admin checkin), which rotates it and restores "
@@ -111,8 +110,8 @@ NOT_KINDS = {
 
 def cannot_undo(kind: str) -> str:
     """Why changes of *kind* are not rolled back: by design (the kind's ``UNDO``), or not yet."""
-    module = registry.KINDS.get(kind)
-    reason = getattr(module, "UNDO", None) if module is not None else NOT_KINDS.get(kind)
+    found = registry.KINDS.get(kind)
+    reason = found.undo if found is not None else NOT_KINDS.get(kind)
     return (
         f"cannot be undone: {reason}" if reason else f"adsuite cannot roll back {kind} changes yet"
     )
@@ -135,8 +134,8 @@ def _once(
 def playbook_for(
     run_id: str, domain: str, steps: Sequence[tuple[_Step, list[dict[str, Any]]]]
 ) -> Playbook:
-    # a kind may take its undo in a form no playbook can write: its ``RollbackSpec``
-    specs = {kind: getattr(m, "RollbackSpec", m.Spec) for kind, m in registry.KINDS.items()}
+    # a kind may take its undo in a form no playbook can write: its ``rollback_spec``
+    specs = {name: kind.undo_spec for name, kind in registry.KINDS.items()}
     tasks = tuple(
         Task(
             step.kind,
@@ -155,9 +154,9 @@ def playbook_for(
 def _checked(step: _Step, base_dn: str, *, undo: bool) -> list[dict[str, Any]]:
     """:func:`spec_args`, validated against the kind's model (ValueError if refused)."""
     many = spec_args(step, base_dn, undo=undo)
-    module = registry.KINDS[step.kind]
+    model = registry.KINDS[step.kind].undo_spec
     for args in many:
-        getattr(module, "RollbackSpec", module.Spec).model_validate(args)
+        model.model_validate(args)
     return many
 
 

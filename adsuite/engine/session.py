@@ -18,7 +18,7 @@ from typing import Any
 from adsuite.connectors import credentials, endpoints
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import bind_check, drift, lease, planner, protocols, rollback
+from adsuite.engine import bind_check, drift, lease, planner, rollback
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
@@ -36,7 +36,6 @@ from adsuite.resources import registry
 from adsuite.source import Location
 
 log = logging.getLogger(__name__)
-_REGISTERED = protocols  # readers and writers of every protocol are in place
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from typing import Any
 
 from adsuite.connectors import smb, smb_walk
 from adsuite.connectors.ldap import Directory
-from adsuite.engine import executor, facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 from adsuite.engine.smb_sessions import share_tree
@@ -138,7 +137,7 @@ def still_as_planned(
         raise ConflictError(f"{target}: its permissions changed since the plan")
 
 
-facts.READERS[io.FolderRead] = read_folders
-facts.READERS[io.TreeRead] = read_trees
-executor.WRITERS[io.FolderWrite] = write_folder
-executor.CHECKERS[io.FolderExpect] = check_folder
+# this protocol's part of engine/protocols.py's tables
+READS = {io.FolderRead: read_folders, io.TreeRead: read_trees}
+WRITES = {io.FolderWrite: write_folder}
+CHECKS = {io.FolderExpect: check_folder}

@@ -27,7 +27,6 @@ from typing import Any
 
 from adsuite.connectors.smb import FileServerError
 from adsuite.connectors.winrm import ScriptResult, WinRmSessions
-from adsuite.engine import executor, facts
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
 from adsuite.engine.smb_io import (
@@ -230,7 +229,7 @@ def check_folder(conn: Connections, target: str, expect: local.LocalFolderExpect
     still_as_planned(target, raw, expect.exists, expect.fingerprint, expect.info)
 
 
-facts.READERS[local.LocalFolderRead] = read_folders
-facts.READERS[local.LocalTreeRead] = read_trees
-executor.WRITERS[local.LocalFolderWrite] = write_folder
-executor.CHECKERS[local.LocalFolderExpect] = check_folder
+# this protocol's part of engine/protocols.py's tables
+READS = {local.LocalFolderRead: read_folders, local.LocalTreeRead: read_trees}
+WRITES = {local.LocalFolderWrite: write_folder}
+CHECKS = {local.LocalFolderExpect: check_folder}

@@ -34,7 +34,8 @@ class Expected:
 
 
 def table_of(kind: str) -> Sequence[attrs.Attr]:
-    return tuple(getattr(registry.KINDS.get(kind), "TABLE", ()))
+    found = registry.KINDS.get(kind)
+    return found.table if found is not None else ()
 
 
 def managed_objects(changes: Iterable[ChangeRecord]) -> list[Expected]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -153,20 +153,54 @@ class PlanContext:
         return found
 
 
-class Kind(Protocol):
-    """The interface of a resource-kind module (see adsuite/resources/ou.py)."""
+Queries = Callable[[Sequence[Desired], PlanContext], Sequence[Hashable]]
+Declares = Callable[[Sequence[Desired], PlanContext], dict[str, str]]
+Plans = Callable[[Sequence[Desired], PlanContext], list[Change]]
 
-    NAME: str
-    ORDER: int
-    Spec: type[BaseModel]
 
-    def queries(self, desired: Sequence[Desired], ctx: PlanContext) -> list[Hashable]: ...
+@dataclass(frozen=True)
+class Kind:
+    """One resource kind, as the engine sees it: every hook it has, named, typed and
+    listed once at the end of its module (``KIND = Kind(...)``); a hook it lacks is None.
 
-    def declares(self, desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]: ...
+    The four the pipeline always calls: ``queries`` (the bulk reads it needs),
+    ``declares`` (names → DNs it will create), ``references`` (names it points at),
+    ``plan`` (pure: desired + facts → changes). The rest are optional:
 
-    def references(self, desired: Sequence[Desired]) -> set[str]: ...
+    - ``identity(spec) -> str``: two tasks with one identity are a load error;
+    - ``notices(desired, ctx)``: findings no write can fix (drift only);
+    - ``describe(change, drift=)`` and ``finding_aspects(change)``: its own words and
+      finding ids for a change;
+    - ``delta``: its images hold what each change did, so rollback undoes each alone;
+    - ``undo``: why rollback never undoes it (by design), or None;
+    - ``replay(target, before, after, undo=)`` or ``restore(target, image, base_dn)``:
+      the desired state that undoes (or redoes) a journaled change, validated against
+      ``rollback_spec`` (default ``spec``);
+    - ``table``: the LDAP attributes of a plain directory object kind.
+    """
 
-    def plan(self, desired: Sequence[Desired], ctx: PlanContext) -> list[Change]: ...
+    name: str
+    order: int
+    spec: type[BaseModel]
+    queries: Queries
+    declares: Declares
+    references: Callable[[Sequence[Desired]], set[str]]
+    plan: Plans
+    identity: Callable[[Any], str] | None = None
+    notices: Callable[[Sequence[Desired], PlanContext], Sequence[Notice]] | None = None
+    describe: Callable[..., Sequence[str]] | None = None
+    finding_aspects: Callable[[Change], Sequence[str]] | None = None
+    delta: bool = False
+    undo: str | None = None
+    replay: Callable[..., list[dict[str, Any]]] | None = None
+    restore: Callable[..., dict[str, Any]] | None = None
+    rollback_spec: type[BaseModel] | None = None
+    table: tuple[Any, ...] = ()
+
+    @property
+    def undo_spec(self) -> type[BaseModel]:
+        """The model a rollback's desired state is validated against."""
+        return self.rollback_spec or self.spec
 
 
 def attribute_diff(

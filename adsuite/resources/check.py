@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adsuite.formats import dn as dnlib
 from adsuite.resources import check_rules as rules
-from adsuite.resources.base import Change, Desired, Notice, PlanContext, first_error
+from adsuite.resources.base import Change, Desired, Kind, Notice, PlanContext, first_error
 from adsuite.resources.check_facts import (
     COMPUTERS,
     GROUP_ACLS,
@@ -204,3 +204,15 @@ def _notice(item: Desired, found: rules.Violation, today: date) -> Notice:
         f"{said}: exempt until {exemption.expires} by ticket {exemption.ticket}: {exemption.reason}"
     )
     return Notice(NAME, found.dn, text, item.location, "warning", spec.clause)
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    notices=notices,
+)

@@ -24,7 +24,7 @@ from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Query
 from adsuite.resources import accounts
 from adsuite.resources import attributes as attrs
-from adsuite.resources.base import Change, Desired, PlanContext
+from adsuite.resources.base import Change, Desired, Kind, PlanContext
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "computer"
@@ -82,7 +82,7 @@ def sam_account_name(name: str) -> str:
     return f"{name}$"
 
 
-KIND = accounts.AccountKind(
+ACCOUNTS = accounts.AccountKind(
     NAME,
     "computer",
     TABLE,
@@ -108,12 +108,12 @@ def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
 
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
-    return KIND.queries([sam_account_name(_spec(d).name) for d in desired], ctx)
+    return ACCOUNTS.queries([sam_account_name(_spec(d).name) for d in desired], ctx)
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
     present = [s for s in map(_spec, desired) if s.state == "present"]
-    return KIND.declares([(sam_account_name(s.name), s.ou) for s in present], ctx)
+    return ACCOUNTS.declares([(sam_account_name(s.name), s.ou) for s in present], ctx)
 
 
 def references(desired: Sequence[Desired]) -> set[str]:
@@ -134,7 +134,7 @@ def create_attributes(want: accounts.Want) -> dict[str, Any]:
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    return KIND.plan(desired, [_want(d, ctx) for d in desired], ctx, create_attributes)
+    return ACCOUNTS.plan(desired, [_want(d, ctx) for d in desired], ctx, create_attributes)
 
 
 def identity(spec: Spec) -> str:
@@ -145,3 +145,17 @@ def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[s
     """Spec arguments that declare *target* as a journaled *view* shows it (for rollback)."""
     args = accounts.restore_args(target, view, base_dn, [*FIELDS, "enabled"])
     return {"enabled": None, **args} if view is not None else args
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    restore=restore,
+    table=TABLE,
+)

@@ -28,7 +28,7 @@ from adsuite.formats import intervals
 from adsuite.formats.gpttmpl_inf import SYSTEM_ACCESS, InfSection, serialize_gpttmpl
 from adsuite.resources import gpo, gpo_requests
 from adsuite.resources import password_settings as pw
-from adsuite.resources.base import Change, Desired, PlanContext, first_error
+from adsuite.resources.base import Change, Desired, Kind, PlanContext, first_error
 from adsuite.resources.gpo_content import SECURITY_CSE, SECURITY_TOOL, Content, plan_content
 from adsuite.resources.gpo_object import Update, plan_update
 from adsuite.resources.gpo_registry import NOT_SET, Diff
@@ -224,3 +224,17 @@ def _declared(field: str, text: str) -> Any:
     raise ValueError(
         f"cannot roll back: {KEYS[field]} was {text!r}, which a playbook cannot declare"
     )
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    describe=describe,
+    replay=replay,
+)

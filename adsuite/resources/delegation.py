@@ -68,7 +68,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from adsuite.formats import dn as dnlib
 from adsuite.formats.security_descriptor import AccessMask, Ace, AceFlags, AceType
 from adsuite.resources import dacl, delegation_undo, protection
-from adsuite.resources.base import Action, Change, Desired, Expect, PlanContext
+from adsuite.resources.base import Action, Change, Desired, Expect, Kind, PlanContext
 from adsuite.resources.dacl import AceShape, Grant
 from adsuite.resources.delegation_facts import Facts, Requests
 from adsuite.resources.delegation_undo import IMAGE, PENDING_SID, image
@@ -374,3 +374,20 @@ def finding_aspects(change: Change) -> list[str]:
 
 def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    describe=describe,
+    finding_aspects=finding_aspects,
+    delta=DELTA,
+    replay=replay,
+    rollback_spec=RollbackSpec,
+)

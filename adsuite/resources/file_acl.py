@@ -58,7 +58,7 @@ from adsuite.resources import file_acl_image as imagelib
 from adsuite.resources import file_acl_places as places
 from adsuite.resources import file_acl_tree, file_acl_words, principals
 from adsuite.resources import smb_requests as io
-from adsuite.resources.base import Action, Change, Desired, PlanContext, first_error
+from adsuite.resources.base import Action, Change, Desired, Kind, PlanContext, first_error
 from adsuite.resources.file_acl_image import RollbackSpec, restore
 from adsuite.resources.file_acl_spec import Spec
 from adsuite.resources.file_acl_spec import principal_names as _principal_names
@@ -319,3 +319,18 @@ def describe(change: Change, *, drift: bool) -> list[str]:
     if drift:
         return file_acl_words.drift_details(change)
     return file_acl_words.plan_lines(change)
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    describe=describe,
+    restore=restore,
+    rollback_spec=RollbackSpec,
+)

@@ -54,7 +54,15 @@ from adsuite.formats.gpt_ini import (
 from adsuite.formats.ldap_query import by_names, sids_found
 from adsuite.resources import gpo_image, gpo_rollback, principals
 from adsuite.resources import gpo_requests as io
-from adsuite.resources.base import Action, Change, Desired, LdapWrite, PlanContext, first_error
+from adsuite.resources.base import (
+    Action,
+    Change,
+    Desired,
+    Kind,
+    LdapWrite,
+    PlanContext,
+    first_error,
+)
 from adsuite.resources.gpo_content import Content, declared_principals, plan_content
 from adsuite.resources.gpo_filter import plan_filter
 from adsuite.resources.gpo_image import Imaged, Touched
@@ -392,3 +400,19 @@ def finding_aspects(change: Change) -> list[str]:
     """What a drift finding is about: the words' keys, never the rollback images."""
     keys = set(change.before or {}) | set(change.after or {})
     return sorted(keys - {gpo_image.SPECS})
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    describe=describe,
+    finding_aspects=finding_aspects,
+    replay=replay,
+    rollback_spec=RollbackSpec,
+)

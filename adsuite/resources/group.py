@@ -22,7 +22,7 @@ from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import accounts
 from adsuite.resources import attributes as attrs
-from adsuite.resources.base import Change, Desired, LdapWrite, PlanContext
+from adsuite.resources.base import Change, Desired, Kind, LdapWrite, PlanContext
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "group"
@@ -84,7 +84,7 @@ def group_type_writes(entry: Entry, after: Mapping[str, Any], dn: str) -> list[L
     return [LdapWrite("modify", dn, changes={"groupType": ("replace", [value])})]
 
 
-KIND = accounts.AccountKind(
+ACCOUNTS = accounts.AccountKind(
     NAME,
     "group",
     TABLE,
@@ -112,11 +112,13 @@ def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
 
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
-    return KIND.queries([_spec(d).name for d in desired], ctx)
+    return ACCOUNTS.queries([_spec(d).name for d in desired], ctx)
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
-    return KIND.declares([(s.name, s.ou) for s in map(_spec, desired) if s.state == "present"], ctx)
+    return ACCOUNTS.declares(
+        [(s.name, s.ou) for s in map(_spec, desired) if s.state == "present"], ctx
+    )
 
 
 def references(desired: Sequence[Desired]) -> set[str]:
@@ -133,7 +135,7 @@ def create_attributes(want: accounts.Want) -> dict[str, Any]:
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    return KIND.plan(desired, [_want(d, ctx) for d in desired], ctx, create_attributes)
+    return ACCOUNTS.plan(desired, [_want(d, ctx) for d in desired], ctx, create_attributes)
 
 
 def identity(spec: Spec) -> str:
@@ -144,3 +146,17 @@ def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[s
     fields = ("scope", "category", "description", "managed_by")
     args = accounts.restore_args(target, view, base_dn, fields)
     return {"scope": None, "category": None, **args} if view is not None else args
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    restore=restore,
+    table=TABLE,
+)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query, by_names
-from adsuite.resources.base import Action, Change, Desired, Expect, LdapWrite, PlanContext
+from adsuite.resources.base import Action, Change, Desired, Expect, Kind, LdapWrite, PlanContext
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "membership"
@@ -131,3 +131,16 @@ def replay(
     if removed:
         out.append({"group": group, "members": removed, "mode": "add" if undo else "remove"})
     return out
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    delta=DELTA,
+    replay=replay,
+)

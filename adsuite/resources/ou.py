@@ -26,6 +26,7 @@ from adsuite.resources.base import (
     Change,
     Desired,
     Expect,
+    Kind,
     LdapWrite,
     PlanContext,
     attribute_diff,
@@ -268,3 +269,17 @@ def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[s
     clearable = ("description", "managed_by")
     cleared: dict[str, Any] = {k: "" for k in clearable if k in fields and fields[k] is None}
     return {"path": path, "protected": None, **fields, **cleared}
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    restore=restore,
+    table=TABLE,
+)

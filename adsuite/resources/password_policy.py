@@ -31,6 +31,7 @@ from adsuite.resources.base import (
     Change,
     Desired,
     Expect,
+    Kind,
     LdapWrite,
     PlanContext,
     attribute_diff,
@@ -152,3 +153,16 @@ def replay(
     values = {f: pw.declared(f, shown[f]) for f in pw.FIELDS if f in shown}
     reason = None if undo else shown.get("floor_override")
     return [pw.validated(Spec, pw.restored(values, reason, undo=undo))]
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    replay=replay,
+)

@@ -27,6 +27,7 @@ from adsuite.resources.base import (
     Change,
     Desired,
     Expect,
+    Kind,
     PlanContext,
     SecretRef,
     first_error,
@@ -130,3 +131,16 @@ def _reset(item: Desired, spec: Spec, entry: Entry) -> Change:
 
 def identity(spec: Spec) -> str:
     return spec.user.lower()
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    undo=UNDO,
+)

@@ -28,6 +28,7 @@ from adsuite.resources.base import (
     Change,
     Desired,
     Expect,
+    Kind,
     LdapWrite,
     Notice,
     PlanContext,
@@ -366,3 +367,21 @@ def describe(change: Change, *, drift: bool) -> list[str]:
 def finding_aspects(change: Change) -> list[str]:
     """What a drift finding's id depends on: the fields changed, as before ``also_member_of``."""
     return sorted((set(change.before or {}) | set(change.after or {})) - {ALSO})
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    notices=notices,
+    describe=describe,
+    finding_aspects=finding_aspects,
+    delta=DELTA,
+    replay=replay,
+    rollback_spec=RollbackSpec,
+)

@@ -43,6 +43,7 @@ from adsuite.resources.base import (
     Change,
     Desired,
     Expect,
+    Kind,
     LdapWrite,
     PlanContext,
     attribute_diff,
@@ -319,3 +320,17 @@ def _declare(
     if "description" in image:
         args["description"] = image["description"] or ""  # "" clears it
     return pw.validated(Spec, args)
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    finding_aspects=finding_aspects,
+    replay=replay,
+)

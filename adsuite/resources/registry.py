@@ -1,8 +1,7 @@
-"""Every resource kind adsuite knows, by the key a task uses."""
+"""Every resource kind adsuite knows, by the key a task uses: each module's ``KIND``
+record (adsuite/resources/base.py ``Kind``) lists its hooks; nothing is found by probing."""
 
 from __future__ import annotations
-
-from types import ModuleType
 
 from pydantic import BaseModel
 
@@ -25,9 +24,10 @@ from adsuite.resources import (
     ticketed_membership,
     user,
 )
+from adsuite.resources.base import Kind
 
-KINDS: dict[str, ModuleType] = {
-    m.NAME: m
+KINDS: dict[str, Kind] = {
+    m.KIND.name: m.KIND
     for m in (
         ou,
         group,
@@ -52,9 +52,8 @@ KINDS: dict[str, ModuleType] = {
 
 def specs() -> dict[str, type[BaseModel]]:
     """The desired-state model of each kind, for the playbook loader."""
-    return {name: module.Spec for name, module in KINDS.items()}
+    return {name: kind.spec for name, kind in KINDS.items()}
 
 
 def order(kind: str) -> int:
-    value: int = KINDS[kind].ORDER
-    return value
+    return KINDS[kind].order

@@ -31,6 +31,7 @@ from adsuite.resources.base import (
     Change,
     Desired,
     Expect,
+    Kind,
     LdapWrite,
     PlanContext,
     attribute_diff,
@@ -236,3 +237,17 @@ def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[s
         k: "" if view[k] is None else view[k] for k in ("description", "location") if k in view
     }
     return {"name": name, **values}
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    restore=restore,
+    table=TABLE,
+)

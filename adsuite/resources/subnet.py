@@ -30,6 +30,7 @@ from adsuite.resources.base import (
     Change,
     Desired,
     Expect,
+    Kind,
     LdapWrite,
     PlanContext,
     attribute_diff,
@@ -197,3 +198,17 @@ def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[s
         "prefix": prefix,
         **{k: "" if view[k] is None else view[k] for k in fields if k in view},
     }
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    restore=restore,
+    table=TABLE,
+)

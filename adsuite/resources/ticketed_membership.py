@@ -36,6 +36,7 @@ from adsuite.resources.base import (
     Change,
     Desired,
     Expect,
+    Kind,
     LdapWrite,
     Notice,
     PlanContext,
@@ -203,3 +204,19 @@ def describe(change: Change, *, drift: bool) -> list[str]:
 def finding_aspects(change: Change) -> list[str]:
     """What a drift finding's id depends on: which members, so each new one is new."""
     return sorted(f"-{dnlib.key(dn)}" for dn in (change.before or {}).get("removed", []))
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    notices=notices,
+    describe=describe,
+    finding_aspects=finding_aspects,
+    undo=UNDO,
+)

@@ -25,7 +25,7 @@ from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Query
 from adsuite.resources import accounts
 from adsuite.resources import attributes as attrs
-from adsuite.resources.base import Change, Desired, PlanContext, SecretRef
+from adsuite.resources.base import Change, Desired, Kind, PlanContext, SecretRef
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "user"
@@ -99,7 +99,7 @@ class Spec(BaseModel):
         return value
 
 
-KIND = accounts.AccountKind(
+ACCOUNTS = accounts.AccountKind(
     NAME,
     "user",
     TABLE,
@@ -125,11 +125,13 @@ def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
 
 
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
-    return KIND.queries([_spec(d).name for d in desired], ctx)
+    return ACCOUNTS.queries([_spec(d).name for d in desired], ctx)
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
-    return KIND.declares([(s.name, s.ou) for s in map(_spec, desired) if s.state == "present"], ctx)
+    return ACCOUNTS.declares(
+        [(s.name, s.ou) for s in map(_spec, desired) if s.state == "present"], ctx
+    )
 
 
 def references(desired: Sequence[Desired]) -> set[str]:
@@ -156,7 +158,7 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
             out["userPrincipalName"] = [default_upn(spec.name, ctx.realm)]
         return out
 
-    changes = KIND.plan(desired, [_want(d, ctx) for d in desired], ctx, create)
+    changes = ACCOUNTS.plan(desired, [_want(d, ctx) for d in desired], ctx, create)
     return [_with_password_note(c, specs, ctx.realm) for c in changes]
 
 
@@ -195,3 +197,17 @@ def identity(spec: Spec) -> str:
 def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:
     args = accounts.restore_args(target, view, base_dn, [*FIELDS, "enabled"])
     return {"enabled": None, **args} if view is not None else args
+
+
+KIND = Kind(
+    name=NAME,
+    order=ORDER,
+    spec=Spec,
+    queries=queries,
+    declares=declares,
+    references=references,
+    plan=plan,
+    identity=identity,
+    restore=restore,
+    table=TABLE,
+)

@@ -162,7 +162,7 @@ class TicketEnv:
 
     def task(self, kind: str, args: Mapping[str, Any], path: ParamPath, name: str) -> Task:
         """A playbook task of *kind*, validated as a playbook's would be, at *path*'s line."""
-        model = registry.KINDS[kind].Spec
+        model = registry.KINDS[kind].spec
         try:
             spec = model.model_validate(dict(args), context={TICKET_CONTEXT: self.id})
         except ValidationError as exc:

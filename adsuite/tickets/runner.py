@@ -27,8 +27,8 @@ from pydantic import BaseModel, ValidationError
 
 from adsuite.connectors.credentials import Secret
 from adsuite.engine.connections import Connections
-from adsuite.engine.executor import generate_password
 from adsuite.engine.inventory import Inventory, load_inventory
+from adsuite.engine.ldap_io import generate_password
 from adsuite.engine.lease import Notice
 from adsuite.engine.loader import Play, Playbook
 from adsuite.engine.planner import Plan

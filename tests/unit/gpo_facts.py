@@ -148,7 +148,7 @@ def desired(tasks: Sequence[dict[str, Any]]) -> dict[str, list[Desired]]:
     for line, task in enumerate(tasks, start=1):
         ((kind, args),) = task.items()
         try:
-            spec = registry.KINDS[kind].Spec.model_validate(args)
+            spec = registry.KINDS[kind].spec.model_validate(args)
         except ValidationError as error:  # the loader reports these as file:line InputErrors
             raise InputError(str(error), file="case.yml", line=line) from None
         out[kind].append(Desired(spec, Location("case.yml", line), f"task {line}"))

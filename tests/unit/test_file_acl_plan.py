@@ -110,7 +110,7 @@ def plan_case(case: dict[str, Any]) -> list[dict[str, Any]]:
     context = {TICKET_CONTEXT: "PC-1"} if case.get("ticket") else None
     for line, task in enumerate(case["tasks"], start=1):
         ((kind, args),) = task.items()
-        model = RollbackSpec if case.get("rollback") else registry.KINDS[kind].Spec
+        model = RollbackSpec if case.get("rollback") else registry.KINDS[kind].spec
         spec = model.model_validate(args, context=context)
         desired[kind].append(Desired(spec, Location("case.yml", line), f"task {line}"))
 

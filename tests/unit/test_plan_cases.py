@@ -61,7 +61,7 @@ def desired(tasks: Sequence[dict[str, Any]]) -> dict[str, list[Desired]]:
     out: dict[str, list[Desired]] = {name: [] for name in registry.KINDS}
     for line, task in enumerate(tasks, start=1):
         ((kind, args),) = task.items()
-        spec = registry.KINDS[kind].Spec.model_validate(args)
+        spec = registry.KINDS[kind].spec.model_validate(args)
         out[kind].append(Desired(spec, Location("case.yml", line), f"task {line}"))
     return out
 

@@ -64,7 +64,7 @@ def test_rollback_case(case: dict[str, Any]) -> None:
             args = rollback.spec_args(step, BASE, undo=undo)
             assert args == case[direction]
             for one in args:  # what the engine builds its playbook from must load
-                registry.KINDS[case["kind"]].Spec.model_validate(one)
+                registry.KINDS[case["kind"]].spec.model_validate(one)
 
 
 # --- round trips against directory entries held as data ------------------------------

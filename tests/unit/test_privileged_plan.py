@@ -114,7 +114,7 @@ def plan_case(case: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str
                 out[request] = [p.entry for p in accounts if _named(request, p.name)]
         return out
 
-    spec = registry.KINDS["privileged"].Spec.model_validate(case["task"])
+    spec = registry.KINDS["privileged"].spec.model_validate(case["task"])
     desired: dict[str, list[Desired]] = {name: [] for name in registry.KINDS}
     desired["privileged"] = [Desired(spec, Location("case.yml", 1), "task")]
     plan = build_plan("group", DOMAIN, desired, read)

@@ -61,7 +61,7 @@ def plan_of(case: dict[str, Any]) -> Plan:
     desired: dict[str, list[Desired]] = {name: [] for name in registry.KINDS}
     for line, task in enumerate(tasks, start=1):
         ((kind, args),) = task.items()
-        spec = registry.KINDS[kind].Spec.model_validate(args)
+        spec = registry.KINDS[kind].spec.model_validate(args)
         desired[kind].append(Desired(spec, Location("case.yml", line), f"task {line}"))
     state = GroupTickets(
         None if case.get("absent") else GROUP_DN,
