@@ -64,7 +64,8 @@ def second_dc(lab: LabStatus) -> Iterator[LabStatus]:
     replica = Replica(lab_config_for_tests(), 2)
     keep = os.environ.get("ADSUITE_KEEP_LAB") == "1"
     try:
-        status = replica.up(log.info)
+        Lab(lab_config_for_tests()).up(on_step=log.info, dcs=2)  # DC1 into its namespace
+        status = replica.status()
     except LabError as error:
         hint = f" (hint: {error.hint})" if error.hint else ""
         failure: str | None = f"second lab DC unavailable: {error}{hint}"

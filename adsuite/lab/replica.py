@@ -31,6 +31,8 @@ from adsuite.lab.smbconf import krb5_overlay_text, lab_smb_conf_options, patch_s
 
 log = logging.getLogger(__name__)
 
+PULL_ATTEMPTS = 3
+
 MAX_DCS = 9
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
@@ -122,7 +124,7 @@ class Replica:
             self.down()
             raise
         on_step(f"replicating every partition between dc1 and {self.name}")
-        self._replicate_both_ways()
+        self.replicate_both_ways()
         return self.status()
 
     def down(self) -> bool:
@@ -235,7 +237,9 @@ class Replica:
             hint=f"see {self.paths.samba_log}",
         )
 
-    def _replicate_both_ways(self) -> None:
+    def replicate_both_ways(self) -> None:
+        """One forced pull of every partition each way (a DC that just started may drop
+        the first DRS connection: each pull is tried up to three times)."""
         samba_tool = find_tool("samba-tool")
         realm = self.config.realm.lower()
         first, this = f"dc1.{realm}", f"{self.name}.{realm}"
@@ -249,4 +253,15 @@ class Replica:
                     partition,
                     f"--username=Administrator@{self.config.realm}",
                 ]
+                self._pull(samba_tool, args)
+
+    def _pull(self, samba_tool: str, args: list[str]) -> None:
+        for attempt in range(1, PULL_ATTEMPTS + 1):
+            try:
                 run_samba_tool(samba_tool, self.admin_secret, "--password", args, self._wrap)
+                return
+            except LabError as error:
+                if attempt == PULL_ATTEMPTS:
+                    raise
+                log.info("%s (attempt %d of %d); again in 2 s", error, attempt, PULL_ATTEMPTS)
+                time.sleep(2)

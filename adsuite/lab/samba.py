@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from ldap3 import Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException, LDAPInvalidCredentialsResult
@@ -69,14 +70,38 @@ class Lab:
     def up(
         self, on_step: OnStep | None = None, timeout: float = READY_TIMEOUT, dcs: int = 1
     ) -> LabStatus:
-        """Start DC1 (see :meth:`up_first`), then join or start DC2 … DC*dcs*."""
-        status = self.up_first(on_step, timeout)
+        """Start DC1 (see :meth:`up_first`), then join or start DC2 … DC*dcs*.
+
+        With more than one DC, DC1 runs in a mount namespace of its own (lab/namespace.py)
+        so that it resolves its partners through the lab's DNS; a DC1 started alone runs
+        as a plain daemon (that also works where / is no mount point, as in a chroot), and
+        is restarted into its namespace when a second DC joins.
+        """
+        several = dcs > 1 or bool(self.replicas())
+        if several and self.status().running and not self._private_marker.exists():
+            (on_step or _quiet)("restarting dc1 in a mount namespace of its own for its partners")
+            self.down_first()
+        status = self.up_first(on_step, timeout, private=several)
         for index in range(2, dcs + 1):
             Replica(self.config, index).up(on_step or _quiet)
         return status
 
-    def up_first(self, on_step: OnStep | None = None, timeout: float = READY_TIMEOUT) -> LabStatus:
-        """Provision if needed, start, and wait for LDAPS. Harmless when already running."""
+    @property
+    def _private_marker(self) -> Path:
+        return self.config.state_dir / "dc1-private-mounts"  # DC1 runs in its namespace
+
+    def up_first(
+        self,
+        on_step: OnStep | None = None,
+        timeout: float = READY_TIMEOUT,
+        private: bool | None = None,
+    ) -> LabStatus:
+        """Provision if needed, start, and wait for LDAPS. Harmless when already running.
+
+        *private*: start DC1 in its own mount namespace (default: when the lab has
+        other DCs)."""
+        if private is None:
+            private = bool(self.replicas())
         step = on_step or _quiet
         require_root("starting the lab DC")
         samba, samba_tool = find_tool("samba"), find_tool("samba-tool")
@@ -91,7 +116,7 @@ class Lab:
         step("configuring smb.conf (audit logs, data share) and the Kerberos overlay")
         configure(self.config)
         step("starting samba")
-        self._start(samba)
+        self._start(samba, private)
         step(f"waiting for an LDAPS bind on {current.ldap_url}")
         try:
             self.wait_ready(timeout)
@@ -144,12 +169,16 @@ class Lab:
             )
         shutil.rmtree(state_dir)
 
-    def _start(self, samba: str) -> None:
+    def _start(self, samba: str, private: bool) -> None:
         self.paths.pid_file.unlink(missing_ok=True)  # stale: status() found no samba
         command = [samba, "-s", str(self.paths.smb_conf), "-D"]
         log.info("running %s", " ".join(command))
-        wrapped = in_private_mounts(command, self.paths.resolv_conf)
-        result = subprocess.run(wrapped, capture_output=True, text=True, timeout=60, check=False)
+        self._private_marker.unlink(missing_ok=True)
+        if private:
+            command = in_private_mounts(command, self.paths.resolv_conf)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        if result.returncode == 0 and private:
+            self._private_marker.touch()
         if result.returncode != 0:
             reason = last_meaningful_line(result.stderr + result.stdout)
             raise LabError(f"samba did not start: {reason}", hint=f"see {self.paths.samba_log}")
