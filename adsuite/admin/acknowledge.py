@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adsuite.engine.compliance_proofs import (
+from adsuite.errors import InputError
+from adsuite.journal.proofs import (
     ACK_MODE,
     FINDINGS_RESOURCE,
     USAGE_MODE,
     acknowledged,
     recorded_findings,
 )
-from adsuite.errors import InputError
 from adsuite.journal.store import Journal
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
+from adsuite.audit import attribution as auditlib
+from adsuite.audit.run import AuditReport, outside_changes
 from adsuite.cli.console import default_path, emit_json, format_option, inventory_option, out
-from adsuite.engine import audit as auditlib
-from adsuite.engine.audit_run import AuditReport, outside_changes
 from adsuite.engine.session import Session
 from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
 from adsuite.journal.store import Journal

@@ -11,19 +11,19 @@ from pathlib import Path
 import click
 
 from adsuite.admin import tickets as admin_tickets
+from adsuite.audit.month import outside_in_month
+from adsuite.audit.run import Row
 from adsuite.cli.console import default_path, err, format_option, inventory_option, json_text
 from adsuite.cli.handover import write_output
-from adsuite.engine import compliance
-from adsuite.engine.audit_month import outside_in_month
-from adsuite.engine.audit_run import Row
-from adsuite.engine.compliance_map import DEFAULT_MAP, load_map
+from adsuite.compliance import report as compliance
+from adsuite.compliance.clause_map import DEFAULT_MAP, load_map
+from adsuite.compliance.ticket_rules import ticket_rules
 from adsuite.engine.inventory import load_inventory
 from adsuite.errors import EXIT_DRIFT, InputError
 from adsuite.journal import monthly
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.templates import environment
-from adsuite.tickets.compliance_rules import ticket_rules
 
 
 @click.group()

@@ -2,7 +2,7 @@
 folded into a few dated lines and one sentence each.
 
 Pure functions over the journal's read models (no database access): the compliance
-report (adsuite/engine/compliance.py) reads the journal once and hands the records
+report (adsuite/compliance/report.py) reads the journal once and hands the records
 here. Every :class:`Proof` says what it shows, how many records it found, the latest
 of them with their dates, and whether a requirement of the compliance map is met.
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adsuite.engine.audit import outside_adsuite, outside_adsuite_folders
-from adsuite.engine.audit_windows import FolderWrite
+from adsuite.audit.attribution import outside_adsuite, outside_adsuite_folders
+from adsuite.audit.windows import FolderWrite
 from adsuite.formats.samba_audit import DirectoryWrite
 from adsuite.journal.records import ChangeRecord
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adsuite.engine.audit_gpo import Container, generalized_time, with_containers
+from adsuite.audit.gpo import Container, generalized_time, with_containers
 from adsuite.journal.records import ChangeRecord
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

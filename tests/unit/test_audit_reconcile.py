@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adsuite.engine.audit import outside_adsuite
+from adsuite.audit.attribution import outside_adsuite
 from adsuite.formats.samba_audit import DirectoryWrite, directory_writes, logons
 from adsuite.journal.records import ChangeRecord
 

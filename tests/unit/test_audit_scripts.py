@@ -12,8 +12,8 @@ import tree_sitter
 import tree_sitter_powershell
 from test_powershell_syntax import SCRIPTS, problems
 
+from adsuite.audit import collect as audit_collect
 from adsuite.connectors.winrm import ScriptResult, WinRmSessions
-from adsuite.engine import audit_collect
 from adsuite.templates import powershell_script
 
 AUDIT_SCRIPTS = (audit_collect.SCRIPT, audit_collect.SHARES_SCRIPT)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adsuite.engine.audit_windows import (
+from adsuite.audit.windows import (
     directory_writes,
     folder_writes,
     sd_parts_changed,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adsuite.engine.compliance import check_ticket_types
-from adsuite.engine.compliance_map import load_map, umbrella_imports
+from adsuite.compliance.clause_map import load_map, umbrella_imports
+from adsuite.compliance.report import check_ticket_types
+from adsuite.compliance.ticket_rules import ticket_rules
 from adsuite.errors import InputError
-from adsuite.tickets.compliance_rules import ticket_rules
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "playbooks" / "compliance.yml"

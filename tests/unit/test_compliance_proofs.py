@@ -13,12 +13,11 @@ import pytest
 from adsuite.admin.acknowledge import acknowledge
 from adsuite.admin.events import LogonEvent
 from adsuite.admin.reconcile import Use, finding_id
-from adsuite.engine import compliance_proofs as proofs
-from adsuite.engine.audit_month import month_bounds
-from adsuite.engine.compliance import clause_state
-from adsuite.engine.compliance_proofs import AuditProbe
+from adsuite.audit.month import month_bounds
+from adsuite.compliance.report import clause_state
 from adsuite.errors import InputError
-from adsuite.journal import monthly
+from adsuite.journal import monthly, proofs
+from adsuite.journal.proofs import AuditProbe
 from adsuite.journal.store import Journal
 
 OPERATOR = {"os_user": "admin"}

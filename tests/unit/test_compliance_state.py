@@ -11,10 +11,10 @@ import pytest
 from test_cli_errors import INVENTORY
 
 from adsuite.cli.main import main
-from adsuite.engine import compliance
-from adsuite.engine.compliance import TicketRule, TicketRules, clause_state, ticket_check
-from adsuite.engine.compliance_check import ERROR, NOT_ENFORCED, PlaybookCheck, from_findings
-from adsuite.engine.compliance_map import load_map
+from adsuite.compliance import report as compliance
+from adsuite.compliance.check import ERROR, NOT_ENFORCED, PlaybookCheck, from_findings
+from adsuite.compliance.clause_map import load_map
+from adsuite.compliance.report import TicketRule, TicketRules, clause_state, ticket_check
 from adsuite.engine.drift import Finding
 from adsuite.journal.evidence import Proof
 from adsuite.journal.store import Journal

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from adsuite.compliance.check import DRIFT
+from adsuite.compliance.report import clause_state
 from adsuite.connectors.credentials import Secret
-from adsuite.engine.compliance import clause_state
-from adsuite.engine.compliance_check import DRIFT
 from adsuite.engine.inventory import DomainController, load_inventory
 from adsuite.errors import DirectoryError, InputError
 from adsuite.formats import dn as dnlib

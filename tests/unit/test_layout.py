@@ -10,34 +10,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "adsuite"
 
-# layer -> the adsuite layers it must not import
-FORBIDDEN = {
-    "formats": {
-        "connectors",
-        "resources",
-        "engine",
-        "cli",
-        "journal",
-        "tickets",
-        "serve",
-        "lab",
-        "admin",
-        "health",
-        "recovery",
-    },
-    "connectors": {"resources", "engine", "cli", "tickets", "serve", "admin", "health", "recovery"},
-    # resources build queries and read entries as plain data (formats/ldap_query.py);
-    # only the engine's readers and writers talk to a DC
-    "resources": {"connectors", "engine", "cli", "tickets", "serve", "admin", "health", "recovery"},
-    "journal": {"engine", "cli", "resources", "tickets", "serve", "admin", "health", "recovery"},
-    "engine": {"cli", "serve", "tickets", "admin", "health", "recovery"},
-    "health": {"cli", "serve", "tickets", "admin", "recovery"},
-    "tickets": {"cli", "serve", "admin"},
-    "admin": {"cli", "serve"},
-    "recovery": {"cli", "serve", "tickets", "admin"},
-    "serve": {"cli"},
-    "lab": {"engine", "cli", "resources", "tickets", "serve", "admin"},
-}
+# The floors, bottom up (docs/architecture.md): a layer imports only layers on floors
+# below its own, never one beside it or above. The modules at the package root
+# (errors, source, templates, private_files) may be imported from anywhere.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("formats",),  # pure codecs, LDAP queries as data
+    ("connectors",),  # LDAP, SMB, WinRM, credentials, probes
+    ("resources", "journal", "lab"),  # pure kinds; the journal; the lab DC
+    ("engine",),  # the pipeline: load, facts, plan, apply, drift, rollback
+    ("audit", "tickets", "health", "recovery"),  # jobs built on the pipeline
+    ("admin",),  # super-administrator check-out, logon usage (uses tickets)
+    ("compliance",),  # the report over all of the above
+    ("serve",),  # the service-desk endpoint
+    ("cli",),  # the only place that prints
+)
+FLOOR = {layer: level for level, layers in enumerate(FLOORS) for layer in layers}
+FORBIDDEN = {layer: {other for other in FLOOR if FLOOR[other] >= FLOOR[layer] and other != layer}
+             for layer in FLOOR}  # fmt: skip
 
 
 def imported_layers(path: Path) -> set[str]:
@@ -49,6 +38,11 @@ def imported_layers(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             names.update(a.name.split(".")[1] for a in node.names if a.name.startswith("adsuite."))
     return names
+
+
+def test_every_package_has_a_floor() -> None:
+    packages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages == set(FLOOR)
 
 
 def test_imports_point_one_way() -> None:

@@ -21,15 +21,15 @@ from fakes.fake_security_log import FakeSecurityLog
 from fakes.fake_winrm_canned import CannedError, CannedScript
 from fakes.fake_winrm_endpoint import FakeWinRmEndpoint
 
-from adsuite.connectors.credentials import Secret
-from adsuite.connectors.winrm import WinRmSessions, WinRmTarget
-from adsuite.engine import audit_collect
-from adsuite.engine.audit_windows import (
+from adsuite.audit import collect as audit_collect
+from adsuite.audit.windows import (
     DIRECTORY_EVENTS,
     FOLDER_EVENTS,
     directory_writes,
     folder_writes,
 )
+from adsuite.connectors.credentials import Secret
+from adsuite.connectors.winrm import WinRmSessions, WinRmTarget
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 GROUP = "CN=HQ-Finance,OU=Groups,OU=HQ,DC=group,DC=example,DC=com"

@@ -1,6 +1,6 @@
 """The changes made outside adsuite in one calendar month, for the monthly report (四.5).
 
-`adsuite audit changes` (:func:`adsuite.engine.audit_run.outside_changes`) over the
+`adsuite audit changes` (:func:`adsuite.audit.run.outside_changes`) over the
 month: every change to a managed object or folder that no journaled adsuite run made,
 read from the DCs' (and file servers') own logs. What cannot be read is said in a note,
 never skipped: the report still lists adsuite's own changes.
@@ -12,8 +12,8 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adsuite.engine import audit as auditlib
-from adsuite.engine.audit_run import Row, outside_changes
+from adsuite.audit import attribution as auditlib
+from adsuite.audit.run import Row, outside_changes
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError
 from adsuite.journal.store import Journal

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from adsuite.audit.windows import Logon, SecurityEvent, split_items
 from adsuite.connectors.winrm import ScriptResult, WinRmError, WinRmSessions
-from adsuite.engine.audit_windows import Logon, SecurityEvent, split_items
 
 log = logging.getLogger(__name__)
 

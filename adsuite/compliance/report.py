@@ -3,7 +3,7 @@ from a fresh drift check, and the journal records that prove it.
 
 :func:`build` records that the journal is read for the report (五.8), plans every
 playbook the map names and journals each check as a drift run
-(:mod:`adsuite.engine.compliance_check`), reads the journal once and folds it into
+(:mod:`adsuite.compliance.check`), reads the journal once and folds it into
 evidence (:mod:`adsuite.journal.evidence`), and gives each clause one state:
 
 - ``drift``: a playbook of the clause finds drift (warnings never count);
@@ -36,8 +36,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from adsuite.engine import compliance_probe, compliance_proofs
-from adsuite.engine.compliance_check import (
+from adsuite.compliance import probe as compliance_probe
+from adsuite.compliance.check import (
     COMPLIANT,
     DRIFT,
     ERROR,
@@ -46,9 +46,10 @@ from adsuite.engine.compliance_check import (
     check_playbooks,
     for_clause,
 )
-from adsuite.engine.compliance_map import Clause, Evidence, LoadedMap, OutOfScope, umbrella_imports
+from adsuite.compliance.clause_map import Clause, Evidence, LoadedMap, OutOfScope, umbrella_imports
 from adsuite.engine.inventory import load_inventory
 from adsuite.journal import evidence, evidence_recovery
+from adsuite.journal import proofs as compliance_proofs
 from adsuite.journal.chain import utc_timestamp
 from adsuite.journal.evidence import Proof, Recent
 from adsuite.journal.paths import default_journal_path

@@ -1,13 +1,13 @@
 """`adsuite audit changes` end to end: read every change log, reconcile, one list of rows.
 
 Sources: each Samba DC's ``dsdb_audit.log`` (``samba_audit_dir``); each Windows DC's
-Security log over WinRM (``winrm_host``; :mod:`adsuite.engine.audit_collect`); the
+Security log over WinRM (``winrm_host``; :mod:`adsuite.audit.collect`); the
 Security log of each Windows file server (an inventory host with ``winrm:``) that holds
 a folder the journal's ``file_acl`` changes name. A file server without ``winrm:`` is
 taken for a Samba server, which keeps no such log: that is said in one line, not
 skipped silently. Directory lookups are one search each: the SIDs of writers and of
 the groups in Windows membership events, and (when the journal holds GPO changes) the
-group policy containers. Reconciliation: :mod:`adsuite.engine.audit`.
+group policy containers. Reconciliation: :mod:`adsuite.audit.attribution`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from adsuite.audit import attribution as audit
+from adsuite.audit import collect as audit_collect
+from adsuite.audit import gpo as audit_gpo
+from adsuite.audit import windows as audit_windows
+from adsuite.audit.windows import FolderWrite
 from adsuite.connectors import samba_logs
 from adsuite.connectors.ldap import Directory
 from adsuite.connectors.winrm import WinRmSessions
-from adsuite.engine import audit, audit_collect, audit_gpo, audit_windows
-from adsuite.engine.audit_windows import FolderWrite
 from adsuite.engine.connections import Connections
 from adsuite.engine.inventory import Domain
 from adsuite.engine.winrm_hosts import winrm_sessions

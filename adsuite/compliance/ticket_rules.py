@@ -3,7 +3,7 @@ words, and whether adsuite carries out tickets of that type yet.
 
 The engine's compliance report knows nothing of the ticket framework; this reads the
 approvals file with the same loader every ticket goes through and hands the report
-plain :class:`~adsuite.engine.compliance.TicketRule` records.
+plain :class:`~adsuite.compliance.report.TicketRule` records.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from adsuite.engine.compliance import TicketRule, TicketRules
+from adsuite.compliance.report import TicketRule, TicketRules
 from adsuite.errors import InputError
 from adsuite.tickets import registry
 from adsuite.tickets.rules import TypeRule, load_rules

@@ -19,14 +19,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from adsuite.audit.attribution import client_endpoint
 from adsuite.connectors import samba_logs
-from adsuite.engine.audit import client_endpoint
-from adsuite.engine.compliance_proofs import AuditProbe
 from adsuite.engine.connections import Connections
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError
 from adsuite.formats import dn as dnlib
 from adsuite.formats import samba_audit
+from adsuite.journal.proofs import AuditProbe
 from adsuite.journal.store import Journal
 
 log = logging.getLogger(__name__)

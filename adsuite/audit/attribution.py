@@ -1,7 +1,7 @@
 """Changes made outside adsuite: the DCs' and file servers' change logs against the journal.
 
 **Directory writes** (Samba's JSON audit log; Windows DCs' Security events, see
-:mod:`adsuite.engine.audit_windows`). A write belongs to adsuite when it happened in a
+:mod:`adsuite.audit.windows`). A write belongs to adsuite when it happened in a
 session that carried out a journaled change: the session (Samba: the LDAP session id;
 Windows: the DC and ``SubjectLogonId``) wrote the change's target inside the change's
 intent→outcome window (± :data:`SLACK`), and
@@ -18,7 +18,7 @@ intent→outcome window (± :data:`SLACK`), and
   be taken for adsuite's;
 - the address:port differs: someone else's connection wrote the object meanwhile.
 
-A GPO change's target is its name; :mod:`adsuite.engine.audit_gpo` replaces it with
+A GPO change's target is its name; :mod:`adsuite.audit.gpo` replaces it with
 the DN of its group policy container, whose children count too. Any other write to an
 object adsuite manages — one a journaled run touched, anything inside an OU it
 manages, a GPO container it manages and its children, either end of a move — is a
@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from adsuite.engine.audit_windows import FolderWrite, dn_key
+from adsuite.audit.windows import FolderWrite, dn_key
 from adsuite.formats import dn as dnlib
 from adsuite.formats.samba_audit import DirectoryWrite
 from adsuite.journal.records import ChangeRecord

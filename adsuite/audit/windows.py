@@ -21,7 +21,7 @@ Who: ``SubjectUserSid``/``SubjectDomainName\\SubjectUserName``. The session is t
 host and ``SubjectLogonId``; the 4624 logon that opened it (``TargetLogonId``, the
 latest one at or before the event: logon ids repeat after a reboot) gives the client
 ``IpAddress:IpPort``, which adsuite compares with the address:port its own LDAP
-connection journaled (:mod:`adsuite.engine.audit`).
+connection journaled (:mod:`adsuite.audit.attribution`).
 """
 
 from __future__ import annotations
