@@ -104,10 +104,12 @@ def _step(text: str) -> None:
 def plan_text(plan: RecoveryPlan) -> str:
     lines = [f"recover {plan.target}", f"backup: {plan.backup or 'none'}"]
     for obj in plan.objects:
-        how = "reanimate" if obj.tombstone_dn else "create from the backup"
-        lines.append(f"  {how}: {obj.kind} {obj.dn} (objectGUID {obj.guid})")
+        what = f"{obj.kind} {obj.dn}"
         if obj.tombstone_dn:
+            lines.append(f"  reanimate: {what} (objectGUID {obj.guid})")
             lines.append(f"    from the tombstone: {', '.join(obj.kept) or '(nothing else)'}")
+        else:
+            lines.append(f"  create from the backup: {what} (was objectGUID {obj.guid})")
         lines.append(f"    from the backup:    {', '.join(sorted(obj.restored)) or '(nothing)'}")
         lines += [f"    not recoverable:    {lost}" for lost in obj.lost]
     if plan.memberships:

@@ -73,9 +73,9 @@ NOT_WRITTEN = frozenset(
     ]
 )
 PASSWORD_LOST = (
-    "password: the tombstone keeps no hash (Samba removes unicodePwd, "
-    "supplementalCredentials and the password history on deletion) and a DC accepts no "
-    "hash over LDAP: set a new password before the account is used"
+    "password: a deleted account keeps no hash (Samba removes unicodePwd, "
+    "supplementalCredentials and the password history on deletion), and the backup's hash "
+    "cannot be written back (a DC takes only a new password over LDAP): set a new one"
 )
 
 
