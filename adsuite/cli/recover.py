@@ -110,7 +110,8 @@ def plan_text(plan: RecoveryPlan) -> str:
             lines.append(f"    from the tombstone: {', '.join(obj.kept) or '(nothing else)'}")
         else:
             lines.append(f"  create from the backup: {what} (was objectGUID {obj.guid})")
-        lines.append(f"    from the backup:    {', '.join(sorted(obj.restored)) or '(nothing)'}")
+        source = f"from the {obj.restored_from}:".ljust(20)
+        lines.append(f"    {source}{', '.join(sorted(obj.restored)) or '(nothing)'}")
         lines += [f"    not recoverable:    {lost}" for lost in obj.lost]
     if plan.memberships:
         lines.append("  memberships (from the backup):")
@@ -128,7 +129,8 @@ def plan_doc(plan: RecoveryPlan) -> dict[str, Any]:
             "objectGUID": obj.guid,
             "tombstone": obj.tombstone_dn,
             "from_tombstone": list(obj.kept),
-            "from_backup": recoverlib.printable(obj.restored),
+            "restored_from": obj.restored_from,
+            "restored": recoverlib.printable(obj.restored),
             "not_recoverable": list(obj.lost),
         }
         for obj in plan.objects

@@ -26,7 +26,9 @@ from adsuite.formats.ldap_query import Entry, by_dns
 from adsuite.journal.store import Journal
 from adsuite.recovery import backup_read, tombstones
 from adsuite.recovery import drill as drilllib
+from adsuite.recovery import expected as expectedlib
 from adsuite.recovery.recover_plan import Membership, ObjectStep, RecoveryPlan, build
+from adsuite.resources import attributes as attrs
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ def make_plan(
     dn = target or tombstones.dn_by_name(stones, name or "")
     if dn is None:
         raise InputError(f"no deleted object is named {name!r}: pass --dn with its former DN")
+    if not dnlib.looks_like_dn(dn) or not dnlib.is_under(dn, base):
+        raise InputError(f"--dn {dn!r} is not a DN in {base}")
     chosen = tombstones.subtree(stones, dn) if source != "backup" else []
     backup = _newest_backup(session, required=source == "backup")
     copies: dict[str, Entry] = {}
@@ -68,11 +72,26 @@ def make_plan(
             copies = reader.by_guids([t.guid for t in chosen])
             subtree = reader.subtree(dn) if source != "tombstone" else []
     live = _live(directory, base, [dn, *_named_dns(copies.values()), *_named_dns(subtree)])
-    plan = build(dn, chosen, backup.name if backup else None, copies, subtree, live, source)
+    journaled = _journaled(session)
+    name_of_backup = backup.name if backup else None
+    plan = build(dn, chosen, name_of_backup, copies, subtree, live, source, journaled)
     if plan.empty:
         where = "no tombstone" if source == "tombstone" else "no tombstone and no backup copy"
         raise InputError(f"nothing to recover at {dn}: {where} of it, or it exists")
     return plan
+
+
+def _journaled(session: Session) -> dict[str, dict[str, tuple[bytes, ...]]]:
+    """The attributes adsuite last wrote to each object it manages, by DN key."""
+    with Journal.open(session.journal_path) as journal:
+        changes = [c for r in journal.runs() for c in journal.changes(r.id)]
+    found = {}
+    for obj in expectedlib.managed_objects(changes):
+        values = attrs.add_attributes(obj.fields, expectedlib.table_of(obj.kind))
+        found[dnlib.key(obj.dn)] = {
+            k.lower(): tuple(str(v).encode("utf-8") for v in vs) for k, vs in values.items()
+        }
+    return found
 
 
 def _newest_backup(session: Session, *, required: bool) -> Path | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry
@@ -88,9 +88,10 @@ class ObjectStep:
     guid: str  # the tombstone's, or the backup copy's (a created object gets a new one)
     tombstone_dn: str | None
     kept: tuple[str, ...]  # attributes the tombstone kept (they win over the backup's)
-    restored: Mapping[str, tuple[bytes, ...]]  # from the backup
+    restored: Mapping[str, tuple[bytes, ...]]  # from *restored_from*
     object_class: tuple[bytes, ...] = ()
     lost: tuple[str, ...] = ()
+    restored_from: str = "backup"  # or "journal": what adsuite last wrote, when no backup has it
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,20 @@ def build(
     backup_subtree: Sequence[Entry],
     live: set[str],
     source: str = "auto",
+    journaled: Mapping[str, Mapping[str, tuple[bytes, ...]]] | None = None,
 ) -> RecoveryPlan:
     """*copies*: the backup's entries by objectGUID; *backup_subtree*: the backup's entries at
-    and below *target*; *live*: DN keys (dnlib.key) that exist in the directory now."""
+    and below *target*; *live*: DN keys (dnlib.key) that exist in the directory now;
+    *journaled*: the attributes adsuite last wrote, by DN key (the journal's after-images),
+    used for an object no backup holds."""
     where = original_dns(chosen)
     steps: list[ObjectStep] = []
+    written = journaled or {}
     if source in ("auto", "tombstone"):
-        steps += [_reanimated(t, where[t.guid], copies.get(t.guid), backup_name) for t in chosen]
+        for stone in chosen:
+            dn = where[stone.guid]
+            image = copies.get(stone.guid)
+            steps.append(_reanimated(stone, dn, image, backup_name, written.get(dnlib.key(dn))))
     if source in ("auto", "backup"):
         known = {s.guid for s in steps} | {dnlib.key(s.dn) for s in steps}
         for entry in backup_subtree:
@@ -160,15 +168,27 @@ def _writable(entry: Entry, skip: set[str]) -> dict[str, tuple[bytes, ...]]:
     return {k: v for k, v in entry.attributes.items() if k not in NOT_WRITTEN and k not in skip}
 
 
-def _reanimated(stone: Tombstone, dn: str, copy: Entry | None, backup: str | None) -> ObjectStep:
+def _reanimated(
+    stone: Tombstone,
+    dn: str,
+    copy: Entry | None,
+    backup: str | None,
+    journaled: Mapping[str, tuple[bytes, ...]] | None,
+) -> ObjectStep:
     kind = kind_of(stone.entry.raw("objectClass"))
     kept = sorted(k for k in stone.entry.attributes if k not in NOT_WRITTEN)
     lost: list[str] = [PASSWORD_LOST] if kind in ("user", "computer") else []
-    if copy is None:
-        why = f"no backup holds objectGUID {stone.guid}" if backup else "no backup to read"
+    if copy is not None:
+        restored = _writable(copy, set(kept))
+        return ObjectStep(dn, kind, stone.guid, stone.dn, tuple(kept), restored, (), tuple(lost))
+    why = f"no backup holds objectGUID {stone.guid}" if backup else "no backup to read"
+    if journaled:
+        lost.append(f"attributes adsuite never wrote, and memberships: {why}")
+    else:
         lost.append(f"attributes and memberships the tombstone lost: {why}")
-    restored = _writable(copy, set(kept)) if copy is not None else {}
-    return ObjectStep(dn, kind, stone.guid, stone.dn, tuple(kept), restored, (), tuple(lost))
+    restored = _writable(Entry(dn, journaled or {}), set(kept))
+    step = ObjectStep(dn, kind, stone.guid, stone.dn, tuple(kept), restored, (), tuple(lost))
+    return replace(step, restored_from="journal") if journaled else step
 
 
 def _created(entry: Entry, guid: str) -> ObjectStep:

@@ -103,3 +103,24 @@ def test_a_deleted_ou_comes_back_with_its_users_their_sids_and_memberships(
         assert again.code == 1 and "nothing to recover" in again.err
     finally:
         tool("group", "delete", outside)
+
+
+def test_without_a_backup_an_ou_adsuite_made_gets_back_what_the_journal_says_it_wrote(
+    lab_env: Lab,
+    top: str,
+    cli: Callable[..., Cli],
+    write_playbook: Callable[[str, str], Path],
+) -> None:
+    base, inventory = lab_env.status.base_dn, str(lab_env.inventory)  # no backups section
+    ou = f"OU={top},{base}"
+    made = write_playbook(
+        f"tasks:\n  - ou: {{path: {top}, description: written by adsuite, protected: false}}\n",
+        "made.yml",
+    )
+    assert cli("apply", str(made), "-i", inventory, "--yes").code == 0
+    by_hand(lab_env)("ou", "delete", ou)
+    done = cli("recover", "-i", inventory, "--name", top, "--yes", "--format", "json")
+    assert done.code == 0, done.err
+    (obj,) = json.loads(done.out)["objects"]
+    assert (obj["action"], obj["restored_from"]) == ("reanimate", "journal")
+    assert oracle(lab_env, ou)[ou.lower()].text("description") == "written by adsuite"

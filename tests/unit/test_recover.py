@@ -136,3 +136,12 @@ def test_tombstone_only_creates_nothing_and_what_is_live_is_not_created_again() 
     assert recover_plan.build(copy.dn, [], "b", {}, [copy], set(), "tombstone").empty
     live = {copy.dn.lower()}
     assert recover_plan.build(copy.dn, [], "b", {}, [copy], live, "auto").empty
+
+
+def test_with_no_backup_copy_the_journal_after_image_fills_in_and_says_so() -> None:
+    chosen = tombstones.parse([ou_stone()])
+    journaled = {f"ou=rec,{BASE.lower()}": {"description": (b"managed",), "ou": (b"Rec",)}}
+    plan = recover_plan.build(f"OU=Rec,{BASE}", chosen, None, {}, [], set(), "auto", journaled)
+    (ou,) = plan.objects
+    assert (ou.restored_from, dict(ou.restored)) == ("journal", {"description": (b"managed",)})
+    assert ou.lost == ("attributes adsuite never wrote, and memberships: no backup to read",)
