@@ -70,6 +70,16 @@ NOT_WRITTEN = frozenset(
         "adminCount",
         "operatorCount",
         "objectClass",
+        # secrets Samba or a schema extension may hold: never read into a plan or journal
+        "userPassword",
+        "unixUserPassword",
+        "msSFU30Password",
+        "trustAuthIncoming",
+        "trustAuthOutgoing",
+        "initialAuthIncoming",
+        "initialAuthOutgoing",
+        "currentValue",
+        "priorValue",
     ]
 )
 PASSWORD_LOST = (

@@ -145,3 +145,12 @@ def test_with_no_backup_copy_the_journal_after_image_fills_in_and_says_so() -> N
     (ou,) = plan.objects
     assert (ou.restored_from, dict(ou.restored)) == ("journal", {"description": (b"managed",)})
     assert ou.lost == ("attributes adsuite never wrote, and memberships: no backup to read",)
+
+
+def test_no_secret_attribute_of_a_backup_copy_reaches_the_plan() -> None:
+    secrets = ("unicodePwd", "supplementalCredentials", "ntPwdHistory", "userPassword")
+    copy = Entry(
+        alice_copy().dn, {**alice_copy().attributes, **{s.lower(): (b"x",) for s in secrets}}
+    )
+    plan = recover_plan.build(copy.dn, [], "b", {}, [copy], set(), "backup")
+    assert not {s.lower() for s in secrets} & set(plan.objects[0].restored)
