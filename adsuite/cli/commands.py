@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "serve": "adsuite.cli.serve:serve",
     "backup": "adsuite.cli.recovery:backup",
     "restore-drill": "adsuite.cli.recovery:restore_drill",
+    "recover": "adsuite.cli.recover:recover",
     "journal": "adsuite.cli.journal:journal",
     "creds": "adsuite.cli.creds:creds",
     "lab": "adsuite.cli.lab:lab",

@@ -42,6 +42,7 @@ from adsuite.formats.ldap_query import Entry, Query
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
+SHOW_DELETED = ("1.2.840.113556.1.4.417", True, None)  # LDAP_SERVER_SHOW_DELETED_OID, critical
 
 # Entries keep raw values under lower-cased names (see _entry), so ldap3 need not build
 # a case-insensitive dict per entry: with check_names off as well, decoding a 10,000-user
@@ -188,7 +189,9 @@ class Directory:
 
     def search(self, query: Query) -> Iterator[Entry]:
         """Run one paged search; referrals are skipped, a missing base yields nothing."""
-        controls = security_descriptor_control(sdflags=query.sd_flags) if query.sd_flags else None
+        controls = security_descriptor_control(sdflags=query.sd_flags) if query.sd_flags else []
+        if query.show_deleted:
+            controls = [*controls, SHOW_DELETED]
         cookie: bytes | None = None
         while True:
             with self._talking("search", query.base):
@@ -200,7 +203,7 @@ class Directory:
                     size_limit=query.size_limit,
                     paged_size=PAGE_SIZE,
                     paged_cookie=cookie,
-                    controls=controls,
+                    controls=controls or None,
                 )
             self.round_trips += 1
             result = self._conn.result
@@ -241,6 +244,20 @@ class Directory:
             done = self._conn.modify(dn, request, controls=controls)
         if not done:
             self._raise("modify", dn, self._conn.result)
+
+    def reanimate(self, tombstone_dn: str, new_dn: str) -> None:
+        """Bring a deleted object back at *new_dn* (MS-ADTS 3.1.1.5.3.7.2, Undelete): one
+        modify, with the Show Deleted control, that removes isDeleted and replaces
+        distinguishedName. The object keeps its objectGUID and objectSid."""
+        request = {
+            "isDeleted": [(ldap3.MODIFY_DELETE, [])],
+            "distinguishedName": [(ldap3.MODIFY_REPLACE, [new_dn])],
+        }
+        self.round_trips += 1
+        with self._talking("reanimate", tombstone_dn):
+            done = self._conn.modify(tombstone_dn, request, controls=[SHOW_DELETED])
+        if not done:
+            self._raise("reanimate", new_dn, self._conn.result)
 
     def swap(self, dn: str, attribute: str, old: str, new: str) -> None:
         """Replace the exact value *old* of *attribute* by *new* in one modify operation.

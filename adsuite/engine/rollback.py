@@ -105,6 +105,11 @@ NOT_KINDS = {
     "keeps; check the account in (adsuite admin checkin), which rotates it and restores "
     "the account's resting state",
     "logon_events": "a collection of logon events changed nothing in the domain",
+    # adsuite recover (adsuite/recovery/recover.py)
+    "recovered_object": "undoing a recovery means deleting the objects again; adsuite "
+    "does not delete what it brought back on its own: delete them by hand if that is meant",
+    "recovered_membership": "a recovered membership goes with its recovered object; "
+    "remove it with a playbook's membership if it should not be there",
 }
 
 

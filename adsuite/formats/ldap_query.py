@@ -56,6 +56,7 @@ class Query:
     scope: str = "sub"
     sd_flags: int | None = None
     size_limit: int = 0
+    show_deleted: bool = False  # also tombstones (CN=Deleted Objects): the Show Deleted control
 
 
 Search = Callable[[Query], Iterable[Entry]]  # Directory.search, or a run's facts
