@@ -106,9 +106,7 @@ def read_many(
             found[path] = None
         elif not (opened.ok and queried.ok):
             failed = queried if opened.ok else opened
-            raise smb.FileServerError(
-                f"cannot read the security of {tree.unc}\\{path}: {smb.words(failed.status)}"
-            )
+            raise smb.security_error(tree, path, "read the security of", failed.status, info)
         else:
             found[path] = queried.buffer()
         advance()

@@ -199,6 +199,11 @@ class Host(_Model):
     address: str = Field(min_length=1)
     smb: SmbAccess | None = None
     winrm: WinRmAccess | None = None
+    # A file server's company: its computer account belongs in <company>/Servers, where
+    # the company's server audit policy is linked (fileserver_audit.yml declares it).
+    company: str | None = None
+    computer: str | None = None  # its computer (NetBIOS) name, when not the key in capitals
+    asset: str | None = None  # its asset number, kept in the account's notes (一.1)
 
 
 class Company(_Model):
@@ -285,6 +290,18 @@ class Inventory(_Model):
                         f"{earlier.ip_range} of {earlier.code}",
                         ("companies", index, "ip_range"),
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _check_host_companies(self) -> Inventory:
+        codes = [company.code for company in self.companies]
+        for key, host in self.hosts.items():
+            if host.company is not None and host.company not in codes:
+                known = ", ".join(codes) or "none declared"
+                raise LocatedValueError(
+                    f"host {key}: company '{host.company}' is not one of companies: {known}",
+                    ("hosts", key, "company"),
+                )
         return self
 
     @model_validator(mode="after")

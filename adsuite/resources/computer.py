@@ -11,6 +11,9 @@
 A computer is found by its sAMAccountName (the name and ``$``) and moved when found
 under another OU. It is created as a workstation trust account without a password;
 joining the machine to the domain sets one. ``state: absent`` deletes it.
+
+A domain controller's own account (SERVER_TRUST_ACCOUNT) is never managed: it must stay
+in ``OU=Domain Controllers``, so declaring it is refused at plan time with one line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Query
 from adsuite.resources import accounts
@@ -30,6 +34,7 @@ from adsuite.resources.naming import check_sam_account_name
 NAME = "computer"
 ORDER = 33  # after users: a computer's owner may be a user the same run creates
 WORKSTATION_TRUST_ACCOUNT = 0x1000
+SERVER_TRUST_ACCOUNT = 0x2000  # a domain controller's account
 ACCOUNTDISABLE = accounts.ACCOUNTDISABLE
 MAX_NAME = 15  # NetBIOS computer names
 TABLE = (
@@ -134,7 +139,22 @@ def create_attributes(want: accounts.Want) -> dict[str, Any]:
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
+    _refuse_domain_controllers(desired, ctx)
     return ACCOUNTS.plan(desired, [_want(d, ctx) for d in desired], ctx, create_attributes)
+
+
+def _refuse_domain_controllers(desired: Sequence[Desired], ctx: PlanContext) -> None:
+    found = ACCOUNTS.found([sam_account_name(_spec(d).name) for d in desired], ctx)
+    for item in desired:
+        entry = found.get(sam_account_name(_spec(item).name).lower())
+        flags = entry.integer("userAccountControl") if entry else None
+        if flags and flags & SERVER_TRUST_ACCOUNT:
+            raise InputError(
+                f"computer {_spec(item).name} is a domain controller's account: it stays in "
+                "Domain Controllers and adsuite does not manage it (give the server its own name)",
+                file=item.location.file,
+                line=item.location.line,
+            )
 
 
 def identity(spec: Spec) -> str:

@@ -158,6 +158,14 @@ def test_bad_host_credential_reference(tmp_path: Path) -> None:
     )
 
 
+def test_a_file_server_company_must_be_one_of_the_companies(tmp_path: Path) -> None:
+    text = replace("    address: 127.0.0.1\n", "    address: 127.0.0.1\n    company: ACME\n")
+    error = load_error(tmp_path, text)
+    assert where(error) == (
+        "inventory.yml:19: host fs1: company 'ACME' is not one of companies: HQ, HANTONG"
+    )
+
+
 def test_preferred_dc_must_name_a_dc(tmp_path: Path) -> None:
     error = load_error(tmp_path, replace("preferred_dc: dc2", "preferred_dc: dc3"))
     assert where(error) == "inventory.yml:7: preferred_dc 'dc3' is not one of dcs: dc1, dc2"
