@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "backup": "adsuite.cli.recovery:backup",
     "restore-drill": "adsuite.cli.recovery:restore_drill",
     "journal": "adsuite.cli.journal:journal",
+    "schedule": "adsuite.cli.schedule:schedule",
     "creds": "adsuite.cli.creds:creds",
     "lab": "adsuite.cli.lab:lab",
 }
