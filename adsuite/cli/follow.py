@@ -11,11 +11,13 @@ from pathlib import Path
 import click
 
 from adsuite.cli.console import inventory_option
+from adsuite.engine.clause_index import clause_index
+from adsuite.engine.compliance_map import DEFAULT_MAP
 from adsuite.errors import InputError, JournalError
 from adsuite.journal import follow as followlib
 from adsuite.journal.schema import connect_readonly, has_mac_column, meta_value
 from adsuite.journal.seal import KeyRef
-from adsuite.journal.siem import FORMATS, Stream
+from adsuite.journal.siem import FORMATS, Clauses, Stream
 
 _ANY_MAC = "SELECT 1 FROM entries WHERE mac IS NOT NULL LIMIT 1"
 
@@ -34,6 +36,13 @@ _ANY_MAC = "SELECT 1 FROM entries WHERE mac IS NOT NULL LIMIT 1"
 @click.option(
     "--format", "fmt", type=click.Choice(list(FORMATS)), default="json", show_default=True
 )
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(path_type=Path),
+    help=f"Compliance map that labels runs and findings with clauses [default: {DEFAULT_MAP}"
+    " if it exists].",
+)
 @click.option("--once", is_flag=True, help="Stop at the current end instead of waiting.")
 @click.option(
     "--poll",
@@ -48,6 +57,7 @@ def follow(
     from_seq: int | None,
     cursor: Path | None,
     fmt: str,
+    map_path: Path | None,
     once: bool,
     poll: float,
 ) -> None:
@@ -67,9 +77,16 @@ def follow(
             start = followlib.read_cursor(cursor)
         elif from_seq is not None:
             start = followlib.Position(from_seq - 1, followlib.ALL_PARTS, None, None)
-        _stream(conn, start, key, fmt, once, poll, cursor, journal_id)
+        stream = Stream(clauses=_clauses(map_path))
+        _stream(conn, stream, start, key, fmt, once, poll, cursor, journal_id)
     finally:
         conn.close()
+
+
+def _clauses(given: Path | None) -> Clauses:
+    if given is None and not Path(DEFAULT_MAP).is_file():
+        return lambda mode, playbook: []
+    return clause_index(given or Path(DEFAULT_MAP))
 
 
 def _key(ref: KeyRef | None, conn: sqlite3.Connection) -> bytes | None:
@@ -90,6 +107,7 @@ def _key(ref: KeyRef | None, conn: sqlite3.Connection) -> bytes | None:
 
 def _stream(
     conn: sqlite3.Connection,
+    stream: Stream,
     start: followlib.Position,
     key: bytes | None,
     fmt: str,
@@ -98,7 +116,7 @@ def _stream(
     cursor: Path | None,
     journal_id: str | None,
 ) -> None:
-    render, stream = FORMATS[fmt], Stream()
+    render = FORMATS[fmt]
     for entry in followlib.entries(conn, start, key, once=once, poll_seconds=poll):
         for line in stream.lines(entry):
             if followlib.is_out(line.seq, line.part, start):

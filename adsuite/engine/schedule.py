@@ -191,6 +191,9 @@ def _jobs(request: Request, inventory: Inventory, only_domain: list[str]) -> lis
         )
     serve = ["serve", *inv, "--listen", request.listen, "--secret", request.desk_secret]
     follow = ["journal", "follow", *inv, "--cursor", str(SIEM_CURSOR), "--format", "json"]
+    compliance_map = request.playbook.parent / "compliance.yml"
+    if compliance_map.is_file():  # the stream labels runs and findings with clauses
+        follow += ["--map", str(compliance_map)]
     return [
         *jobs,
         Job(

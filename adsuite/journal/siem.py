@@ -144,12 +144,14 @@ class Stream:
     def _finding(self, entry: Entry, part: int, found: Any, clauses: list[str]) -> Line:
         found = found if isinstance(found, Mapping) else {"text": str(found)}
         own = found.get("clause")
+        source = str(found.get("source") or "").rsplit(":", 1)[0]  # "file.yml:12"
+        narrower = self.clauses("", source) if source else []
         fields = {
             "finding": found.get("id"),
             "kind": found.get("kind") or found.get("check"),
             "target": found.get("target") or found.get("dc"),
             "severity": found.get("severity"),
-            "clauses": [own] if own else clauses,
+            "clauses": [own] if own else narrower or clauses,
             "text": found.get("text"),
         }
         severity = "notice" if found.get("severity") == "warning" else "warning"

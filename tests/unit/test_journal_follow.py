@@ -22,13 +22,16 @@ from pathlib import Path
 import pytest
 
 from adsuite.cli.main import main
+from adsuite.engine.clause_index import clause_index
+from adsuite.journal.follow import Entry
 from adsuite.journal.seal import KeyRef
-from adsuite.journal.siem import as_rfc5424, digest, withhold
+from adsuite.journal.siem import Stream, as_rfc5424, digest, withhold
 from adsuite.journal.store import Journal
 from adsuite.journal.witness import Guard
 from tests import tamper
 
 Follow = Callable[..., "Done"]
+ROOT = Path(__file__).resolve().parents[2]
 KEY_NAME = "follow-key"
 KEY_ENV = {"ADSUITE_CRED_FOLLOW_KEY": "k" * 32}
 
@@ -222,3 +225,20 @@ def test_rfc5424_lines_escape_structured_data_values() -> None:
     assert text.startswith("<108>1 2026-12-06T01:02:03.000004Z dc-host adsuite - finding ")
     assert '[adsuite@32473 at="2026-12-06T01:02:03.000004Z" seq="7"' in text
     assert 'text="a \\"quoted\\" \\] \\\\ value"]' in text
+
+
+def test_runs_and_findings_are_labelled_with_the_clauses_of_the_compliance_map() -> None:
+    stream = Stream(clauses=clause_index(ROOT / "playbooks" / "compliance.yml"))
+    at, operator = "2026-12-06T01:02:03.000004Z", {"os_user": "ops"}
+    down = {"id": "health:dc1:ldaps", "dc": "dc1", "check": "ldaps", "text": "LDAPS down"}
+    health = {"mode": "health", "operator": operator, "extra": {"findings": [down]}}
+    started, finding = stream.lines(Entry(1, at, "r1", "run_start", health, "h1"))
+    assert started.fields["clauses"] == finding.fields["clauses"] == ["四.1"]
+    assert (finding.fields["target"], finding.fields["kind"]) == ("dc1", "ldaps")
+    moved = {"id": "f", "kind": "ou", "target": "OU=HQ", "text": "missing",
+             "source": "playbooks/group_domain.yml:12"}  # fmt: skip
+    drift = {"mode": "drift", "playbook": "/etc/adsuite/playbooks/site.yml",
+             "operator": operator, "extra": {"findings": [moved]}}  # fmt: skip
+    started, finding = stream.lines(Entry(2, at, "r2", "run_start", drift, "h2"))
+    assert {"三.2.b", "三.4"} <= set(started.fields["clauses"])  # site.yml imports them all
+    assert set(finding.fields["clauses"]) == {"三.2.b", "三.4"}  # only its own playbook's
