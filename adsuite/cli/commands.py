@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "restore-drill": "adsuite.cli.recovery:restore_drill",
     "recover": "adsuite.cli.recover:recover",
     "journal": "adsuite.cli.journal:journal",
+    "schedule": "adsuite.cli.schedule:schedule",
     "creds": "adsuite.cli.creds:creds",
     "lab": "adsuite.cli.lab:lab",
 }

@@ -238,3 +238,8 @@ def export(
         write_output(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+from adsuite.cli.follow import follow  # noqa: E402  (it uses _guard above)
+
+journal.add_command(follow)

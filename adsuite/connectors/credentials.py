@@ -2,9 +2,12 @@
 
 Resolution order for a credential named ``lab-admin``:
 
-1. the environment variable ``ADSUITE_CRED_LAB_ADMIN`` (for CI and scheduled runs);
-2. the system keyring, service ``adsuite``, entry ``lab-admin`` (``adsuite creds set``);
-3. a ``secret_file`` named in the inventory (the lab writes one, mode 0600).
+1. the environment variable ``ADSUITE_CRED_LAB_ADMIN`` (for CI);
+2. the file ``$CREDENTIALS_DIRECTORY/lab-admin``: systemd's ``LoadCredential=`` hands a
+   service its secrets there (a private, non-swappable mount only that service reads),
+   which is how the units ``adsuite schedule`` writes get theirs;
+3. the system keyring, service ``adsuite``, entry ``lab-admin`` (``adsuite creds set``);
+4. a ``secret_file`` named in the inventory (the lab writes one, mode 0600).
 
 A :class:`Secret` never shows its value in ``str``, ``repr``, logs or exceptions.
 
@@ -83,6 +86,10 @@ def resolve(name: str, secret_file: Path | None = None) -> Secret:
     if from_env:
         log.debug("credential %s from environment", name)
         return Secret(from_env)
+    from_systemd = _systemd_credential(name)
+    if from_systemd is not None:
+        log.debug("credential %s from $CREDENTIALS_DIRECTORY", name)
+        return Secret(_read_secret_file(from_systemd))
     from_keyring = _keyring_get(name)
     if from_keyring is not None:
         log.debug("credential %s from keyring", name)
@@ -91,6 +98,22 @@ def resolve(name: str, secret_file: Path | None = None) -> Secret:
         log.debug("credential %s from %s", name, secret_file)
         return Secret(_read_secret_file(secret_file))
     raise CredentialError(f"credential {name!r} not found", hint=_not_found_hint(name))
+
+
+SYSTEMD_CREDENTIALS = "CREDENTIALS_DIRECTORY"
+
+
+def _systemd_credential(name: str) -> Path | None:
+    """``$CREDENTIALS_DIRECTORY/<name>`` when systemd gave this process that credential.
+
+    *name* is checked first (letters, digits, '.', '_', '-', never leading '.'), so it
+    cannot leave the folder.
+    """
+    folder = os.environ.get(SYSTEMD_CREDENTIALS, "")
+    if not os.path.isabs(folder):
+        return None
+    path = Path(folder) / name
+    return path if path.is_file() else None
 
 
 def _not_found_hint(name: str) -> str:
