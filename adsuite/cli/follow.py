@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from adsuite.cli.console import inventory_option
-from adsuite.engine.clause_index import clause_index
-from adsuite.engine.compliance_map import DEFAULT_MAP
+from adsuite.compliance.clause_index import clause_index
+from adsuite.compliance.clause_map import DEFAULT_MAP
 from adsuite.errors import InputError, JournalError
 from adsuite.journal import follow as followlib
 from adsuite.journal.schema import connect_readonly, has_mac_column, meta_value

@@ -14,8 +14,8 @@ import click
 from rich.markup import escape
 
 from adsuite.cli.console import default_path, emit_json, err, format_option, inventory_option, out
-from adsuite.engine import schedule as schedulelib
 from adsuite.errors import InputError
+from adsuite.schedule import units as schedulelib
 
 
 def _adsuite_binary(given: Path | None) -> Path:

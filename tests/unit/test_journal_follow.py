@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from adsuite.cli.main import main
-from adsuite.engine.clause_index import clause_index
+from adsuite.compliance.clause_index import clause_index
 from adsuite.journal.follow import Entry
 from adsuite.journal.seal import KeyRef
 from adsuite.journal.siem import Stream, as_rfc5424, digest, withhold

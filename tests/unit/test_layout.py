@@ -18,7 +18,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("connectors",),  # LDAP, SMB, WinRM, credentials, probes
     ("resources", "journal", "lab"),  # pure kinds; the journal; the lab DC
     ("engine",),  # the pipeline: load, facts, plan, apply, drift, rollback
-    ("audit", "tickets", "health", "recovery"),  # jobs built on the pipeline
+    ("audit", "tickets", "health", "recovery", "schedule"),  # jobs built on the pipeline
     ("admin",),  # super-administrator check-out, logon usage (uses tickets)
     ("compliance",),  # the report over all of the above
     ("serve",),  # the service-desk endpoint

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from adsuite.engine.compliance_map import load_map, umbrella_imports
+from adsuite.compliance.clause_map import load_map, umbrella_imports
 
 log = logging.getLogger(__name__)
 
