@@ -90,11 +90,13 @@ class RunConnection:
 
 def run_connections(runs: Iterable[RunRecord], now: datetime) -> dict[str, list[RunConnection]]:
     """Every directory connection a journaled run bound (its own, and the lease's and the
-    journal witness's it names in ``clients``), by client address:port. Runs journaled
+    journal witness's it names in ``clients``, and those it opened later, listed with its
+    end), by client address:port. Runs journaled
     before adsuite recorded endpoints name none."""
     found: dict[str, list[RunConnection]] = {}
     for run in runs:
-        named = {run.operator.get("client"), *run.operator.get("clients", "").split()}
+        late = [c for c in run.extra.get("clients") or [] if isinstance(c, str)]  # after start
+        named = {run.operator.get("client"), *run.operator.get("clients", "").split(), *late}
         endpoints = {comparable_endpoint(name) for name in named} - {None}
         end = when(run.ended) if run.ended else (now if run.status == "running" else None)
         span = Window(run_start(run), end or when(run.started), run.id)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from adsuite.connectors import endpoints
 from adsuite.connectors.ldap import Directory
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError
@@ -95,8 +96,13 @@ def check_domain(
         except BaseException:
             journal.finish_run(run_id, status="failed", counts={})
             raise
+        # the SMB sessions and second binds the checks opened after the run started
+        late = {"clients": list(endpoints.opened())}
         journal.finish_run(
-            run_id, status=report.status, counts=_counts(ctx, report), extra=report.to_dict()
+            run_id,
+            status=report.status,
+            counts=_counts(ctx, report),
+            extra={**report.to_dict(), **late},
         )
     return report, run_id
 

@@ -24,7 +24,7 @@ from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError, ConnectionFailed, RecoveryError
 from adsuite.formats import dn as dnlib
-from adsuite.formats.ldap_query import Entry, Query, or_filter
+from adsuite.formats.ldap_query import Entry, Query, by_dns
 from adsuite.journal.records import ChangeRecord
 from adsuite.journal.store import Journal
 from adsuite.recovery import backup as backuplib
@@ -168,12 +168,24 @@ def _probe(
         dsas = Query(f"CN=Configuration,{base_dn}", "(objectClass=nTDSDSA)", ("objectClass",))
         dcs = tuple(e.dn for e in directory.search(dsas))
         wanted = ("objectClass", *expectedlib.ldap_attributes(objects))
-        dns = [o.dn for o in objects]
         entries: list[Entry] = []
-        for i in range(0, len(dns), _PER_FILTER):
-            query = Query(base_dn, or_filter("distinguishedName", dns[i : i + _PER_FILTER]), wanted)
-            entries += directory.search(query)
+        for base, dns in _by_partition([o.dn for o in objects], base_dn).items():
+            for query in by_dns(base, dns, wanted, per=_PER_FILTER):
+                entries += directory.search(query)
     return _Seen(ready, dcs, tuple(entries))
+
+
+def _by_partition(dns: list[str], base_dn: str) -> dict[str, list[str]]:
+    """DNs by the naming context a subtree search must start at: sites and subnets live
+    in the configuration partition, which a search of the domain's head never reaches."""
+    config = f"CN=Configuration,{base_dn}"
+    out: dict[str, list[str]] = {}
+    for dn in dns:
+        inside = dnlib.key(dn).endswith("," + dnlib.key(config)) or dnlib.key(dn) == dnlib.key(
+            config
+        )
+        out.setdefault(config if inside else base_dn, []).append(dn)
+    return out
 
 
 def _first_bind(endpoint: Endpoint, password: Secret, alive: Callable[[], bool]) -> Directory:

@@ -87,7 +87,8 @@ def test_a_drill_passes_timed_and_fails_naming_an_ou_the_backup_lacks(
     base_dn = lab_env.status.base_dn
     real_dcs = dcs_of(directory, base_dn)
     first = write_playbook(
-        f"tasks:\n  - ou: {{path: {top}, description: in the backup, protected: false}}\n",
+        f"tasks:\n  - ou: {{path: {top}, description: in the backup, protected: false}}\n"
+        f"  - site: {{name: {top}-site, description: in the configuration partition}}\n",
         "first.yml",
     )
     assert cli("apply", str(first), "-i", inventory, "--yes", env=env).code == 0
@@ -108,8 +109,9 @@ def test_a_drill_passes_timed_and_fails_naming_an_ou_the_backup_lacks(
         drills = [r for r in store.runs() if r.mode == "restore_drill"]
         problems = store.changes(drills[0].id)
     assert [r.status for r in drills] == ["failed", "ok"]
-    assert drills[1].counts["milliseconds"] > 0 and drills[1].counts["checked"] == 1
-    assert drills[0].counts["missing"] == 1 and drills[0].counts["checked"] == 2
+    # the OU (domain partition) and the site (configuration partition) are both found
+    assert drills[1].counts["milliseconds"] > 0 and drills[1].counts["checked"] == 2
+    assert drills[0].counts["missing"] == 1 and drills[0].counts["checked"] == 3
     assert [p.error for p in problems] == [f"ou OU=Later,OU={top},{base_dn}: missing"]
     assert drills[1].extra["backup_sha256"] == backuplib.sha256_of(
         tmp_path / "backups" / drills[1].extra["backup"]
