@@ -188,6 +188,21 @@ def test_a_run_is_known_by_the_client_endpoint_journaled_at_its_bind(tmp_path: P
     assert connection.window.start == datetime(2026, 11, 27, 11, 59, tzinfo=UTC)
 
 
+def test_connections_a_run_lists_with_its_end_are_its_own_too(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        operator = {"os_user": "a", "clients": "127.0.0.1:40001"}
+        run = journal.start_run(mode="health", operator=operator, extra={"domain": "group"})
+        journal.finish_run(run, status="healthy", counts={},
+                           extra={"clients": ["127.0.0.1:40001", "127.0.0.1:40002"]})  # fmt: skip
+        other = journal.start_run(mode="drift", operator={"os_user": "a"})
+        journal.finish_run(other, status="ok", counts={}, extra={"clients": "127.0.0.1:9"})
+        runs = journal.runs()
+        found = run_connections(runs, datetime.now(UTC))
+    assert sorted(found) == ["127.0.0.1:40001", "127.0.0.1:40002"]  # a string is not a list
+    assert {c.window.run_id for cs in found.values() for c in cs} == {run}
+    assert next(r for r in runs if r.id == run).extra["domain"] == "group"  # start's kept
+
+
 @pytest.mark.parametrize(
     ("remote", "endpoint"),
     [
