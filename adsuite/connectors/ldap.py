@@ -116,6 +116,7 @@ class Directory:
             raise_exceptions=False,
             auto_range=True,
             check_names=False,  # no schema is loaded; raw values are all adsuite reads
+            return_empty_attributes=False,  # Entry leaves missing attributes out anyway
             receive_timeout=120,
             read_only=False,
         )
