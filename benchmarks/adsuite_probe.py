@@ -95,6 +95,7 @@ class Recorder:
                     "filter_chars": len(query.filter),
                     "filter_terms": query.filter.count("("),
                     "filter_head": query.filter[:70],
+                    "filter": query.filter,  # the baseline replays it exactly
                     "attributes": list(query.attributes),
                     "sd_flags": query.sd_flags,
                     "entries": entries,

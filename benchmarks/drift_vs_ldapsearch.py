@@ -54,6 +54,7 @@ from report import Measured, markdown, profile_tables, save_results, write_secti
 
 SD_FLAGS_OID = "1.2.840.113556.1.4.801"
 GNU_TIME = "/usr/bin/time"
+BASELINE = OUT_DIR / "baseline.sh"
 OBJECT_CLASS = re.compile(r"\(objectClass=([A-Za-z]+)\)")
 
 
@@ -143,9 +144,12 @@ def adsuite_executable() -> str:
     return found
 
 
-def drift_command(playbook: Path, inventory: Path, output: str = "/dev/null") -> list[str]:
+def drift_command(playbook: Path, inventory: Path, output: str | None = None) -> list[str]:
+    """The timed drift check; without *output* the JSON goes to stdout (discarded):
+    adsuite refuses ``-o /dev/null``, which is not a regular file."""
     files = [str(playbook), "-i", str(inventory)]
-    return [adsuite_executable(), "drift", *files, "--format", "json", "-o", output]
+    out = ["-o", output] if output else []
+    return [adsuite_executable(), "drift", *files, "--format", "json", *out]
 
 
 def sd_control(flags: int) -> str:
@@ -155,8 +159,16 @@ def sd_control(flags: int) -> str:
 
 
 def ldapsearch(
-    target: LabTarget, password_file: Path, base: str, flt: str, attributes: Sequence[str]
+    target: LabTarget,
+    password_file: Path,
+    base: str,
+    flt: str,
+    attributes: Sequence[str],
+    *,
+    scope: str = "sub",
+    sd_flags: int | None = 4,
 ) -> list[str]:
+    sd = ["-E", sd_control(sd_flags)] if sd_flags else []
     return [
         "ldapsearch",
         "-H",
@@ -168,13 +180,49 @@ def ldapsearch(
         str(password_file),
         "-E",
         "pr=1000/noprompt",
-        "-E",
-        sd_control(4),
+        *sd,
+        "-s",
+        scope,
         "-b",
         base,
         flt,
-        *attributes,
+        *(attributes or ["1.1"]),
     ]
+
+
+def same_searches(
+    target: LabTarget, password_file: Path, searches: Sequence[dict[str, Any]]
+) -> list[list[str]]:
+    """One ldapsearch per search adsuite sent: same base, scope, filter, attributes and
+    SD flags (none where adsuite sent none), so both tools ask the DC for the same data."""
+    seen: dict[tuple[Any, ...], list[str]] = {}
+    for s in searches:
+        key = (s["base"], s["scope"], s["filter"], tuple(s["attributes"]), s["sd_flags"])
+        seen.setdefault(
+            key,
+            ldapsearch(
+                target,
+                password_file,
+                s["base"],
+                s["filter"],
+                s["attributes"],
+                scope={"one": "one", "base": "base"}.get(s["scope"], "sub"),
+                sd_flags=s["sd_flags"],
+            ),
+        )
+    return list(seen.values())
+
+
+def write_baseline_script(commands: Sequence[list[str]], ca_file: Path, path: Path) -> None:
+    """The exact-searches baseline as one shell script, to time it with other tools."""
+    lines = ["#!/bin/sh", "# adsuite's searches replayed with ldapsearch (generated)", "set -e"]
+    lines.append(f"export LDAPTLS_CACERT={shlex.quote(str(ca_file))} LDAPTLS_REQCERT=demand")
+    lines.append(': "${PASSWORD_FILE:?the lab admin password, no newline}"')
+    for command in commands:
+        words = ['"$PASSWORD_FILE"' if w.endswith("/password") else shlex.quote(w) for w in command]
+        lines.append(" ".join(words) + " >/dev/null")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o755)
 
 
 def attributes_by_class(searches: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
@@ -198,15 +246,13 @@ def tools(
     union = list({a.lower(): a for names in by_class.values() for a in names}.values())
     flt = "(|" + "".join(f"(objectClass={c})" for c in sorted(by_class)) + ")"
     bench, base = target.bench_dn, target.base_dn
-    per_class = [
-        ldapsearch(target, password_file, bench, f"(objectClass={c})", by_class[c])
-        for c in sorted(by_class)
-    ]
+    exact = same_searches(target, password_file, probe["searches"])
+    write_baseline_script(exact, target.ca_file, BASELINE)
     return [
         Tool("adsuite drift", [drift_command(args.playbook, args.inventory)], env),
         Tool("ldapsearch -b OU=Bench", [ldapsearch(target, password_file, bench, flt, union)], env),
         Tool("ldapsearch -b <base DN>", [ldapsearch(target, password_file, base, flt, union)], env),
-        Tool("ldapsearch per class (OU=Bench)", per_class, env),
+        Tool("ldapsearch, adsuite's searches", exact, env),
         Tool("adsuite --version (startup)", [[adsuite_executable(), "--version"]], env),
     ]
 
@@ -347,6 +393,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=5, help="timed runs per command (median)")
     p.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
     p.add_argument("--markdown", type=Path, default=REPO_DIR / "BENCHMARKS.md")
+    p.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="probe, write out/baseline.sh (adsuite's searches for ldapsearch) and stop",
+    )
     p.add_argument("--no-markdown", action="store_true", help="print only, write no BENCHMARKS.md")
     return p.parse_args(argv)
 
@@ -368,6 +419,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  drift: exit {verdict['exit_code']}, {verdict['findings']} findings", flush=True)
     print("probe run (searches adsuite sends, stage times) ...", flush=True)
     found = probe(args, env, None)
+    if args.baseline_only:
+        with password_file(target) as secret:
+            searches = same_searches(target, secret, found["searches"])
+            write_baseline_script(searches, target.ca_file, BASELINE)
+        print(f"wrote {BASELINE} (it reads the password from PASSWORD_FILE)")
+        return 0
     profile = None if args.no_profile else probe(args, env, OUT_DIR / "drift.prof")
     with password_file(target) as secret:
         all_tools = tools(target, args, secret, found)

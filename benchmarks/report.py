@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TARGET_RATIO = 1.5
-TARGET_RSS_MB = 300
+TARGET_RATIO = 1.2
+TARGET_RSS_MB = 200
 TARGET_USERS = 10_000
 ADSUITE, BENCH, BASE, PER_CLASS, STARTUP = (
     "adsuite drift",
     "ldapsearch -b OU=Bench",
     "ldapsearch -b <base DN>",
-    "ldapsearch per class (OU=Bench)",
+    "ldapsearch, adsuite's searches",
     "adsuite --version (startup)",
 )
 NETNS = "adsuite-bench"
@@ -121,7 +121,7 @@ def _verdict(met: bool) -> str:
 
 def targets(row: dict[str, Any]) -> list[str]:
     r, users = _by_name(row), row["seed"]["expected"]["users"]
-    ratio = r[ADSUITE]["wall"] / r[BENCH]["wall"]
+    ratio = r[ADSUITE]["wall"] / r[PER_CLASS]["wall"]
     rss = r[ADSUITE]["rss_mb"]
     return [
         f"Measured at {users:,} users"
@@ -130,14 +130,15 @@ def targets(row: dict[str, Any]) -> list[str]:
         "",
         "| target | measured | verdict |",
         "|---|---:|---|",
-        f"| drift ≤ {TARGET_RATIO}× ldapsearch -b OU=Bench (wall, median) | {ratio:.1f}× "
-        f"({r[ADSUITE]['wall']:.2f} s vs {r[BENCH]['wall']:.2f} s) "
+        f"| drift ≤ {TARGET_RATIO}× ldapsearch of adsuite's searches (wall, median) "
+        f"| {ratio:.2f}× ({r[ADSUITE]['wall']:.2f} s vs {r[PER_CLASS]['wall']:.2f} s) "
         f"| {_verdict(ratio <= TARGET_RATIO)} |",
         f"| peak RSS < {TARGET_RSS_MB} MB | {rss:.0f} MB | {_verdict(rss < TARGET_RSS_MB)} |",
         "",
         f"By CPU (the command's own plus the DC's, which waiting for a busy machine does not "
-        f"inflate) adsuite costs {_ratio(_cpu(r[ADSUITE]), _cpu(r[BENCH]))} what ldapsearch "
-        f"costs ({_cpu(r[ADSUITE]):.1f} s vs {_cpu(r[BENCH]):.1f} s).",
+        f"inflate) adsuite costs {_ratio(_cpu(r[ADSUITE]), _cpu(r[PER_CLASS]))} what "
+        f"ldapsearch of the same searches costs ({_cpu(r[ADSUITE]):.1f} s vs "
+        f"{_cpu(r[PER_CLASS]):.1f} s).",
     ]
 
 

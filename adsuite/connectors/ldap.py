@@ -28,7 +28,7 @@ from ldap3.core.exceptions import (
 )
 from ldap3.protocol.microsoft import security_descriptor_control
 
-from adsuite.connectors import endpoints
+from adsuite.connectors import endpoints, ldap_wire
 from adsuite.connectors.credentials import Secret
 from adsuite.errors import (
     BindRefused,
@@ -44,10 +44,9 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 1000
 SHOW_DELETED = ("1.2.840.113556.1.4.417", True, None)  # LDAP_SERVER_SHOW_DELETED_OID, critical
 
-# Entries keep raw values under lower-cased names (see _entry), so ldap3 need not build
-# a case-insensitive dict per entry: with check_names off as well, decoding a 10,000-user
-# read costs about 40 % less CPU (benchmarks/). Process-wide, and only adsuite uses
-# ldap3 here.
+# Entries keep raw values under lower-cased names (see ldap_wire and _entry); other
+# replies ldap3 still decodes need no case-insensitive dicts. Process-wide, and only
+# adsuite uses ldap3 here.
 ldap3.set_config_parameter("CASE_INSENSITIVE_ATTRIBUTE_NAMES", False)
 SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
 _MOD = {"add": ldap3.MODIFY_ADD, "delete": ldap3.MODIFY_DELETE, "replace": ldap3.MODIFY_REPLACE}
@@ -124,9 +123,11 @@ class Directory:
             raise_exceptions=False,
             auto_range=True,
             check_names=False,  # no schema is loaded; raw values are all adsuite reads
+            return_empty_attributes=False,  # Entry leaves missing attributes out anyway
             receive_timeout=120,
             read_only=False,
         )
+        ldap_wire.install(conn)  # entries as raw bytes, not decoded value by value
         try:
             conn.open()
             if not use_ssl:

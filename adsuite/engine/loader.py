@@ -24,11 +24,14 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Undefined
 from pydantic import BaseModel, ValidationError
 
-from adsuite.engine import templating
+from adsuite.engine import playbook_cache, templating
 from adsuite.engine.inventory import Domain, Inventory
+from adsuite.engine.playbook import Play, Playbook, Task
 from adsuite.engine.yamlsource import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
 from adsuite.errors import InputError
 from adsuite.source import Location
+
+__all__ = ["Play", "Playbook", "Task", "load_playbook"]
 
 log = logging.getLogger(__name__)
 
@@ -47,38 +50,23 @@ _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
 _MISSING_KEY = re.compile(r"^'dict object' has no attribute '([^']+)'$")
 
 
-@dataclass(frozen=True)
-class Task:
-    kind: str
-    name: str
-    spec: BaseModel
-    location: Location
-    loop_index: int | None  # 0-based index into the loop's list; None without a loop
-
-
-@dataclass(frozen=True)
-class Play:
-    name: str
-    domain: str | None  # the inventory's domain key, resolved when the play omits it
-    tasks: tuple[Task, ...]
-    location: Location
-
-
-@dataclass(frozen=True)
-class Playbook:
-    path: Path
-    sha256: str
-    plays: tuple[Play, ...]
-    files: tuple[Path, ...]
-
-
 def load_playbook(
     path: Path, inventory: Inventory, kinds: Mapping[str, type[BaseModel]]
 ) -> Playbook:
-    """Load the playbook at ``path`` with its imports; validate every task."""
+    """Load the playbook at ``path`` with its imports; validate every task.
+
+    An unchanged playbook (every file it reads, the inventory, adsuite's code) comes
+    from the cache (engine/playbook_cache.py); only a load without errors is cached.
+    """
+    cache = playbook_cache.Cache.for_load(path, inventory, kinds)
+    cached = cache.lookup()
+    if cached is not None:
+        return cached
     loader = _Loader(inventory, kinds)
     plays = loader.load_file(path, origin=None)
-    return Playbook(path, loader.sha256(), tuple(plays), tuple(loader.files))
+    playbook = Playbook(path, loader.sha256(), tuple(plays), tuple(loader.files))
+    cache.store(playbook, loader.digests())
+    return playbook
 
 
 # --- Jinja2 ------------------------------------------------------------------------
@@ -189,6 +177,10 @@ class _Loader:
         self.root = Path.cwd()
         self._digests: dict[Path, str] = {}
         self._chain: list[tuple[Path, str]] = []  # (resolved, shown) of files being loaded
+
+    def digests(self) -> dict[Path, str]:
+        """The sha256 of every file this load read, by resolved path."""
+        return dict(self._digests)
 
     def sha256(self) -> str:
         """One file: its own sha256. Several: sha256 of their digests, one a line."""
