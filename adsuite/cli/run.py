@@ -120,6 +120,9 @@ def drift(
     previous = None
     if compare:
         previous = previous_findings(session.journal_path, compare, session.playbook.sha256)
+        if previous is None:
+            notice("no earlier drift check of this playbook in the journal: every finding is new")
+            previous = []
     with session.connect(write=False) as conn:
         result = session.plan(conn, Bar())
         run_id = session.record_drift(result, conn)

@@ -331,9 +331,10 @@ def warn_pending(journal_path: Path, tell: Notice) -> None:
         )
 
 
-def previous_findings(journal_path: Path, reference: str, playbook_sha256: str) -> list[Any]:
+def previous_findings(journal_path: Path, reference: str, playbook_sha256: str) -> list[Any] | None:
     """The findings of an earlier drift check: a run id, or ``last`` for the latest
-    check of the same playbook."""
+    check of the same playbook — None when there is none yet (the first check, or the
+    first after the playbook changed): then every finding is new."""
     with Journal.open(journal_path) as journal:
         if reference != "last":
             run = journal.run(reference)
@@ -344,7 +345,7 @@ def previous_findings(journal_path: Path, reference: str, playbook_sha256: str) 
                 if r.mode == "drift" and r.playbook_sha256 == playbook_sha256
             ]
             if not runs:
-                raise InputError("no earlier drift check of this playbook in the journal")
+                return None
             run = runs[0]
     if run.mode != "drift":
         raise InputError(f"run {run.id} is a {run.mode} run, not a drift check")

@@ -19,11 +19,13 @@ MAX_RDN_VALUE = 64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PATH_SEPARATOR = re.compile(r"(?<!\\)/")
 # RDNs of type=value, types as RFC 4514 names them, values without any character that
-# escaping, quoting or multi-valued RDNs involve; spaces only inside values
-# ('#' anywhere goes to the general parser, which refuses it unescaped even mid-value)
-_VALUE_CHAR = r'[^,=+"\\<>;#\x00-\x1f]'
-_VALUE_END = r'[^ ,=+"\\<>;#\x00-\x1f]'
-_PLAIN_RDN = rf" *[A-Za-z][A-Za-z0-9-]* *= *{_VALUE_END}(?:{_VALUE_CHAR}*{_VALUE_END})? *"
+# escaping, quoting or multi-valued RDNs involve; spaces only inside values. A '#' is
+# special only as a value's first character (a hex-encoded value): mid-value it is plain
+# text (AD allows CN=a#b), and ldap3's general parser, which refuses it, never sees it.
+_VALUE_FIRST = r'[^ ,=+"\\<>;#\x00-\x1f]'
+_VALUE_CHAR = r'[^,=+"\\<>;\x00-\x1f]'
+_VALUE_LAST = r'[^ ,=+"\\<>;\x00-\x1f]'
+_PLAIN_RDN = rf" *[A-Za-z][A-Za-z0-9-]* *= *{_VALUE_FIRST}(?:{_VALUE_CHAR}*{_VALUE_LAST})? *"
 _PLAIN_DN = re.compile(rf"{_PLAIN_RDN}(?:,{_PLAIN_RDN})*\Z")
 
 

@@ -13,10 +13,31 @@ ALPHABET = 'aZ09 -_.é李,=+"\\<>;#/\t'
 TYPES = ["CN", "ou", "DC", "sn", "1.2.840", "c-n", ""]
 
 
+def hash_as_text(text: str) -> str:
+    """*text* with every '#' inside a value escaped: RFC 4514 makes '#' special only as a
+    value's first character, and ldap3's parser refuses it anywhere else."""
+    out, started, escaped = [], False, False
+    for char in text:
+        if escaped:
+            out.append(char)
+            escaped, started = False, True
+            continue
+        if char == "\\":
+            escaped = True
+        elif char in ",+=":
+            started = char == "=" and False
+        elif char == "#" and started:
+            out.append("\\")
+        elif not char.isspace():
+            started = True
+        out.append(char)
+    return "".join(out)
+
+
 def general(text: str) -> tuple[tuple[str, str], ...] | None:
     """What the general parser gives (as dn.split builds it), or None if it refuses."""
     try:
-        parts = parse_dn(text, escape=False, strip=True)
+        parts = parse_dn(hash_as_text(text), escape=False, strip=True)
     except Exception:
         return None
     return tuple((kind.upper(), dnlib._unescape(value)) for kind, value, _sep in parts) or None
@@ -66,3 +87,13 @@ def test_generated_dns_agree() -> None:
 
 def test_plain_directory_dns_take_the_fast_path() -> None:
     assert dnlib._plain_split("CN=bench-u00001,OU=o042,OU=Bench,DC=group,DC=example,DC=com")
+
+
+def test_a_hash_inside_a_value_is_plain_text_and_only_a_leading_one_is_special() -> None:
+    # AD names objects like CN=a#b: RFC 4514 escapes '#' only as a value's first character
+    assert dnlib.split("CN=a#b,OU=x#1 ,DC=group") == [("CN", "a#b"), ("OU", "x#1"), ("DC", "group")]
+    assert dnlib.normalize("cn=a#b , dc=group") == "CN=a#b,DC=group"
+    assert dnlib.split(r"CN=\#a,DC=group") == [("CN", "#a"), ("DC", "group")]
+    assert dnlib.join([("CN", "#a"), ("CN", "a#")]) == r"CN=\#a,CN=a#"
+    with pytest.raises(ValueError, match="malformed DN"):
+        dnlib.split("CN=#a,DC=group")  # a bare leading '#' is a hex value, and this is not one
