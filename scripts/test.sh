@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install.sh
 export PATH="$PWD/.venv/bin:$PATH"
+# The report pages are tested in a real headless browser (tests/browser); the fresh-root
+# demo (install.sh) does not need it. A CJK font so the clauses' Chinese text renders.
+if ! command -v chromium >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-wqy-microhei
+fi
 
 echo "==> ruff"
 sources=(adsuite tests)

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from adsuite.cli.console import json_text
-from adsuite.engine import drift
+from adsuite.engine import drift, drift_page
 from adsuite.engine.planner import Plan
 from adsuite.engine.session import ApplyResult
+from adsuite.journal import drift_history
+from adsuite.journal.records import RunRecord
 from adsuite.resources.base import Action, Change
 from adsuite.templates import environment
 
 SIGNS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
 COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
 value = drift.show
+HISTORY_DAYS = 30  # the drift and compliance pages chart this many days of checks
 
 
 def attribute_lines(change: Change) -> list[str]:
@@ -148,14 +151,26 @@ def _as_json(data: Any) -> str:
     return escape(json.dumps(data, ensure_ascii=False))
 
 
-def drift_html(plan: Plan, playbook: str) -> str:
-    template = environment().get_template("reports/drift.html.j2")
-    return template.render(
-        plan=plan,
-        playbook=playbook,
-        findings=drift.findings(plan),
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+def drift_html(
+    plan: Plan,
+    playbook: str,
+    companies: Sequence[str] = (),
+    runs: Sequence[RunRecord] = (),
+    run_id: str | None = None,
+) -> str:
+    """The drift page: summary, history from the journal's drift *runs*, findings."""
+    now = datetime.now(UTC)
+    days = drift_history.history(runs, days=HISTORY_DAYS, today=now.date(), playbook=playbook)
+    page = drift_page.build(
+        plan,
+        playbook,
+        companies,
+        generated=now.strftime("%Y-%m-%d %H:%M UTC"),
+        days=days,
+        chart=drift_history.chart(days),
+        run_id=run_id,
     )
+    return environment().get_template("reports/drift.html.j2").render(p=page)
 
 
 def apply_summary(result: ApplyResult) -> str:

@@ -15,12 +15,13 @@ from adsuite.audit.month import outside_in_month
 from adsuite.audit.run import Row
 from adsuite.cli.console import default_path, err, format_option, inventory_option, json_text
 from adsuite.cli.handover import write_output
+from adsuite.cli.render import HISTORY_DAYS
 from adsuite.compliance import report as compliance
 from adsuite.compliance.clause_map import DEFAULT_MAP, load_map
 from adsuite.compliance.ticket_rules import ticket_rules
 from adsuite.engine.inventory import load_inventory
 from adsuite.errors import EXIT_DRIFT, InputError
-from adsuite.journal import monthly
+from adsuite.journal import drift_history, monthly
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.templates import environment
@@ -102,6 +103,18 @@ def _monthly_text(
     )
 
 
+def _compliance_html(found: compliance.ComplianceReport) -> str:
+    """The page, with every playbook's drift checks over the last days from the journal."""
+    with Journal.open(Path(found.journal)) as journal:
+        runs = journal.runs()
+    today = datetime.now(UTC).date()
+    days = drift_history.history(runs, days=HISTORY_DAYS, today=today)
+    template = environment().get_template("reports/compliance.html.j2")
+    return template.render(
+        r=found, words=compliance.STATE_WORDS, days=days, chart=drift_history.chart(days)
+    )
+
+
 @report.command(name="compliance")
 @inventory_option
 @click.option(
@@ -137,11 +150,7 @@ def compliance_report(
     checkout = {admin_tickets.TICKET_TYPE: "adsuite admin checkout"}
     rules = ticket_rules(loaded.resolve(loaded.map.approvals), checkout)
     found = compliance.build(loaded, inv, rules, reader=getpass.getuser(), ticket=ticket)
-    if fmt == "json":
-        text = json_text(found.to_dict()) + "\n"
-    else:
-        template = environment().get_template("reports/compliance.html.j2")
-        text = template.render(r=found, words=compliance.STATE_WORDS)
+    text = json_text(found.to_dict()) + "\n" if fmt == "json" else _compliance_html(found)
     if output:
         write_output(output, text)
         err.print(f"report written to {output}")

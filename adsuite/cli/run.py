@@ -28,6 +28,14 @@ from adsuite.cli.handover import write_output
 from adsuite.engine import drift as driftlib
 from adsuite.engine.session import Session, previous_findings
 from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
+from adsuite.journal.records import RunRecord
+from adsuite.journal.store import Journal
+
+
+def _runs(session: Session) -> list[RunRecord]:
+    """The journal's runs, for the drift page's history."""
+    with Journal.open(session.journal_path) as journal:
+        return journal.runs()
 
 
 def _session(playbook: Path | None, inventory: Path | None) -> Session:
@@ -134,7 +142,9 @@ def drift(
         "text": lambda: render.drift_text(result, name, comparison),
         "json": lambda: render.drift_json(result, name, comparison, run_id),
         "junit": lambda: render.drift_junit(result, name),
-        "html": lambda: render.drift_html(result, name),
+        "html": lambda: render.drift_html(
+            result, name, [c.code for c in session.inventory.companies], _runs(session), run_id
+        ),
     }
     report = renderers[fmt]()
     if output is not None:
