@@ -81,8 +81,9 @@ def plan_content(
     user, machine = spec.user, spec.machine
     if user is not None and user.registry is not None:
         plan_registry(diff, "User", io.USER_POL, user.registry, files.get(io.USER_POL))
-    if machine is not None and machine.registry is not None:
-        plan_registry(diff, "Machine", io.MACHINE_POL, machine.registry, files.get(io.MACHINE_POL))
+    machine_pol = machine.pol_policies() if machine is not None else None
+    if machine_pol is not None:
+        plan_registry(diff, "Machine", io.MACHINE_POL, machine_pol, files.get(io.MACHINE_POL))
     template = None
     if machine is not None and manages_template(machine):
         sid_of = _sid_of(sids)
@@ -123,7 +124,7 @@ def _machine_cses(
     machine: MachineHalf | None = spec.machine
     present: dict[str, str] = {}
     managed: list[str] = []
-    if machine is not None and machine.registry is not None:
+    if machine is not None and machine.pol_policies() is not None:
         managed.append(REGISTRY_CSE)
         if _has_entries(files, diff, io.MACHINE_POL):
             present[REGISTRY_CSE] = REGISTRY_MACHINE_TOOL

@@ -163,7 +163,7 @@ def _undo(
     if spec.user and spec.user.registry is not None and io.USER_POL in touched.files:
         out["user"] = {"registry": readback.policies(files.get(io.USER_POL), io.USER_POL)}
     machine: Args = {}
-    if spec.machine and spec.machine.registry is not None and io.MACHINE_POL in touched.files:
+    if spec.machine and spec.machine.pol_policies() is not None and io.MACHINE_POL in touched.files:
         machine["registry"] = readback.policies(files.get(io.MACHINE_POL), io.MACHINE_POL)
     if spec.machine and io.GPTTMPL in touched.files:
         machine |= readback.declared_template(spec.machine, files.get(io.GPTTMPL), state.names)
@@ -229,8 +229,9 @@ def _declared_halves(spec: Spec, files: frozenset[str]) -> Args:
         out["user"] = {"registry": [_dump(p) for p in spec.user.registry]}
     machine: Args = {}
     declared = spec.machine
-    if declared and declared.registry is not None and io.MACHINE_POL in files:
-        machine["registry"] = [_dump(p) for p in declared.registry]
+    pol = declared.pol_policies() if declared else None
+    if pol is not None and io.MACHINE_POL in files:  # AppLocker rules as the values they are
+        machine["registry"] = [_dump(p) for p in pol]
     if declared and io.GPTTMPL in files:
         if declared.security is not None:
             machine["security"] = _dump(declared.security)

@@ -21,6 +21,7 @@ from adsuite.formats.registry_pol import (
     parse_registry_pol,
     serialize_registry_pol,
 )
+from adsuite.resources import gpo_applocker
 from adsuite.resources.gpo_spec import RegistryPolicy
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ class Diff:
 
 def data_words(entry: PolEntry) -> str:
     data = entry.data
+    if gpo_applocker.is_applocker(entry.key) and entry.value_name == gpo_applocker.RULE_VALUE:
+        said = gpo_applocker.rule_words(data)
+        return said if said is not None else "(not an AppLocker rule)"
     if isinstance(data, tuple):
         return ", ".join(data) or "(empty list)"
     if isinstance(data, bytes):
@@ -72,6 +76,10 @@ def labels(half: str, policies: Sequence[RegistryPolicy]) -> list[str]:
     names = [p.value.casefold() for p in policies]
     out = []
     for policy in policies:
+        rule = gpo_applocker.label(policy.key, policy.value, policy.data)
+        if rule is not None:
+            out.append(f"{half}: {rule}")
+            continue
         unique = names.count(policy.value.casefold()) == 1
         where = policy.value if unique else f"{policy.key.rpartition(chr(92))[2]}\\{policy.value}"
         out.append(f"{half}: {where}")
@@ -101,7 +109,9 @@ def plan_registry(
         want_type = None if policy.state == "absent" else entry.type
         diff.differs(label, _observed(seen, want_type), wanted)
     for entry in found.values():
-        diff.differs(f"{half}: {entry.key}\\{entry.value_name}", _observed(entry, None), NOT_SET)
+        rule = gpo_applocker.label(entry.key, entry.value_name, entry.data)
+        where = rule or f"{entry.key}\\{entry.value_name}"
+        diff.differs(f"{half}: {where}", _observed(entry, None), NOT_SET)
     if not _same(have, want):
         diff.files[path] = serialize_registry_pol(want) if want else None
 

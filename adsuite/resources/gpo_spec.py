@@ -22,6 +22,7 @@ from adsuite.formats import dn as dnlib
 from adsuite.formats.gpo_ldap import check_guid
 from adsuite.formats.gpttmpl_inf import RegistryValue, registry_value_to_text
 from adsuite.formats.registry_pol import PolEntry, reg_type
+from adsuite.resources.gpo_applocker import AppLocker, is_applocker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -203,6 +204,29 @@ class MachineHalf(_Model):
         None
     )
     force_audit_subcategories: bool | None = None
+    applocker: AppLocker | None = None  # AppLocker rules, in the same Registry.pol
+
+    def pol_policies(self) -> list[RegistryPolicy] | None:
+        """Everything the machine Registry.pol holds: ``registry`` and the AppLocker rules.
+        None: the file is not managed."""
+        if self.applocker is None:
+            return self.registry
+        rules = [
+            RegistryPolicy(key=key, value=value, type=kind, data=data)
+            for key, value, kind, data in self.applocker.entries()
+        ]
+        return [*(self.registry or []), *rules]
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> MachineHalf:
+        if self.applocker is not None:
+            for policy in self.registry or []:
+                if is_applocker(policy.key):
+                    raise ValueError(
+                        f"registry value {policy.key}\\{policy.value} is AppLocker's; "
+                        "declare it under applocker"
+                    )
+        return self
 
     @field_validator("audit")
     @classmethod
