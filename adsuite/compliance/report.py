@@ -55,6 +55,7 @@ from adsuite.journal.evidence import Proof, Recent
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.records import AccessRecord, ChangeRecord, RunRecord, VerifyReport
 from adsuite.journal.store import Journal
+from adsuite.recovery import backup as backuplib
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +316,11 @@ def _proof(item: Evidence, ctx: _Context) -> Proof:
     if item.source == "restore_drill" and recent is not None and item.target_hours:
         return evidence_recovery.restore_drill(facts.runs, item.what, recent, item.target_hours)
     if item.source == "backups":
-        return evidence_recovery.backups(facts.runs, item.what, ctx.now, item.within_hours)
+        proof = evidence_recovery.backups(facts.runs, item.what, ctx.now, item.within_hours)
+        gone = backuplib.missing_on_disk(facts.runs, facts.changes) if proof.met else None
+        if gone is not None:  # the journal says so, the folder does not: not evidence
+            return dataclasses.replace(proof, summary=f"{proof.summary}; but {gone}", met=False)
+        return proof
     if item.source == "before_images":
         return evidence.before_images(facts.runs, facts.changes, item.what, since)
     return evidence.chain(facts.verify, item.what)

@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 from adsuite.engine.inventory import Backups
 from adsuite.engine.session import Session
 from adsuite.errors import RecoveryError
+from adsuite.journal.records import ChangeRecord, RunRecord
 from adsuite.journal.store import Journal
 from adsuite.recovery import retention, sambatool
 
@@ -57,6 +59,25 @@ def settings(session: Session) -> Backups:
 def operator(session: Session) -> dict[str, str]:
     username = session.inventory.credentials[session.domain.credential].username
     return {"os_user": getpass.getuser(), "bind_identity": username}
+
+
+def missing_on_disk(runs: Sequence[RunRecord], changes: Sequence[ChangeRecord]) -> str | None:
+    """Why the newest successful backup the journal names is not on disk as journaled
+    (gone, or another size), or None. Its sha256 is checked by every restore drill."""
+    done = [r for r in runs if r.mode == MODE and r.status == "ok"]
+    if not done:
+        return None
+    latest = done[0]
+    made = [c for c in changes if c.run_id == latest.id and c.resource == RESOURCE
+            and c.outcome == "applied" and isinstance(c.after, dict)]  # fmt: skip
+    if not made:
+        return f"backup run {latest.id} journaled no backup file"
+    path = Path(str(latest.extra.get("folder", ""))) / made[0].target
+    if not path.is_file():
+        return f"{path} is not there (deleted or moved after it was journaled)"
+    if path.stat().st_size != made[0].after.get("size"):
+        return f"{path} is {path.stat().st_size} bytes, journaled as {made[0].after.get('size')}"
+    return None
 
 
 def sha256_of(path: Path) -> str:

@@ -15,6 +15,8 @@ from adsuite.formats.ldap_query import Entry
 from adsuite.journal.evidence import Recent
 from adsuite.journal.evidence_recovery import backups, restore_drill
 from adsuite.journal.records import ChangeRecord, RunRecord
+from adsuite.journal.store import Journal
+from adsuite.recovery import backup as backuplib
 from adsuite.recovery import expected, retention
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -160,3 +162,26 @@ def test_a_wrong_backups_section_is_one_line(tmp_path: Path) -> None:
         load_inventory(path)
     assert str(raised.value).startswith(f"{path}:11: ")
     assert "keep" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_newest_backup_counts_only_while_it_is_on_disk_as_journaled(tmp_path: Path) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    tarball = folder / "samba-backup-group.example.com-2026-12-06T01-30-00.000000.tar.bz2"
+    tarball.write_bytes(b"x" * 10)
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        run = journal.start_run(mode=backuplib.MODE, operator={"os_user": "root"},
+                                extra={"folder": str(folder)})  # fmt: skip
+        change = journal.record_intent(run, resource=backuplib.RESOURCE, target=tarball.name,
+                                       action="create", before=None,
+                                       after={"sha256": "ab", "size": 10, "dc": "dc1"})  # fmt: skip
+        journal.record_outcome(run, change, "applied")
+        journal.finish_run(run, status="ok", counts={"created": 1, "bytes": 10})
+        runs, changes = journal.runs(), journal.changes(run)
+    assert backuplib.missing_on_disk(runs, changes) is None
+    tarball.write_bytes(b"x" * 9)
+    assert backuplib.missing_on_disk(runs, changes) == f"{tarball} is 9 bytes, journaled as 10"
+    tarball.unlink()
+    said = backuplib.missing_on_disk(runs, changes)
+    assert said == f"{tarball} is not there (deleted or moved after it was journaled)"
+    assert backuplib.missing_on_disk([], []) is None  # no backup at all: the journal says so
