@@ -6,7 +6,9 @@ such a membership records it in its run's ``extra.record`` under :data:`RECORD_K
 
     {"membership_ticket": {"action": "grant", "group": "HQ-Elevated", "member": "zhang.wei"}}
 
-and its revoking type records ``"action": "revoke"`` (:class:`Source` pairs them). A
+(or a list of such, when one ticket grants several memberships: an elevation grants the
+class group and the one workstation's ``<CODE>-LA-<COMPUTER>`` group), and its revoking
+type records ``"action": "revoke"`` (:class:`Source` pairs them). A
 grant is in force from its ticket's successful apply run until a later successful run
 takes it back: a revoke ticket, a ``leaver`` or ``transfer`` ticket whose run took
 the member out of the group (their records name the groups left), or a successful
@@ -109,6 +111,11 @@ def grant_record(action: str, group: str, member: str) -> dict[str, Any]:
     return {RECORD_KEY: {"action": action, "group": group, "member": member}}
 
 
+def grants_record(action: str, groups: Iterable[str], member: str) -> dict[str, Any]:
+    """The record of a ticket that grants (or revokes) *member* in several groups at once."""
+    return {RECORD_KEY: [{"action": action, "group": g, "member": member} for g in groups]}
+
+
 def fold(runs: Iterable[RunLike], source: Source) -> dict[str, dict[str, Grant]]:
     """Lower group name -> lower member name -> the grant in force, from journal runs
     in any order (they are taken in journal order)."""
@@ -146,14 +153,16 @@ def _effects(run: RunLike, source: Source) -> Iterator[tuple[str, str, Grant | N
     record = run.extra.get("record") or {}
     if kind in (source.grant, source.revoke):
         data = record.get(RECORD_KEY) or {}
-        group, member, action = data.get("group"), data.get("member"), data.get("action")
-        if not isinstance(group, str) or not isinstance(member, str) or not group or not member:
-            log.warning("journal run %s: unreadable %s record", run.id, kind)
-            return
-        if action == GRANT and kind == source.grant:
-            yield group, member, Grant(run.ticket, run.id, member, _approvers(run.extra))
-        elif action == REVOKE:
-            yield group, member, None
+        for item in data if isinstance(data, list) else [data]:
+            fields = item if isinstance(item, Mapping) else {}
+            group, member, action = fields.get("group"), fields.get("member"), fields.get("action")
+            if not isinstance(group, str) or not isinstance(member, str) or not group or not member:
+                log.warning("journal run %s: unreadable %s record", run.id, kind)
+                return
+            if action == GRANT and kind == source.grant:
+                yield group, member, Grant(run.ticket, run.id, member, _approvers(run.extra))
+            elif action == REVOKE:
+                yield group, member, None
     elif isinstance(kind, str) and kind in ENDED_BY:
         user = (ticket.get("parameters") or {}).get("user")
         if isinstance(user, str) and user:

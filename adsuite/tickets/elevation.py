@@ -12,30 +12,35 @@
       workstation: HQ-PC-0153         # optional; a computer account of the company
       asset: FA-2026-0153             # optional; its fixed-asset number, recorded
 
-The user joins ``<CODE>-Elevated``, which the "Elevated workstation" GPO of
-``playbooks/workstation_lockdown.yml`` makes a local administrator of the company's
-workstations, and leaves ``<CODE>-Restricted``. The two classes of 二.1 exclude each
-other: an elevated user is "not strictly controlled", and staying in the restricted
-group would keep the "Restricted workstation" GPO's user half on them (no Control
-Panel, registry editor or command prompt), withholding the very rights the two
-approvals granted; the GPO's machine half still applies to every workstation
-through Domain Computers. Both groups must exist (the lockdown playbook declares
-them); a ticket never creates a group. The workstation and asset are checked (a
-computer of the company) and recorded, but the GPO targets the group, so the rights
-hold on every workstation of the company it is linked to, not on that one alone.
-The requester is recorded as given; the rules do not require it to be the user.
+The rights hold on that one workstation alone (二.1.b "本机"). Each workstation where
+someone may be elevated is declared in ``elevated_workstations`` of
+``playbooks/workstation_lockdown.yml``, which gives it a domain-local group
+``<CODE>-LA-<COMPUTER>`` (:func:`workstation_group`) and a GPO whose Restricted Groups
+put that group in the local Administrators, filtered ("Apply Group Policy") to that
+computer account only. The ticket adds the user to that group — and to
+``<CODE>-Elevated``, the class group that no longer grants any right but says which
+class the user is in (二.1.a/b exclude each other) — and takes them out of
+``<CODE>-Restricted``: staying there would keep the "Restricted workstation" GPO's
+user half on them (no Control Panel, registry editor or command prompt), withholding
+the very rights the two approvals granted. The groups must exist; a ticket never
+creates a group or a GPO. The workstation must be a computer of the company; the
+asset number is recorded. The requester is recorded as given; the rules do not
+require it to be the user.
 
-The run records the grant (:mod:`adsuite.resources.member_tickets`), so the
-playbook's ``ticketed_membership`` task keeps this member and calls every other
-member of the group drift. A user who is already a member with an elevation in
-force is refused (nothing to approve); one who is a member without a ticket may be
-given one, which makes the membership approved.
+The run records a grant for both groups (:mod:`adsuite.resources.member_tickets`), so
+the playbook's ``ticketed_membership`` tasks keep this member and call every other
+member of either group drift: a user in ``<CODE>-LA-<COMPUTER>`` without an elevation
+ticket for that computer is a finding naming the user and the group, hence the
+machine. A user whose elevation for this workstation is in force is refused (nothing
+to approve); one who is a member without a ticket may be given one, which makes the
+membership approved. Another workstation for an elevated user is a new ticket.
 
     type: elevation_revoke
     parameters: {company: HQ, user: zhang.wei, reason: project finished}   # reason optional
 
-takes the user out of ``<CODE>-Elevated`` and back into ``<CODE>-Restricted``, the
-default class (二.1.a), and ends the grant. Taking rights away lowers privilege, so
+takes the user out of ``<CODE>-Elevated`` and of every ``<CODE>-LA-*`` workstation
+group they are in or hold a grant for, back into ``<CODE>-Restricted``, the default
+class (二.1.a), and ends those grants. Taking rights away lowers privilege, so
 approvals.yml asks for one approval, not two — by the department head, the general
 manager or the IT head, never the requester — so that, like every change, it has an
 approval on record (四.5). It is refused for a user who is neither a member nor
@@ -81,6 +86,11 @@ def elevated_group(code: str) -> str:
     return f"{code}-Elevated"
 
 
+def workstation_group(code: str, computer: str) -> str:
+    """The group whose members are local administrators of *computer* alone."""
+    return f"{code}-LA-{computer}"
+
+
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -95,13 +105,13 @@ class _Params(BaseModel):
 
 class Params(_Params):
     reason: str = Field(min_length=1, max_length=1024)
-    workstation: str | None = None
+    workstation: str  # the one computer the rights hold on (本机)
     asset: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("workstation")
     @classmethod
-    def _computer_name(cls, value: str | None) -> str | None:
-        return None if value is None else check_computer_name(value)
+    def _computer_name(cls, value: str) -> str:
+        return check_computer_name(value)
 
 
 class RevokeParams(_Params):
@@ -110,16 +120,32 @@ class RevokeParams(_Params):
 
 def needs(env: TicketEnv, params: Params) -> Needs:
     code = env.company(params.company, ("company",)).code
-    names = [params.user, elevated_group(code), restricted_group(code)]
-    if params.workstation:
-        names.append(sam_account_name(params.workstation))
-    return Needs(names=tuple(names), groups_of=(params.user,))
+    names = (
+        params.user,
+        elevated_group(code),
+        restricted_group(code),
+        workstation_group(code, params.workstation),
+        sam_account_name(params.workstation),
+    )
+    return Needs(names=names, groups_of=(params.user,))
 
 
 def revoke_needs(env: TicketEnv, params: RevokeParams) -> Needs:
     code = env.company(params.company, ("company",)).code
-    names = (params.user, elevated_group(code), restricted_group(code))
+    granted = _granted_workstation_groups(env, params.user, code)
+    names = (params.user, elevated_group(code), restricted_group(code), *granted)
     return Needs(names=names, groups_of=(params.user,))
+
+
+def _granted_workstation_groups(env: TicketEnv, user: str, code: str) -> list[str]:
+    """The (lower) ``<CODE>-LA-*`` groups *user* holds an elevation grant in force for."""
+    prefix = workstation_group(code, "").lower()
+    journal = env.journal_path or default_journal_path(env.inventory.journal)
+    return [
+        group
+        for group, members in grants_in_force(journal, NAME).items()
+        if user.lower() in members and group.startswith(prefix)
+    ]
 
 
 def _user_of(env: TicketEnv, found: Found, params: _Params, company: Company) -> Account:
@@ -146,6 +172,17 @@ def _require_elevated_group(env: TicketEnv, found: Found, group: str) -> None:
     env.require(found, group, "group", ("company",))
 
 
+def _require_workstation_group(env: TicketEnv, found: Found, group: str, computer: str) -> None:
+    if found.account(group) is None:
+        raise env.error(
+            ("workstation",),
+            f"workstation '{computer}' has no local administrators group '{group}': "
+            "declare it in elevated_workstations of playbooks/workstation_lockdown.yml "
+            f"({CLAUSE}) and apply it first",
+        )
+    env.require(found, group, "group", ("workstation",))
+
+
 def _in_group(found: Found, account: Account, group: str) -> bool:
     groups = found.groups_of.get(account.name.lower(), ())
     return any(g.name.lower() == group.lower() for g in groups)
@@ -156,9 +193,7 @@ def _grant_in_force(env: TicketEnv, group: str, account: Account) -> grants.Gran
     return grants_in_force(journal, NAME).get(group.lower(), {}).get(account.name.lower())
 
 
-def _workstation(env: TicketEnv, found: Found, params: Params, company: Company) -> str | None:
-    if not params.workstation:
-        return None
+def _workstation(env: TicketEnv, found: Found, params: Params, company: Company) -> str:
     path: ParamPath = ("workstation",)
     computer = env.require(found, sam_account_name(params.workstation), "computer", path)
     home = env.company_of(computer.dn)
@@ -180,15 +215,17 @@ def build(env: TicketEnv, params: Params, found: Found) -> Build:
     _require_elevated_group(env, found, elevated)
     require_restricted(env, found, restricted, ("company",))
     workstation_dn = _workstation(env, found, params, company)
-    grant = _grant_in_force(env, elevated, account)
-    if grant is not None and _in_group(found, account, elevated):
+    local = workstation_group(company.code, params.workstation)
+    _require_workstation_group(env, found, local, params.workstation)
+    grant = _grant_in_force(env, local, account)
+    if grant is not None and _in_group(found, account, local):
         raise env.error(
             ("user",),
-            f"user '{account.name}' is already in {elevated} by {grant.words()}; "
-            "nothing to approve",
+            f"user '{account.name}' is already in {local} by {grant.words()}; nothing to approve",
         )
+    why = f"elevation on {params.workstation} ({CLAUSE})"
     tasks = (
-        *membership_tasks(env, account, [elevated], "add", ("user",), f"elevation ({CLAUSE})"),
+        *membership_tasks(env, account, [elevated, local], "add", ("user",), why),
         *membership_tasks(
             env, account, [restricted], "remove", ("user",), "leaves the restricted class"
         ),
@@ -198,6 +235,7 @@ def build(env: TicketEnv, params: Params, found: Found) -> Build:
         "user_dn": account.dn,
         "elevated_group": elevated,
         "restricted_group": restricted,
+        "workstation_group": local,
         "reason": params.reason,
         "workstation": params.workstation,
         "workstation_dn": workstation_dn,
@@ -205,10 +243,26 @@ def build(env: TicketEnv, params: Params, found: Found) -> Build:
     }
     return Build(
         tuple(tasks),
-        summary=f"local administrator rights for {account.name} in {company.code}: "
-        f"member of {elevated}, no longer of {restricted}",
-        record={**grants.grant_record(grants.GRANT, elevated, account.name), NAME: details},
+        summary=f"local administrator rights for {account.name} on {params.workstation} "
+        f"alone: member of {local} and {elevated}, no longer of {restricted}",
+        record={
+            **grants.grants_record(grants.GRANT, (elevated, local), account.name),
+            NAME: details,
+        },
     )
+
+
+def _workstation_groups(env: TicketEnv, found: Found, account: Account, code: str) -> list[str]:
+    """The ``<CODE>-LA-*`` groups *account* is in or holds an elevation grant for."""
+    prefix = workstation_group(code, "").lower()
+    joined = [g.name for g in found.groups_of.get(account.name.lower(), ())]
+    granted = _granted_workstation_groups(env, account.name, code)
+    names: dict[str, str] = {}
+    for name in [*joined, *granted]:
+        if name.lower().startswith(prefix):
+            known = found.account(name)  # the directory's spelling, when it still exists
+            names.setdefault(name.lower(), known.name if known else name)
+    return sorted(names.values(), key=str.lower)
 
 
 def revoke_build(env: TicketEnv, params: RevokeParams, found: Found) -> Build:
@@ -224,8 +278,11 @@ def revoke_build(env: TicketEnv, params: RevokeParams, found: Found) -> Build:
             f"user '{account.name}' is not elevated in {company.code}: not a member of "
             f"{elevated}, and no elevation ticket for it is in force",
         )
+    local = _workstation_groups(env, found, account, company.code)
     tasks = (
-        *membership_tasks(env, account, [elevated], "remove", ("user",), "elevation revoked"),
+        *membership_tasks(
+            env, account, [elevated, *local], "remove", ("user",), "elevation revoked"
+        ),
         *membership_tasks(
             env, account, [restricted], "add", ("user",), "restricted class (二.1.a)"
         ),
@@ -234,6 +291,7 @@ def revoke_build(env: TicketEnv, params: RevokeParams, found: Found) -> Build:
         "company": company.code,
         "user_dn": account.dn,
         "elevated_group": elevated,
+        "workstation_groups": local,
         "restricted_group": restricted,
         "reason": params.reason,
         "ends": grant.ticket if grant else None,
@@ -241,8 +299,11 @@ def revoke_build(env: TicketEnv, params: RevokeParams, found: Found) -> Build:
     return Build(
         tuple(tasks),
         summary=f"end local administrator rights of {account.name} in {company.code}: "
-        f"out of {elevated}, back in {restricted}",
-        record={**grants.grant_record(grants.REVOKE, elevated, account.name), REVOKE_NAME: details},
+        f"out of {', '.join([elevated, *local])}, back in {restricted}",
+        record={
+            **grants.grants_record(grants.REVOKE, (elevated, *local), account.name),
+            REVOKE_NAME: details,
+        },
     )
 
 

@@ -75,19 +75,21 @@ def test_workstation_lockdown_and_audit_playbooks_apply_and_samba_reads_back_eve
     applied = cli("apply", str(site), "-i", str(inventory), "--yes")
     assert applied.code == 0, applied.out + applied.err
     specs = gpo_specs(site, inventory)
-    names = [f"{code} Restricted workstation", f"{code} Elevated workstation"]
+    names = [f"{code} Restricted workstation"]
     names += ["Domain Controllers audit policy", "File servers audit policy"]
 
     listed = samba_tool(lab_env, "gpo", "listall")
     assert listed.returncode == 0, listed.stderr
     for name in names:
         assert f"display name : {name}\n" in listed.stdout
+    # no company-wide elevation: each elevated workstation has its own GPO (test_elevation)
+    assert f"display name : {code} Elevated workstation\n" not in listed.stdout
     company = f"OU={code},{BASE}"
     expected_links = {
         f"OU=Users,{company}": [names[0]],
-        f"OU=Workstations,{company}": [names[0], names[1]],
-        f"OU=Servers,{company}": [names[3]],
-        f"OU=Domain Controllers,{BASE}": [names[2]],
+        f"OU=Workstations,{company}": [names[0]],
+        f"OU=Servers,{company}": [names[2]],
+        f"OU=Domain Controllers,{BASE}": [names[1]],
     }
     for container, linked in expected_links.items():
         shown = samba_tool(lab_env, "gpo", "getlink", container)
@@ -104,19 +106,7 @@ def test_workstation_lockdown_and_audit_playbooks_apply_and_samba_reads_back_eve
         restricted_spec.machine.registry
     )
 
-    elevated = gpc(directory, names[1])
-    inf = samba_read(
-        "inf",
-        gpt_file(
-            lab_env, elevated.guid, "Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf"
-        ).read_bytes(),
-    )
-    elevated_sid = sid_of(directory, f"{code}-Elevated")
-    assert inf["sections"]["Group Membership"] == [
-        [[f"*{elevated_sid}", "Memberof"], [ADMINISTRATORS]]
-    ]
-
-    for name in names[2:]:
+    for name in names[1:]:
         audit = gpc(directory, name)
         spec = specs[name]
         assert spec.machine and spec.machine.audit

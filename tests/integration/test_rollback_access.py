@@ -251,7 +251,8 @@ requester: {code}-zw
 approvals:
   - {{name: {code.lower()}.fin.head, role: department_head, time: "{when}"}}
   - {{name: {code.lower()}.gm, role: general_manager, time: "{when}"}}
-parameters: {{company: {code}, user: {code}-zw, reason: builds the CAD plug-ins}}
+parameters:
+  {{company: {code}, user: {code}-zw, workstation: {code}-PC1, reason: builds the CAD plug-ins}}
 """,
     )
 
@@ -278,10 +279,12 @@ def test_rolling_back_an_elevation_ends_its_grant_and_what_cannot_be_undone_says
         f"""tasks:
   - ou: {{path: Role Groups}}
   - ou: {{path: {code}, protected: false}}
-  - loop: [Users, Groups]
+  - loop: [Users, Groups, Workstations]
     ou: {{path: "{code}/{{{{ item }}}}", protected: false}}
   - loop: [Elevated, Restricted]
     group: {{name: "{code}-{{{{ item }}}}", ou: {code}/Groups}}
+  - computer: {{name: {code}-PC1, ou: {code}/Workstations}}
+  - group: {{name: {code}-LA-{code}-PC1, ou: {code}/Groups, scope: domain_local}}
   - loop: [zw, mal]
     user: {{name: "{code}-{{{{ item }}}}", ou: {code}/Users, enabled: true, password: {{credential: rb-pw}}}}
   - membership: {{group: {code}-Restricted, members: [{code}-zw, {code}-mal]}}

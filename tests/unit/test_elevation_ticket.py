@@ -43,6 +43,7 @@ approvals:
 parameters:
   company: HQ
   user: zhang.wei
+  workstation: HQ-PC-0153
   reason: installs the CAD plug-ins of his project
 """
 REVOKE = """
@@ -58,6 +59,8 @@ parameters:
 USER_DN = f"CN=zhang.wei,OU=Users,OU=HQ,{BASE}"
 ELEVATED_DN = f"CN=HQ-Elevated,OU=Groups,OU=HQ,{BASE}"
 RESTRICTED_DN = f"CN=HQ-Restricted,OU=Groups,OU=HQ,{BASE}"
+LOCAL_DN = f"CN=HQ-LA-HQ-PC-0153,OU=Groups,OU=HQ,{BASE}"
+PC_DN = f"CN=HQ-PC-0153,OU=Workstations,OU=HQ,{BASE}"
 
 
 @pytest.fixture
@@ -98,6 +101,8 @@ def test_both_approvals_by_two_other_people_pass(workdir: Path) -> None:
         "zhang.wei",
         "HQ-Elevated",
         "HQ-Restricted",
+        "HQ-LA-HQ-PC-0153",  # the workstation's own administrators group
+        "HQ-PC-0153$",
         "hq.fin.head",  # the approvers, read in the same search (approvers.with_people)
         "hq.gm",
     }
@@ -155,10 +160,16 @@ RULE_WORDS = (
             id="no reason",
         ),
         pytest.param(
-            "  user: zhang.wei\n",
-            "  user: zhang.wei\n  workstation: HQ-PC-0153$\n",
+            "  workstation: HQ-PC-0153\n",
+            "  workstation: HQ-PC-0153$\n",
             "ticket.yml:10: bad computer name 'HQ-PC-0153$': give it without the trailing '$'",
             id="a workstation named with its dollar",
+        ),
+        pytest.param(
+            "  workstation: HQ-PC-0153\n",
+            "",
+            "ticket.yml:7: parameters needs 'workstation'",
+            id="no workstation: rights hold on one computer (本机)",
         ),
     ],
 )
@@ -189,10 +200,17 @@ def found(
         "zhang.wei": Account("zhang.wei", USER_DN, "user", True),
         "hq-elevated": Account("HQ-Elevated", ELEVATED_DN, "group"),
         "hq-restricted": Account("HQ-Restricted", RESTRICTED_DN, "group"),
+        "hq-la-hq-pc-0153": Account("HQ-LA-HQ-PC-0153", LOCAL_DN, "group"),
+        "hq-pc-0153$": Account("HQ-PC-0153$", PC_DN, "computer", True),
         **{k.lower(): v for k, v in accounts.items()},
     }
     known.pop(missing.lower(), None)
-    dns = {"HQ-Elevated": ELEVATED_DN, "HQ-Restricted": RESTRICTED_DN}
+    dns = {
+        "HQ-Elevated": ELEVATED_DN,
+        "HQ-Restricted": RESTRICTED_DN,
+        "HQ-LA-HQ-PC-0153": LOCAL_DN,
+        "HQ-LA-HQ-PC-0200": LOCAL_DN.replace("0153", "0200"),
+    }
     groups = tuple(Group(g, dns[g]) for g in member_of)
     return Found(known, frozenset(), {"zhang.wei": groups})
 
@@ -203,7 +221,7 @@ def build_error(checked: Checked, facts: Found) -> str:
     return str(caught.value)
 
 
-def test_an_elevation_joins_the_elevated_group_leaves_the_restricted_one_and_records_the_grant(
+def test_an_elevation_joins_its_workstations_group_leaves_the_restricted_one_and_records_both(
     workdir: Path,
 ) -> None:
     checked = check(ELEVATION)
@@ -211,13 +229,13 @@ def test_an_elevation_joins_the_elevated_group_leaves_the_restricted_one_and_rec
     tasks = [(t.kind, t.spec.model_dump()) for t in build.tasks]
     assert tasks == [
         ("membership", {"group": "HQ-Elevated", "members": [USER_DN], "mode": "add"}),
+        ("membership", {"group": "HQ-LA-HQ-PC-0153", "members": [USER_DN], "mode": "add"}),
         ("membership", {"group": "HQ-Restricted", "members": [USER_DN], "mode": "remove"}),
     ]
-    assert build.record[member_tickets.RECORD_KEY] == {
-        "action": "grant",
-        "group": "HQ-Elevated",
-        "member": "zhang.wei",
-    }
+    assert build.record[member_tickets.RECORD_KEY] == [
+        {"action": "grant", "group": "HQ-Elevated", "member": "zhang.wei"},
+        {"action": "grant", "group": "HQ-LA-HQ-PC-0153", "member": "zhang.wei"},
+    ]
     assert build.record["elevation"]["reason"] == "installs the CAD plug-ins of his project"
 
 
@@ -237,13 +255,20 @@ def test_an_elevation_is_refused_for_an_account_it_cannot_be_approved_for(workdi
         "playbooks/workstation_lockdown.yml declares each company's elevated group (二.1.b); "
         "apply it first"
     )
+    assert build_error(checked, found(missing="HQ-LA-HQ-PC-0153")) == (
+        "ticket.yml:10: workstation 'HQ-PC-0153' has no local administrators group "
+        "'HQ-LA-HQ-PC-0153': declare it in elevated_workstations of "
+        "playbooks/workstation_lockdown.yml (二.1.b) and apply it first"
+    )
 
 
-def journal_grant(path: Path, ticket: str, action: str) -> str:
+def journal_grant(
+    path: Path, ticket: str, action: str, workstation: str = "HQ-LA-HQ-PC-0153"
+) -> str:
     kind = "elevation" if action == "grant" else "elevation_revoke"
     extra = {
         "ticket": {"id": ticket, "type": kind, "parameters": {"user": "zhang.wei"}},
-        "record": member_tickets.grant_record(action, "HQ-Elevated", "zhang.wei"),
+        "record": member_tickets.grants_record(action, ("HQ-Elevated", workstation), "zhang.wei"),
     }
     with Journal.open(path) as journal:
         run = journal.start_run(mode="apply", operator={"os_user": "t"}, ticket=ticket, extra=extra)
@@ -256,15 +281,19 @@ def test_an_elevation_in_force_is_not_approved_twice_and_a_revoke_needs_one(
 ) -> None:
     run = journal_grant(Path("journal.sqlite"), "EL-2026-0000", "grant")
     checked = check(ELEVATION)
-    elevated = found(member_of=("HQ-Elevated",))
+    elevated = found(member_of=("HQ-Elevated", "HQ-LA-HQ-PC-0153"))
     assert build_error(checked, elevated) == (
-        f"ticket.yml:9: user 'zhang.wei' is already in HQ-Elevated by ticket EL-2026-0000 "
-        f"(run {run}); nothing to approve"
+        f"ticket.yml:9: user 'zhang.wei' is already in HQ-LA-HQ-PC-0153 by ticket "
+        f"EL-2026-0000 (run {run}); nothing to approve"
     )
     revoke = check(REVOKE)
-    build = revoke.kind.build(revoke.env, revoke.params, found(member_of=()))
+    # in one workstation's group by the ticket, in another's by hand: both are left
+    by_hand = found(member_of=("HQ-Elevated", "HQ-LA-HQ-PC-0200"))
+    build = revoke.kind.build(revoke.env, revoke.params, by_hand)
     assert [(t.spec.model_dump()["group"], t.spec.model_dump()["mode"]) for t in build.tasks] == [
         ("HQ-Elevated", "remove"),
+        ("HQ-LA-HQ-PC-0153", "remove"),
+        ("HQ-LA-HQ-PC-0200", "remove"),
         ("HQ-Restricted", "add"),
     ]
     assert build.record["elevation_revoke"]["ends"] == "EL-2026-0000"
@@ -278,12 +307,13 @@ def test_an_elevation_in_force_is_not_approved_twice_and_a_revoke_needs_one(
 def test_a_named_workstation_must_be_a_computer_of_the_company_and_is_recorded(
     workdir: Path,
 ) -> None:
-    checked = check(
-        edit(ELEVATION, "  user: zhang.wei\n", "  user: zhang.wei\n  workstation: PC1\n")
-    )
-    assert "PC1$" in checked.needs.names
+    checked = check(edit(ELEVATION, "workstation: HQ-PC-0153", "workstation: PC1"))
+    assert {"PC1$", "HQ-LA-PC1"} <= set(checked.needs.names)
     ours = Account("PC1$", f"CN=PC1,OU=Workstations,OU=HQ,{BASE}", "computer", True)
-    build = checked.kind.build(checked.env, checked.params, found(**{"PC1$": ours}))
+    group = Account("HQ-LA-PC1", f"CN=HQ-LA-PC1,OU=Groups,OU=HQ,{BASE}", "group")
+    build = checked.kind.build(
+        checked.env, checked.params, found(**{"PC1$": ours, "HQ-LA-PC1": group})
+    )
     assert build.record["elevation"]["workstation_dn"] == ours.dn
     theirs = Account("PC1$", f"CN=PC1,OU=Workstations,OU=HANTONG,{BASE}", "computer", True)
     assert build_error(checked, found(**{"PC1$": theirs})) == (
