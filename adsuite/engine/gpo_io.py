@@ -264,7 +264,8 @@ def _links_of(conn: Connections, container: str) -> tuple[Link, ...]:
 
 def check_gpo(conn: Connections, target: str, expect: io.GpoExpect) -> None:
     for container, was in expect.links:
-        now = gpo_links.words(_links_of(conn, container), expect.guid)
+        ordered = not was.startswith(gpo_links.UNORDERED)
+        now = gpo_links.words(_links_of(conn, container), expect.guid, order=ordered)
         if now != was:
             raise ConflictError(
                 f"{target}: its link on {container} changed since the plan ({was} → {now})"

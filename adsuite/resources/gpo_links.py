@@ -37,6 +37,7 @@ from adsuite.resources.ou import DECLARED_PREFIX as OU_DECLARED_PREFIX
 log = logging.getLogger(__name__)
 
 ABSENT = "absent"
+UNORDERED = "linked"  # a link named without its place in the order
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,15 @@ def _check_target(
     )
 
 
-def words(links: Sequence[Link], guid: str) -> str:
-    for order, link in enumerate(links, start=1):
+def words(links: Sequence[Link], guid: str, *, order: bool = True) -> str:
+    """*guid*'s link in *links* as a person reads it: ``order 2, enabled``; without
+    *order*, ``linked, enabled`` (what a removal must still find, wherever other removals
+    of the same run moved it)."""
+    for place, link in enumerate(links, start=1):
         if link.guid == guid:
             state = "enabled" if link.enabled else "disabled"
-            return f"order {order}, {state}" + (", enforced" if link.enforced else "")
+            where = f"order {place}" if order else UNORDERED
+            return f"{where}, {state}" + (", enforced" if link.enforced else "")
     return ABSENT
 
 
@@ -284,7 +289,9 @@ def plan_link_edits(
         label = f"link {where(dn, ctx.base_dn)}"
         before[label], after[label] = was, will
         writes.append(GpLinkEdit(dn, ctx.base_dn, guid, options, order))
-        expect.append((dn, was))
+        # a link this edit removes is checked without its order: removing another GPO's
+        # link on the same container earlier in the run moves it up, and that is no conflict
+        expect.append((dn, was if will != ABSENT else words(have, guid, order=False)))
     return LinkEdits(
         before,
         after,
