@@ -12,9 +12,9 @@
       workstation: HQ-PC-0153         # optional; a computer account of the company
       asset: FA-2026-0153             # optional; its fixed-asset number, recorded
 
-The user joins ``<CODE>-Elevated``, which the "Elevated workstation" GPO of
+The user joins ```<CODE>-Elevated```, which the "Elevated workstation" GPO of
 ``playbooks/workstation_lockdown.yml`` makes a local administrator of the company's
-workstations, and leaves ``<CODE>-Restricted``. The two classes of 二.1 exclude each
+workstations, and leaves ```<CODE>-Restricted```. The two classes of 二.1 exclude each
 other: an elevated user is "not strictly controlled", and staying in the restricted
 group would keep the "Restricted workstation" GPO's user half on them (no Control
 Panel, registry editor or command prompt), withholding the very rights the two
@@ -34,7 +34,7 @@ given one, which makes the membership approved.
     type: elevation_revoke
     parameters: {company: HQ, user: zhang.wei, reason: project finished}   # reason optional
 
-takes the user out of ``<CODE>-Elevated`` and back into ``<CODE>-Restricted``, the
+takes the user out of ```<CODE>-Elevated``` and back into ```<CODE>-Restricted```, the
 default class (二.1.a), and ends the grant. Taking rights away lowers privilege, so
 approvals.yml asks for one approval, not two — by the department head, the general
 manager or the IT head, never the requester — so that, like every change, it has an
@@ -84,8 +84,8 @@ def elevated_group(code: str) -> str:
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    company: str
-    user: str
+    company: str = Field(description="the company code; the user must be an enabled user in its OU")
+    user: str = Field(description="the user who is elevated or revoked")
 
     @field_validator("user")
     @classmethod
@@ -94,9 +94,20 @@ class _Params(BaseModel):
 
 
 class Params(_Params):
-    reason: str = Field(min_length=1, max_length=1024)
-    workstation: str | None = None
-    asset: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="why the user needs local administrator rights (recorded)",
+    )
+    workstation: str | None = Field(
+        default=None, description="a computer account of the company, recorded"
+    )
+    asset: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the workstation's fixed-asset number, recorded",
+    )
 
     @field_validator("workstation")
     @classmethod
@@ -105,7 +116,9 @@ class Params(_Params):
 
 
 class RevokeParams(_Params):
-    reason: str | None = Field(default=None, min_length=1, max_length=1024)
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=1024, description="why the elevation ends (recorded)"
+    )
 
 
 def needs(env: TicketEnv, params: Params) -> Needs:
