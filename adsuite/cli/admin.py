@@ -100,7 +100,9 @@ def checkout_command(
     fmt: str,
 ) -> None:
     """Check ACCOUNT out: a fresh password handed over once (--password-out FILE or
-    --show-password) and stored nowhere, the account enabled, journaled with who and why."""
+    --show-password) and stored nowhere, the account enabled, journaled with who and why.
+
+    Exit status: 0 checked out, 1 refused, failed or an error."""
     if fmt == "json" and show_password:
         raise InputError("--show-password works with text output; use --password-out FILE")
     destination = password_destination(
@@ -173,7 +175,9 @@ def checkin_command(
     inventory: Path | None,
     fmt: str,
 ) -> None:
-    """Check ACCOUNT in: a new password nobody knows, back to its resting state."""
+    """Check ACCOUNT in: a new password nobody knows, back to its resting state.
+
+    Exit status: 0 checked in, 1 refused, failed or an error."""
     policy = _policy(playbook, inventory)
     with policy.session.connect(notice=notice) as conn:
         result = checkin(policy, conn, account, holder or getpass.getuser())
@@ -208,8 +212,10 @@ def usage_command(
     playbook: Path | None,
     inventory: Path | None,
 ) -> None:
-    """Collect the super-administrators' logons from every DC and reconcile each one. Exit 2
-    on a use no check-out or run accounts for, or a failed logon."""
+    """Collect the super-administrators' logons from every DC and reconcile each one.
+
+    Exit status: 0 every use accounted for, 2 a use no check-out or run accounts for, or a
+    failed logon, 1 error."""
     policy = _policy(playbook, inventory)
     start = parse_since(since) if since else None
     with policy.session.connect(write=False) as conn:
@@ -239,7 +245,9 @@ def acknowledge_command(
     fmt: str,
 ) -> None:
     """Acknowledge logon findings of `admin usage` (their ids) on a ticket: journaled, and
-    the compliance report no longer counts them (五.6)."""
+    the compliance report no longer counts them (五.6).
+
+    Exit status: 0 acknowledged, 1 error (an unknown finding id included)."""
     policy = _policy(playbook, inventory)
     session = policy.session
     done = acknowledge(session.journal_path, findings, ticket, reason, str(session.inventory_path))

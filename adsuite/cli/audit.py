@@ -43,7 +43,10 @@ def changes(
     """List changes to managed objects and folders made outside adsuite, and who made them.
 
     Reads Samba DCs' JSON audit logs, Windows DCs' and file servers' Security logs (over
-    WinRM). Exit 2 if any change is listed, 1 if a log could not be read.
+    WinRM).
+
+    Exit status: 0 no change made outside adsuite, 2 changes listed, 1 a log could not be
+    read, or an error.
     """
     start = parse_since(since)
     session = Session.for_inventory(

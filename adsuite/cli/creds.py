@@ -23,7 +23,9 @@ def creds() -> None:
 @click.argument("name")
 @format_option()
 def set_(name: str, fmt: str) -> None:
-    """Store the secret for NAME in the keyring (asked for, never echoed)."""
+    """Store the secret for NAME in the keyring (asked for, never echoed).
+
+    Exit status: 0 stored, 1 error (no usable keyring backend included)."""
     credentials.check_name(name)
     credentials.require_keyring()  # refused before the secret is asked for
     value = click.prompt(f"Secret for {name}", hide_input=True, confirmation_prompt=True, err=True)
@@ -38,7 +40,9 @@ def set_(name: str, fmt: str) -> None:
 @click.argument("name")
 @format_option()
 def delete(name: str, fmt: str) -> None:
-    """Remove the secret for NAME from the keyring."""
+    """Remove the secret for NAME from the keyring.
+
+    Exit status: 0 removed, 1 error."""
     credentials.delete(name)
     if fmt == "json":
         emit_json({"deleted": name})
@@ -50,7 +54,9 @@ def delete(name: str, fmt: str) -> None:
 @inventory_option
 @format_option()
 def list_(inventory: Path | None, fmt: str) -> None:
-    """List the credentials an inventory names and where each resolves (never the value)."""
+    """List the credentials an inventory names and where each resolves (never the value).
+
+    Exit status: 0 listed (resolved or not), 1 error."""
     inv = load_inventory(
         default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     )

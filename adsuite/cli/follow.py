@@ -62,7 +62,10 @@ def follow(
     poll: float,
 ) -> None:
     """Stream entries as JSON lines or RFC 5424 messages, each verified (hash chain, MAC)
-    before it is written; stop with one line at the first that does not verify."""
+    before it is written; stop with one line at the first that does not verify.
+
+    Exit status: 0 streamed to the end (--once), 1 an entry that does not verify, or an
+    error; 130 on Ctrl-C."""
     from adsuite.cli.journal import _guard
 
     if from_seq is not None and cursor is not None:

@@ -71,7 +71,9 @@ def health_html(report: Report, run_id: str) -> str:
 def health(
     ctx: click.Context, inventory: Path | None, domain: str | None, fmt: str, output: Path | None
 ) -> None:
-    """Check every DC: services, DNS, FSMO, clock, certificate, GPO versions. Exit 0/2/1."""
+    """Check every DC: services, DNS, FSMO, clock, certificate, GPO versions.
+
+    Exit status: 0 healthy, 2 unhealthy (any finding, warnings included), 1 error."""
     inventory = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     report, run_id = check_domain(inventory, domain)
     renderers = {"text": health_text, "json": health_json, "html": health_html}

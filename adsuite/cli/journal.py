@@ -55,8 +55,10 @@ def show(
 
     Each shown run is checked against the chain and its MACs (the inventory's
     `journal_guard` key, else the one the file names): a run with entries that do not
-    verify is shown UNVERIFIED, a warning names `adsuite journal verify`, and the exit
-    code is 1. A missing journal is reported, never created.
+    verify is shown UNVERIFIED and a warning names `adsuite journal verify`. A missing
+    journal is reported, never created.
+
+    Exit status: 0 shown and verified, 1 a shown run does not verify, or an error.
     """
     guard, journal_path = _guard(inventory, path)
     _require_file(journal_path)
@@ -132,12 +134,13 @@ def _show_runs(runs: list[RunRecord], fmt: str, unverified: dict[str, str]) -> N
 @inventory_option
 @format_option()
 def verify(path: Path | None, inventory: Path | None, fmt: str) -> None:
-    """Check the chain, its MACs and every witness of the head. Exit 1 if anything is
-    missing or forged.
+    """Check the chain, its MACs and every witness of the head.
 
     The inventory's `journal_guard` names the MAC key and the witnesses; without one
     only the chain is checked and the missing protections are named. The file is
     opened read-only: a missing journal is reported, never recreated.
+
+    Exit status: 0 verified, 1 anything missing or forged, or an error.
     """
     guard, journal_path = _guard(inventory, path)
     report = check_journal(journal_path, guard)
@@ -226,7 +229,9 @@ def export(
     path: Path | None, ticket: str | None, fmt: str, run_id: str | None, output: Path | None
 ) -> None:
     """Export runs and changes with before and after images. A missing journal is
-    reported, never created."""
+    reported, never created.
+
+    Exit status: 0 exported, 1 error."""
     journal_path = path or default_journal_path()
     _require_file(journal_path)
     with Journal.open(journal_path) as store:

@@ -63,7 +63,9 @@ def lab() -> None:
 )
 @format_option()
 def up(state_dir: Path | None, dcs: int, fmt: str) -> None:
-    """Provision the lab domain if needed, start it and wait until LDAPS answers."""
+    """Provision the lab domain if needed, start it and wait until LDAPS answers.
+
+    Exit status: 0 running, 1 error."""
     lab_ = _lab(state_dir)
     started = lab_.up(on_step=_progress, dcs=dcs)
     if fmt == "json":
@@ -92,7 +94,7 @@ def _echo_replicas(lab_: Lab) -> None:
 def status(ctx: click.Context, state_dir: Path | None, fmt: str) -> None:
     """Show where the lab is and how to reach it.
 
-    Exits 0 if the lab DC is running, 3 if it is not.
+    Exit status: 0 the lab DC is running, 3 it is not, 1 error.
     """
     lab_ = _lab(state_dir)
     current = lab_.status()
@@ -111,7 +113,9 @@ def status(ctx: click.Context, state_dir: Path | None, fmt: str) -> None:
 @_state_dir_option
 @format_option()
 def down(state_dir: Path | None, fmt: str) -> None:
-    """Stop every lab DC (the domain and files stay for the next `lab up`)."""
+    """Stop every lab DC (the domain and files stay for the next `lab up`).
+
+    Exit status: 0 stopped (or not running), 1 error."""
     stopped = _lab(state_dir).down()
     if fmt == "json":
         emit_json({"stopped": stopped})

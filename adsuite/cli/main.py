@@ -20,7 +20,11 @@ from adsuite.errors import AdsuiteError
 @click.version_option(__version__, prog_name="adsuite")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 def cli(verbose: int) -> None:
-    """Enforce IT regulations on an Active Directory domain: plan, apply, journal, drift."""
+    """Enforce IT regulations on an Active Directory domain: plan, apply, journal, drift.
+
+    Exit status: 0 ok, 2 something found (drift, unhealthy, not compliant, a failed
+    drill), 1 error (bad input or options included); each command's --help says which.
+    """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
@@ -38,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except click.ClickException as error:
         error.show()
-        sys.exit(error.exit_code)
+        # click exits 2 on a usage error; here 2 means "found something" (drift, unhealthy)
+        sys.exit(1 if isinstance(error, click.UsageError) else error.exit_code)
     except OSError as error:
         click.echo(
             f"adsuite: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True

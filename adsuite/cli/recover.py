@@ -61,7 +61,10 @@ def recover(
     wait: float,
     fmt: str,
 ) -> None:
-    """Bring back a deleted object with what was below it, its attributes and memberships."""
+    """Bring back a deleted object with what was below it, its attributes and memberships.
+
+    Exit status: 0 recovered (what could not come back is named) or planned with
+    --dry-run, 1 error or a step the DC refused."""
     if (dn is None) == (name is None):
         raise InputError("pass exactly one of --dn and --name")
     if fmt == "json" and not (yes or dry_run):

@@ -34,7 +34,9 @@ def _step(text: str) -> None:
 @click.option("--domain", help="Inventory domain key, when the inventory has several.")
 @format_option()
 def backup(inventory: Path | None, domain: str | None, fmt: str) -> None:
-    """Take an online backup of the domain's DC into the inventory's backups folder."""
+    """Take an online backup of the domain's DC into the inventory's backups folder.
+
+    Exit status: 0 backed up, 1 error."""
     session = _session(inventory, domain)
     _step(f"backing up {session.domain.preferred().host} (samba-tool domain backup online)")
     done = backuplib.take(session)
@@ -58,7 +60,10 @@ def backup(inventory: Path | None, domain: str | None, fmt: str) -> None:
 @click.pass_context
 def restore_drill(ctx: click.Context, inventory: Path | None, domain: str | None, fmt: str) -> None:
     """Restore the newest backup into a scratch DC, time it, check it holds what the journal
-    says. Exit 0 passed, 2 failed, 1 error."""
+    says.
+
+    Exit status: 0 passed, 2 the drill failed (too slow, or missing what it should hold),
+    1 error."""
     session = _session(inventory, domain)
     result = drilllib.run(session, _step)
     if fmt == "json":

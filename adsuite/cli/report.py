@@ -45,7 +45,9 @@ def report() -> None:
 def monthly_report(
     inventory: Path | None, month: str, fmt: str, output: Path | None, ticket: str | None
 ) -> None:
-    """Runs, changes by company and kind, tickets and approvers, failures, rollbacks, drift."""
+    """Runs, changes by company and kind, tickets and approvers, failures, rollbacks, drift.
+
+    Exit status: 0 written, 1 error."""
     try:
         monthly.check_month(month)
     except ValueError as error:
@@ -141,8 +143,9 @@ def compliance_report(
 ) -> None:
     """Every clause of the regulations: what enforces it, its state from a fresh drift
     check and directory-wide checks (journaled), and the journal records that prove it.
-    Exit 0 when every clause is compliant, 2 when one is not (drift, findings, missing
-    evidence, not checked), 1 on an error."""
+
+    Exit status: 0 every clause compliant, 2 one is not (drift, findings, missing
+    evidence, not checked), 1 error."""
     inv = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     loaded = load_map(
         default_path(map_path, "ADSUITE_COMPLIANCE_MAP", DEFAULT_MAP, "compliance map")

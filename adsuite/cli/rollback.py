@@ -45,7 +45,7 @@ def rollback(
 ) -> None:
     """Undo a run from its before-images. Objects changed since then are left alone.
 
-    Exit 0 when everything was rolled back, 1 when something was left alone or failed.
+    Exit status: 0 everything rolled back, 1 something left alone or failed, or an error.
     """
     if fmt == "json" and not yes:
         raise InputError("--format json needs --yes: there is no one to ask")

@@ -49,7 +49,9 @@ def _session(playbook: Path | None, inventory: Path | None) -> Session:
 @inventory_option
 @format_option()
 def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
-    """Show what apply would change, and change nothing (a dry run)."""
+    """Show what apply would change, and change nothing (a dry run).
+
+    Exit status: 0 planned (changes or none), 1 error."""
     session = _session(playbook, inventory)
     with session.connect(write=False) as conn:
         result = session.plan(conn, Bar())
@@ -77,7 +79,10 @@ def apply(
     wait: float,
     fmt: str,
 ) -> None:
-    """Show the plan, ask, then apply exactly that plan and journal every change."""
+    """Show the plan, ask, then apply exactly that plan and journal every change.
+
+    Exit status: 0 applied (or nothing to do, or declined), 1 error, a failed change or a
+    conflict."""
     if fmt == "json" and not yes:
         raise InputError("--format json needs --yes: there is no one to ask")
     session = _session(playbook, inventory)
@@ -123,7 +128,9 @@ def drift(
     output: Path | None,
     compare: str | None,
 ) -> None:
-    """Report what has moved away from the declared state. Exit 0 clean, 2 drift, 1 error."""
+    """Report what has moved away from the declared state.
+
+    Exit status: 0 clean, 2 drift found, 1 error."""
     session = _session(playbook, inventory)
     previous = None
     if compare:

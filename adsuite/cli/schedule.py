@@ -74,7 +74,10 @@ def schedule(
     fmt: str,
 ) -> None:
     """Write the drift, health, backup and restore-drill timers, the serve and SIEM
-    services and their OnFailure alert as systemd units for the inventory."""
+    services and their OnFailure alert as systemd units for the inventory.
+
+    Exit status: 0 written (or shown with --dry-run), 1 error (a differing unit without
+    --force included)."""
     inv = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     request = schedulelib.Request(
         inventory=inv.absolute(),

@@ -107,7 +107,10 @@ def serve(
     header_timeout: int,
     paused: bool,
 ) -> None:
-    """Serve ticket webhooks: POST /tickets[/jira|/servicenow], GET /runs/ID."""
+    """Serve ticket webhooks: POST /tickets[/jira|/servicenow], GET /runs/ID.
+
+    Exit status: 0 stopped by SIGTERM or Ctrl-C, 1 error (bad option, secret not found,
+    queue in use)."""
     inventory = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
     rules = default_path(rules, "ADSUITE_APPROVALS", DEFAULT_RULES, "approval rules file")
     loaded = load_inventory(inventory)

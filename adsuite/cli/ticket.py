@@ -81,7 +81,9 @@ def check(
     offline: bool,
     fmt: str,
 ) -> None:
-    """Validate a ticket completely and show its plan; change nothing. Exit 0 valid, 1 not."""
+    """Validate a ticket completely and show its plan; change nothing.
+
+    Exit status: 0 valid, 1 invalid or an error."""
     checked = _checked(file, inventory, rules, playbook)
     if offline:
         if fmt == "json":
@@ -130,7 +132,10 @@ def apply(
     fmt: str,
     wait: float,
 ) -> None:
-    """Validate a ticket, show its plan, ask, apply exactly that plan and journal it."""
+    """Validate a ticket, show its plan, ask, apply exactly that plan and journal it.
+
+    Exit status: 0 applied (or declined), 1 invalid ticket, a failed change, a conflict or
+    an error."""
     checked = _checked(file, inventory, rules, playbook)
     if fmt == "json" and not yes:
         raise InputError("--format json needs --yes: there is no one to ask")

@@ -70,7 +70,7 @@ def build_plan(
 ) -> Plan:
     """Plan from desired state and what *read* returns for the queries the kinds ask."""
     ctx = PlanContext(domain.base_dn, domain.realm, {})
-    _check_duplicates(desired)
+    check_duplicates(desired)
     kinds = [(registry.KINDS[name], items) for name, items in desired.items() if items]
     queries = [q for kind, items in kinds for q in kind.queries(items, ctx)]
     references = set().union(*(kind.references(items) for kind, items in kinds))
@@ -122,7 +122,9 @@ def _depth_and_key(target: str) -> tuple[int, str]:
     return target.strip("\\").count("\\"), target.lower()
 
 
-def _check_duplicates(desired: Mapping[str, Sequence[Desired]]) -> None:
+def check_duplicates(desired: Mapping[str, Sequence[Desired]]) -> None:
+    """Refuse one object declared twice, whatever the values and whichever playbooks
+    (imports included) declare it: which one would win is not something to guess."""
     for kind, items in desired.items():
         identity = registry.KINDS[kind].identity
         if identity is None:

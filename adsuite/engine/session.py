@@ -81,6 +81,7 @@ class Session:
     ) -> Session:
         inventory = load_inventory(inventory_path)
         playbook = load_playbook(playbook_path, inventory, registry.specs())
+        planner.check_duplicates(planner.desired_by_kind(playbook))  # before any connection
         return cls(playbook, inventory, inventory_path, journal_path)
 
     def secret(self, name: str) -> Secret:

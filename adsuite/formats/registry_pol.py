@@ -155,8 +155,25 @@ def reg_type(value: int | str) -> RegType:
             return RegType[name if name.startswith("REG_") else "REG_" + name]
         return RegType(value)
     except (KeyError, ValueError):
-        known = ", ".join(t.name for t in RegType)
-        raise InputError(f"unknown registry type {value!r} (known: {known})") from None
+        raise InputError(unknown_type_message(value)) from None
+
+
+# what people write for a type, and the registry type they mean
+_MEANT = {"string": "sz", "str": "sz", "text": "sz", "int": "dword", "integer": "dword"}
+_MEANT |= {"number": "dword", "list": "multi_sz", "bytes": "binary", "hex": "binary"}
+
+
+def type_names() -> list[str]:
+    """The type names a playbook may write, in ``RegType`` order (``sz``, ``dword``, …)."""
+    return [t.name.removeprefix("REG_").lower() for t in RegType]
+
+
+def unknown_type_message(value: object) -> str:
+    """Why *value* is no registry type, naming what is accepted (and what was likely meant)."""
+    meant = _MEANT.get(value.strip().lower()) if isinstance(value, str) else None
+    guess = f" (did you mean '{meant}'?)" if meant else ""
+    accepted = ", ".join(type_names())
+    return f"unknown registry type {value!r}{guess}; accepted: {accepted} (or REG_SZ, REG_DWORD, …)"
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class RegistryPolicy(_Model):
 
     key: str
     value: str
-    type: str | None = None  # dword, sz, expand_sz, multi_sz, qword, binary
+    type: str | None = None  # registry_pol.type_names(): sz, dword, … (docs/playbook-input.md)
     data: int | str | list[str] | None = None
     state: Literal["present", "absent"] = "present"
 
@@ -97,10 +97,10 @@ class RegistryPolicy(_Model):
         if self.state == "absent":
             return _checked(PolEntry.delete_value, self.key, self.value)
         data: Any = self.data
-        if self.type == "REG_BINARY" and isinstance(data, str):
+        if self.type in ("REG_BINARY", "REG_NONE") and isinstance(data, str):
             data = _checked(bytes.fromhex, data) if _is_hex(data) else None
             if data is None:
-                raise ValueError(f"REG_BINARY data {self.data!r} must be hex digits")
+                raise ValueError(f"{self.type} data {self.data!r} must be hex digits")
         if isinstance(data, list):
             data = tuple(data)
         return _checked(PolEntry.set_value, self.key, self.value, self.type or "", data)

@@ -11,7 +11,11 @@
         password: {credential: zhang-wei-initial}   # or {generate: true}; only at creation
         must_change_password: true                  # at creation: change at next logon
 
-The password is set only when the account is created, and never shown.
+The password is set only when the account is created, and never shown. Without
+``password`` an account created disabled gets none. One created enabled gets a generated
+password nobody is shown: AD needs one (a Windows DC refuses an enabled account without
+it, 0000052D), and an account nobody can log on to is the safe default; the plan line
+says so, and a ``password_reset`` ticket hands a password out (changed at first logon).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Query
@@ -83,7 +87,7 @@ class Spec(BaseModel):
     office: str | None = None
     manager: str | None = None
     enabled: bool | None = True  # None: not managed (an existing account keeps its state)
-    password: Password = Field(default_factory=lambda: Password(generate=True))
+    password: Password | None = None  # None: generated only if AD needs one (an enabled account)
     must_change_password: bool = False
     state: Literal["present", "absent"] = "present"
 
@@ -149,9 +153,11 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
         out: dict[str, Any] = {
             "objectClass": ["user"],
             "sAMAccountName": [spec.name],
-            "unicodePwd": SecretRef(spec.password.credential, spec.password.generate),
             "userAccountControl": [str(uac)],
         }
+        password = initial_password(spec)
+        if password is not None:
+            out["unicodePwd"] = SecretRef(password.credential, password.generate)
         if spec.must_change_password:
             out["pwdLastSet"] = ["0"]
         if spec.upn is None:
@@ -160,6 +166,22 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
 
     changes = ACCOUNTS.plan(desired, [_want(d, ctx) for d in desired], ctx, create)
     return [_with_password_note(c, specs, ctx.realm) for c in changes]
+
+
+def initial_password(spec: Spec) -> Password | None:
+    """The password a new account is created with: the declared one, else a generated one
+    when the account is created enabled (AD needs it), else none."""
+    if spec.password is not None or spec.enabled is False:
+        return spec.password
+    return Password(generate=True)
+
+
+def _password_note(spec: Spec) -> str | None:
+    if spec.password is None:
+        needed = initial_password(spec) is not None
+        return "(generated, not shown: an enabled account needs one)" if needed else None
+    credential = spec.password.credential
+    return f"(set from credential {credential})" if credential else "(set from generated)"
 
 
 def default_upn(name: str, realm: str) -> str:
@@ -172,10 +194,11 @@ def _with_password_note(change: Change, specs: Mapping[str, Spec], realm: str) -
     if change.after is None or change.before is not None:
         return change
     spec = specs[dnlib.rdn_value(change.target).lower()]
-    source = f"credential {spec.password.credential}" if spec.password.credential else "generated"
     upn = spec.upn or default_upn(spec.name, realm)
     after = {"ou": change.after.get("ou"), "upn": upn, **change.after}  # ou, upn first
-    after["password"] = f"(set from {source})"
+    note = _password_note(spec)
+    if note is not None:
+        after["password"] = note
     if spec.must_change_password:
         after["must_change_password"] = True
     return Change(

@@ -9,7 +9,7 @@
       company: HQ
       user: zhang.wei                 # sAMAccountName; an enabled user in HQ's OU
       reason: installs and updates the CAD plug-ins his project needs
-      workstation: HQ-PC-0153         # optional; a computer account of the company
+      workstation: HQ-PC-0153         # required: the one computer the rights hold on
       asset: FA-2026-0153             # optional; its fixed-asset number, recorded
 
 The rights hold on that one workstation alone (二.1.b "本机"). Each workstation where
@@ -94,8 +94,8 @@ def workstation_group(code: str, computer: str) -> str:
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    company: str
-    user: str
+    company: str = Field(description="the company code; the user must be an enabled user in its OU")
+    user: str = Field(description="the user who is elevated or revoked")
 
     @field_validator("user")
     @classmethod
@@ -104,9 +104,21 @@ class _Params(BaseModel):
 
 
 class Params(_Params):
-    reason: str = Field(min_length=1, max_length=1024)
-    workstation: str  # the one computer the rights hold on (本机)
-    asset: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="why the user needs local administrator rights (recorded)",
+    )
+    workstation: str = Field(
+        description="the one computer of the company the rights hold on (本机), "
+        "declared in elevated_workstations"
+    )
+    asset: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the workstation's fixed-asset number, recorded",
+    )
 
     @field_validator("workstation")
     @classmethod
@@ -115,7 +127,9 @@ class Params(_Params):
 
 
 class RevokeParams(_Params):
-    reason: str | None = Field(default=None, min_length=1, max_length=1024)
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=1024, description="why the elevation ends (recorded)"
+    )
 
 
 def needs(env: TicketEnv, params: Params) -> Needs:

@@ -4,7 +4,7 @@
     parameters:
       user: zhang.wei
 
-The company is the one whose OU holds the account; it moves to ``<CODE>/Disabled``.
+The company is the one whose OU holds the account; it moves to ```<CODE>/Disabled```.
 Every direct group membership is removed (the primary group, Domain Users, cannot
 be and stays). The memberships are kept on record three ways: each removal is a
 change whose before-image in the journal names the account, the plan shows them
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adsuite.resources.naming import check_sam_account_name
 from adsuite.tickets.base import (
@@ -39,7 +39,9 @@ NAME = "leaver"
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str
+    user: str = Field(
+        description="the account that leaves: disabled, out of every group, to `<CODE>/Disabled`"
+    )
 
     @field_validator("user")
     @classmethod

@@ -9,9 +9,9 @@
       display_name: 张伟
       department: Finance
       manager: hq.fin.head         # optional; an existing user
-      restricted_group: HQ-Restricted   # optional; the default is <CODE>-Restricted
+      restricted_group: HQ-Restricted   # optional; the default is `<CODE>-Restricted`
 
-The account is created enabled in ``<CODE>/Users`` with the company's name in
+The account is created enabled in ```<CODE>/Users``` with the company's name in
 ``company``, a generated initial password delivered out of band (never shown in the
 plan, the journal or the logs) and "must change at next logon". It joins the
 company's restricted group (二.1.a: strictly controlled is every user's default
@@ -63,20 +63,28 @@ def restricted_group(code: str) -> str:
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    company: str
-    name: str
-    given_name: str | None = None
-    surname: str | None = None
-    display_name: str | None = None
-    description: str | None = None
-    department: str | None = None
-    title: str | None = None
-    employee_id: str | None = None
-    mail: str | None = None
-    phone: str | None = None
-    office: str | None = None
-    manager: str | None = Field(default=None, min_length=1)
-    restricted_group: str | None = Field(default=None, min_length=1)
+    company: str = Field(
+        description="a company code of the inventory; the account goes to `<CODE>/Users`"
+    )
+    name: str = Field(description="the sAMAccountName (and CN); must not exist yet")
+    given_name: str | None = Field(default=None, description="given name (`givenName`)")
+    surname: str | None = Field(default=None, description="surname (`sn`)")
+    display_name: str | None = Field(default=None, description="display name (`displayName`)")
+    description: str | None = Field(default=None, description="description")
+    department: str | None = Field(default=None, description="department")
+    title: str | None = Field(default=None, description="job title (`title`)")
+    employee_id: str | None = Field(default=None, description="employee number (`employeeID`)")
+    mail: str | None = Field(default=None, description="e-mail address (`mail`)")
+    phone: str | None = Field(default=None, description="telephone (`telephoneNumber`)")
+    office: str | None = Field(default=None, description="office (`physicalDeliveryOfficeName`)")
+    manager: str | None = Field(
+        default=None, min_length=1, description="an existing user, the account's manager"
+    )
+    restricted_group: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the restricted group to join; default `<CODE>-Restricted`",
+    )
 
     @field_validator("name", "manager", "restricted_group")
     @classmethod

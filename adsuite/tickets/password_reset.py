@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adsuite.resources.naming import check_sam_account_name
 from adsuite.tickets.base import (
@@ -41,8 +41,8 @@ NAME = "password_reset"
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str
-    unlock: bool = True
+    user: str = Field(description="the account whose password is reset")
+    unlock: bool = Field(default=True, description="also clear a lockout")
 
     @field_validator("user")
     @classmethod

@@ -64,12 +64,23 @@ DEFAULT_PLAYBOOK = "playbooks/fileserver_audit.yml"
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    host: str = Field(min_length=1)
-    share: str = Field(min_length=1)
-    path: str
-    grant: AccessRule | None = None
-    revoke: AccessRule | None = None
-    expires: date | None = None
+    host: str = Field(
+        min_length=1,
+        description="the file server, as a file_acl task of the file-server playbook names it",
+    )
+    share: str = Field(min_length=1, description="the share, as that file_acl task names it")
+    path: str = Field(description="the folder, as that file_acl task names it")
+    grant: AccessRule | None = Field(
+        default=None,
+        description="an access rule to add, rights in file_acl's words",
+    )
+    revoke: AccessRule | None = Field(
+        default=None,
+        description="an access rule a ticket granted, to take back (same form as grant)",
+    )
+    expires: date | None = Field(
+        default=None, description="with grant: the last day (UTC) the rule is in force, YYYY-MM-DD"
+    )
 
     @field_validator("path")
     @classmethod

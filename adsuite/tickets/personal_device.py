@@ -12,7 +12,7 @@
       owner: zhang.wei        # an existing user
 
 The approval rules require the top manager's approval and the IT security check. A
-computer account is created in ``<CODE>/Personal Devices``, owned (``managedBy``) by
+computer account is created in ```<CODE>/Personal Devices```, owned (``managedBy``) by
 the user, with the asset number and the ticket in its description and the full
 record — asset, ticket, owner, approvers, security check — in its notes (``info``).
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adsuite.resources.computer import check_computer_name, sam_account_name
 from adsuite.resources.naming import check_sam_account_name
@@ -38,10 +38,12 @@ _ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    company: str
-    name: str
-    asset: str
-    owner: str
+    company: str = Field(
+        description="a company code; the computer goes to `<CODE>/Personal Devices`"
+    )
+    name: str = Field(description="the computer name (at most 15 characters, no $)")
+    asset: str = Field(description="the asset number the device was recorded under")
+    owner: str = Field(description="an existing user who owns the device (managedBy)")
 
     @field_validator("name")
     @classmethod

@@ -6,7 +6,7 @@
     parameters:
       user: zhang.wei
       to_company: HANTONG
-      restricted_group: HANTONG-Restricted   # optional; default <CODE>-Restricted
+      restricted_group: HANTONG-Restricted   # optional; default `<CODE>-Restricted`
 
 The regulations let a person apply at the new company only after returning the old
 company's assets, so the approval rules require the asset-return confirmation. The
@@ -47,9 +47,13 @@ NAME = "transfer"
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str
-    to_company: str
-    restricted_group: str | None = Field(default=None, min_length=1)
+    user: str = Field(description="the account that moves (its OU names the old company)")
+    to_company: str = Field(description="the new company's code")
+    restricted_group: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the new restricted group to join; default `<CODE>-Restricted`",
+    )
 
     @field_validator("user", "restricted_group")
     @classmethod

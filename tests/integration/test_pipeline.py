@@ -203,6 +203,39 @@ tasks:
     assert user.integer("userAccountControl") == 512
 
 
+def test_a_user_without_password_gets_one_only_when_created_enabled(
+    lab_env: Lab,
+    directory: Directory,
+    top: str,
+    write_playbook: Callable[..., Path],
+    cli: Callable[..., Cli],
+) -> None:
+    playbook = write_playbook(
+        f"""
+tasks:
+  - ou: {{path: {top}, protected: false}}
+  - ou: {{path: '{top}/Sales\\/EMEA', protected: false}}
+  - user: {{name: {top}-off, ou: '{top}/Sales\\/EMEA', enabled: false}}
+  - user: {{name: {top}-on, ou: '{top}/Sales\\/EMEA'}}
+"""
+    )
+    planned = cli("plan", str(playbook), "-i", str(lab_env.inventory))
+    assert planned.code == 0, planned.err
+    assert (
+        planned.out.count('password: "(generated, not shown: an enabled account needs one)"') == 1
+    )
+    applied = cli("apply", str(playbook), "-i", str(lab_env.inventory), "--yes")
+    assert applied.code == 0, applied.err
+    ou = f"OU=Sales/EMEA,OU={top},{BASE}"  # one OU whose name holds the '/'
+    off = directory.read(f"CN={top}-off,{ou}", ["pwdLastSet", "userAccountControl"])
+    on = directory.read(f"CN={top}-on,{ou}", ["pwdLastSet", "userAccountControl"])
+    assert off is not None and on is not None
+    assert (off.integer("userAccountControl"), off.integer("pwdLastSet")) == (514, 0)  # never set
+    assert on.integer("userAccountControl") == 512 and (on.integer("pwdLastSet") or 0) > 0
+    again = cli("plan", str(playbook), "-i", str(lab_env.inventory))
+    assert again.code == 0 and "No changes" in again.out, again.out
+
+
 def test_apply_stops_with_conflict_when_the_target_moved_after_the_plan(
     lab_env: Lab, directory: Directory, top: str, write_playbook: Callable[..., Path]
 ) -> None:

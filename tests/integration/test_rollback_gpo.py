@@ -280,6 +280,33 @@ def realm(lab_env: Lab) -> str:
         pytest.param(edit_machine_half_as_an_editor, id="another setting, version bumped"),
     ],
 )
+def test_rolling_back_two_gpos_linked_on_one_ou_removes_both_links_without_a_conflict(
+    lab_env: Lab,
+    directory: Directory,
+    top: str,
+    write_playbook: Callable[..., Path],
+    cli: Callable[..., Cli],
+) -> None:
+    """Removing the first link moves the second up one place; that is the rollback's own
+    doing, not someone else's edit, so the second GPO goes too."""
+    inv = str(lab_env.inventory)
+    ous = f"tasks:\n  - ou: {{path: {top}, protected: false}}\n"
+    assert cli("apply", str(write_playbook(ous, "ous.yml")), "-i", inv, "--yes").code == 0
+    gpos = "tasks:\n" + "".join(
+        f"  - gpo: {{name: {top} G{n}, status: enabled, links: [{top}]}}\n" for n in (1, 2, 3)
+    )
+    created = cli("apply", str(write_playbook(gpos, "gpos.yml")), "-i", inv, *JSON)
+    assert created.code == 0, created.out + created.err
+    assert linked(lab_env, f"OU={top},{BASE}").count(f"{top} G") == 3
+
+    undone = cli("rollback", run_id_of(created.out), "-i", inv, "--yes")
+    assert undone.code == 0, undone.out + undone.err
+    assert "CONFLICT" not in undone.out + undone.err
+    listed = samba_tool(lab_env, "gpo", "listall").stdout
+    assert [n for n in (1, 2, 3) if f"display name : {top} G{n}\n" in listed] == []
+    assert "No GPO(s) linked" in linked(lab_env, f"OU={top},{BASE}")
+
+
 def test_a_gpo_edited_after_the_run_is_reported_as_moved_on_and_left_alone_links_included(
     lab_env: Lab,
     directory: Directory,

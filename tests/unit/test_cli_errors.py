@@ -75,6 +75,12 @@ CASES = {
         "- import_playbook: /etc/shadow\n",
         "pb.yml:1: import_playbook must name a file in the playbook's folder",
     ),
+    "registry type written as 'string'": (
+        "tasks:\n  - gpo:\n      name: Lockdown\n      user:\n        registry:\n"
+        "          - {key: 'Software\\X', value: V, type: string, data: '1'}\n",
+        "pb.yml:6: unknown registry type 'string' (did you mean 'sz'?); accepted: none, sz, "
+        "expand_sz, binary, dword, dword_big_endian, multi_sz, qword (or REG_SZ, REG_DWORD, …)",
+    ),
     "delete without the explicit flag": (
         "tasks:\n  - ou: {path: HQ, state: absent}\n",
         "pb.yml:2: removing an OU needs 'allow_delete: true' as well as 'state: absent'",
@@ -106,6 +112,26 @@ def test_bad_playbook_is_one_line_exit_1_and_touches_nothing(
         assert lines[0].startswith(f"adsuite: {expected}"), lines
         assert len([line for line in lines if not line.startswith("  hint:")]) == 1
         assert "Traceback" not in err and out == ""
+    assert not (tmp_path / "journal.sqlite").exists()
+
+
+def test_one_object_declared_by_two_playbooks_is_refused_naming_both_lines_before_connecting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ADSUITE_JOURNAL", str(tmp_path / "journal.sqlite"))
+    Path("inv.yml").write_text(INVENTORY, encoding="utf-8")  # its DC is unreachable
+    Path("pb.yml").write_text(
+        "- {name: A, tasks: [ou: {path: HQ, description: one}]}\n- import_playbook: b.yml\n",
+        encoding="utf-8",
+    )
+    Path("b.yml").write_text(
+        "- name: B\n  tasks:\n    - ou: {path: hq, description: two}\n", encoding="utf-8"
+    )
+    for command in (["plan"], ["apply", "--yes"], ["drift"]):
+        code, out, err = run([*command, "pb.yml", "-i", "inv.yml"], capsys)
+        assert (code, out) == (1, "")
+        assert err == "adsuite: b.yml:3: ou 'hq' is declared twice (first at pb.yml:1)\n"
     assert not (tmp_path / "journal.sqlite").exists()
 
 

@@ -21,7 +21,7 @@ from adsuite.formats import sddl
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.security_descriptor import to_bytes
 from adsuite.resources import registry
-from adsuite.resources.base import Desired
+from adsuite.resources.base import Desired, SecretRef
 from adsuite.source import Location
 
 CASES = Path(__file__).parent / "plan_cases"
@@ -84,3 +84,22 @@ def test_plan_case(case: dict[str, Any]) -> None:
         assert case["error"] in str(raised.value)
         return
     assert plan_case(case) == case["changes"]
+
+
+@pytest.mark.parametrize(
+    ("task", "sent"),
+    [
+        ({"enabled": False}, None),
+        ({}, SecretRef(None, generate=True)),
+        ({"enabled": None}, SecretRef(None, generate=True)),  # created enabled
+        ({"enabled": False, "password": {"credential": "c"}}, SecretRef("c")),
+        ({"password": {"generate": True}}, SecretRef(None, generate=True)),
+    ],
+)
+def test_a_new_user_is_sent_a_password_only_when_declared_or_created_enabled(
+    task: dict[str, Any], sent: SecretRef | None
+) -> None:
+    tasks = [{"user": {"name": "wang.fang", "ou": "HQ/Users", **task}}]
+    plan = build_plan("group", DOMAIN, desired(tasks), lambda queries: {q: [] for q in queries})
+    (add,) = [w for c in plan.changes for w in c.writes if w.op == "add"]
+    assert add.attributes.get("unicodePwd") == sent

@@ -105,6 +105,29 @@ def test_a_slash_in_an_ou_name_stays_a_slash_and_nul_is_no_placeholder() -> None
         dn.ou_path_segments("a\x00b")
 
 
+@pytest.mark.parametrize(
+    ("written", "segments"),
+    [
+        (r"HQ/Sales\/EMEA", ["HQ", "Sales/EMEA"]),  # plain: no YAML escapes
+        (r"'HQ/Sales\/EMEA'", ["HQ", "Sales/EMEA"]),  # single quotes: no YAML escapes
+        (r'"HQ/Sales\\/EMEA"', ["HQ", "Sales/EMEA"]),  # double quotes: \\ is one backslash
+        # in double quotes YAML itself reads \/ as /: three OUs (docs/playbook-input.md)
+        (r'"HQ/Sales\/EMEA"', ["HQ", "Sales", "EMEA"]),
+    ],
+)
+def test_a_slash_in_an_ou_name_is_written_backslash_slash_as_documented(
+    inventory: Inventory, written: str, segments: list[str]
+) -> None:
+    Path("pb.yml").write_text(f"tasks:\n  - ou: {{path: {written}}}\n", encoding="utf-8")
+    task = load_playbook(Path("pb.yml"), inventory, registry.specs()).plays[0].tasks[0]
+    path = task.spec.path
+    assert dn.ou_path_segments(path) == segments
+    if segments == ["HQ", "Sales/EMEA"]:
+        target = dn.ou_path_to_dn(path, "DC=group,DC=example,DC=com")
+        assert target == "OU=Sales/EMEA,OU=HQ,DC=group,DC=example,DC=com"
+        assert dn.ou_path_from_dn(target, "DC=group,DC=example,DC=com") == "HQ/Sales\\/EMEA"
+
+
 def test_an_error_is_one_line_whatever_its_message_quotes() -> None:
     error = InputError("unknown key 'a\nNo changes: nothing to do\u202e'", file="pb.yml", line=2)
     assert str(error) == "pb.yml:2: unknown key 'a\\u000aNo changes: nothing to do\\u202e'"
