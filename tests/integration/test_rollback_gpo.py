@@ -273,13 +273,6 @@ def realm(lab_env: Lab) -> str:
     return lab_env.status.realm.lower()
 
 
-@pytest.mark.parametrize(
-    "edit",
-    [
-        pytest.param(edit_registry_with_smbclient, id="a setting the run changed, by hand"),
-        pytest.param(edit_machine_half_as_an_editor, id="another setting, version bumped"),
-    ],
-)
 def test_rolling_back_two_gpos_linked_on_one_ou_removes_both_links_without_a_conflict(
     lab_env: Lab,
     directory: Directory,
@@ -307,6 +300,13 @@ def test_rolling_back_two_gpos_linked_on_one_ou_removes_both_links_without_a_con
     assert "No GPO(s) linked" in linked(lab_env, f"OU={top},{BASE}")
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(edit_registry_with_smbclient, id="a setting the run changed, by hand"),
+        pytest.param(edit_machine_half_as_an_editor, id="another setting, version bumped"),
+    ],
+)
 def test_a_gpo_edited_after_the_run_is_reported_as_moved_on_and_left_alone_links_included(
     lab_env: Lab,
     directory: Directory,
