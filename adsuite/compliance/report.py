@@ -254,6 +254,7 @@ class JournalFacts:
     changes: list[ChangeRecord]  # of writing runs since the earliest evidence window
     verify: VerifyReport
     collections: list[ChangeRecord] = dataclasses.field(default_factory=list)  # usage runs'
+    backup_files: list[ChangeRecord] = dataclasses.field(default_factory=list)  # the newest's
 
 
 def read_journal(path: Path, since: str) -> JournalFacts:
@@ -263,7 +264,10 @@ def read_journal(path: Path, since: str) -> JournalFacts:
         changes = [c for r in writing for c in journal.changes(r.id)]
         usage = [r for r in runs if r.mode == compliance_proofs.USAGE_MODE and r.started >= since]
         collections = [c for r in usage for c in journal.changes(r.id)]
-        return JournalFacts(runs, journal.accesses(since), changes, journal.verify(), collections)
+        newest = [r for r in runs if r.mode == backuplib.MODE and r.status == "ok"][:1]
+        files = [c for r in newest for c in journal.changes(r.id)]
+        accesses, verified = journal.accesses(since), journal.verify()
+        return JournalFacts(runs, accesses, changes, verified, collections, files)
 
 
 @dataclass(frozen=True)
@@ -317,7 +321,7 @@ def _proof(item: Evidence, ctx: _Context) -> Proof:
         return evidence_recovery.restore_drill(facts.runs, item.what, recent, item.target_hours)
     if item.source == "backups":
         proof = evidence_recovery.backups(facts.runs, item.what, ctx.now, item.within_hours)
-        gone = backuplib.missing_on_disk(facts.runs, facts.changes) if proof.met else None
+        gone = backuplib.missing_on_disk(facts.runs, facts.backup_files) if proof.met else None
         if gone is not None:  # the journal says so, the folder does not: not evidence
             return dataclasses.replace(proof, summary=f"{proof.summary}; but {gone}", met=False)
         return proof

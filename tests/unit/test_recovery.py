@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from adsuite.compliance.report import read_journal
 from adsuite.engine.inventory import load_inventory
 from adsuite.errors import InputError
 from adsuite.formats.ldap_query import Entry
@@ -185,3 +186,24 @@ def test_the_newest_backup_counts_only_while_it_is_on_disk_as_journaled(tmp_path
     said = backuplib.missing_on_disk(runs, changes)
     assert said == f"{tarball} is not there (deleted or moved after it was journaled)"
     assert backuplib.missing_on_disk([], []) is None  # no backup at all: the journal says so
+
+
+def test_the_report_reads_the_newest_backups_file_record_whatever_the_window(
+    tmp_path: Path,
+) -> None:
+    """A backup run is no writing run: the report must still read its file record, or
+    the newest backup would look journaled without a file (and never count)."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    (folder / "b.tar.bz2").write_bytes(b"x" * 4)
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        run = journal.start_run(mode=backuplib.MODE, operator={"os_user": "root"},
+                                extra={"folder": str(folder)})  # fmt: skip
+        change = journal.record_intent(run, resource=backuplib.RESOURCE, target="b.tar.bz2",
+                                       action="create", before=None,
+                                       after={"sha256": "ab", "size": 4, "dc": "dc1"})  # fmt: skip
+        journal.record_outcome(run, change, "applied")
+        journal.finish_run(run, status="ok", counts={"created": 1, "bytes": 4})
+    facts = read_journal(tmp_path / "j.sqlite", "2000-01-01T00:00:00Z")
+    assert [c.target for c in facts.backup_files] == ["b.tar.bz2"]
+    assert backuplib.missing_on_disk(facts.runs, facts.backup_files) is None
