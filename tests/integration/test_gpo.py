@@ -102,9 +102,10 @@ def test_workstation_lockdown_and_audit_playbooks_apply_and_samba_reads_back_eve
     assert restricted_spec.user and restricted_spec.user.registry
     assert restricted_spec.machine and restricted_spec.machine.registry
     assert pol_entries(lab_env, restricted.guid, "User") == declared(restricted_spec.user.registry)
-    assert pol_entries(lab_env, restricted.guid, "Machine") == declared(
-        restricted_spec.machine.registry
-    )
+    # the machine half holds the registry settings and the AppLocker rules (test_applocker)
+    machine = restricted_spec.machine.pol_policies()
+    assert machine is not None and restricted_spec.machine.applocker is not None
+    assert pol_entries(lab_env, restricted.guid, "Machine") == declared(machine)
 
     for name in names[1:]:
         audit = gpc(directory, name)
