@@ -4,7 +4,7 @@ attributes its last write set. Pure functions over journal records and read entr
 The applied changes of every run are folded in journal order, per object: a creation
 starts an object's expected attributes, an update adds to them, a deletion forgets it.
 Only kinds whose fields map to LDAP attributes through a table (``TABLE`` in the kind's
-module: ou, group, user, computer, site, subnet) are checked; fields outside the table
+module: ou, group, user, computer, site, site_link, subnet) are checked; fields outside the table
 (a password shown as "(set from credential …)", ``protected``) are not attributes.
 """
 
@@ -64,9 +64,15 @@ def ldap_attributes(objects: Iterable[Expected]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def _text_key(value: Any) -> str:
+    """A list element as compared: DNs (a site link's siteList) case-insensitively."""
+    text = str(value)
+    return dnlib.key(text) if dnlib.looks_like_dn(text) else text
+
+
 def _same(want: Any, have: Any) -> bool:
     if isinstance(want, list) or isinstance(have, list):
-        return sorted(map(str, want or [])) == sorted(map(str, have or []))
+        return sorted(map(_text_key, want or [])) == sorted(map(_text_key, have or []))
     if isinstance(want, str) and isinstance(have, str) and dnlib.looks_like_dn(want):
         return dnlib.key(want) == dnlib.key(have)
     if want == "" and have is None:

@@ -108,9 +108,11 @@ def test_sites_and_subnet_cycle_plan_apply_noop_drift_repair_remove(
 def test_company_sites_playbook_maps_each_company_range_to_its_own_site(
     lab_env: Lab, directory: Directory, cli: Callable[..., Cli]
 ) -> None:
-    """playbooks/sites.yml against the test inventory's companies (HQ and HANTONG)."""
+    """playbooks/sites.yml against the test inventory's companies (HQ and HANTONG):
+    a site and subnet each, and the one spoke link HQ-HANTONG (the hub has none to itself)."""
     companies = (("HQ", "172.16.0.0/16"), ("HANTONG", "172.17.0.0/16"))
-    made = [f"CN={prefix},CN=Subnets,{SITES}" for _, prefix in companies]
+    link = f"CN=HQ-HANTONG,CN=IP,CN=Inter-Site Transports,{SITES}"  # hub and spoke
+    made = [link, *(f"CN={prefix},CN=Subnets,{SITES}" for _, prefix in companies)]
     for code, _ in companies:
         made += [f"CN={c},CN={code},{SITES}" for c in ("NTDS Site Settings", "Servers")]
         made.append(f"CN={code},{SITES}")
@@ -125,6 +127,10 @@ def test_company_sites_playbook_maps_each_company_range_to_its_own_site(
             site = directory.read(f"CN={code},{SITES}", ["siteObjectBL"])
             assert site is not None
             assert site.texts("siteObjectBL") == [f"CN={prefix},CN=Subnets,{SITES}"]
+        spoke = directory.read(link, ["siteList", "cost", "replInterval"])
+        assert spoke is not None
+        assert sorted(spoke.texts("siteList")) == [f"CN=HANTONG,{SITES}", f"CN=HQ,{SITES}"]
+        assert (spoke.integer("cost"), spoke.integer("replInterval")) == (100, 180)
         assert "No changes" in cli("plan", playbook, "-i", str(lab_env.inventory)).out
     finally:
         for dn in made:
