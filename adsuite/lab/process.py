@@ -106,6 +106,41 @@ def stop_process_group(pid: int, timeout: float) -> None:
         raise LabError(f"samba pid {pid} did not stop, even after SIGKILL")
 
 
+HELPER_PID_FILES = ("smbd.pid", "winbindd.pid")
+
+
+def wait_helpers_gone(run_dir: Path, timeout: float = 30.0) -> None:
+    """Wait until the smbd and winbindd a stopped samba started have gone too: they
+    leave in their own time, in a process group of their own, and a new samba started
+    beside them (an immediate restart) finds their pid files and ports taken and exits.
+    One still there after *timeout* is killed."""
+    for name in HELPER_PID_FILES:
+        pid = read_pid(run_dir / name)
+        if pid is None:
+            continue
+        if not _wait_pid(pid, timeout):
+            log.warning("%s pid %d outlived its samba for %.0f s; killing it", name, pid, timeout)
+            _signal(pid, signal.SIGKILL)
+            _wait_pid(pid, 5.0)
+
+
+def _wait_pid(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state[0] != "Z"
+
+
 def _own_group(pid: int) -> int | None:
     try:
         return pid if os.getpgid(pid) == pid else None

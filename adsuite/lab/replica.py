@@ -24,7 +24,13 @@ from ldap3.core.exceptions import LDAPException
 from adsuite.errors import LabError
 from adsuite.lab.config import FIRST_DC_IP, LabConfig, LabPaths, LabStatus, base_dn, make_status
 from adsuite.lab.namespace import in_private_mounts, resolv_conf_text
-from adsuite.lab.process import check_ports_free, find_tool, running_pid, stop_process_group
+from adsuite.lab.process import (
+    check_ports_free,
+    find_tool,
+    running_pid,
+    stop_process_group,
+    wait_helpers_gone,
+)
 from adsuite.lab.provision import last_meaningful_line, run_samba_tool
 from adsuite.lab.secret import read_secret
 from adsuite.lab.smbconf import krb5_overlay_text, lab_smb_conf_options, patch_smb_conf
@@ -133,6 +139,7 @@ class Replica:
             return False
         log.info("stopping %s (samba pid %d)", self.name, pid)
         stop_process_group(pid, STOP_TIMEOUT)
+        wait_helpers_gone(self.paths.pid_file.parent)
         self.paths.pid_file.unlink(missing_ok=True)
         return True
 

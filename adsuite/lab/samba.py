@@ -29,6 +29,7 @@ from adsuite.lab.process import (
     require_root,
     running_pid,
     stop_process_group,
+    wait_helpers_gone,
 )
 from adsuite.lab.provision import configure, last_meaningful_line, provision
 from adsuite.lab.replica import MAX_DCS, Replica
@@ -115,14 +116,19 @@ class Lab:
             provision(self.config, samba_tool)
         step("configuring smb.conf (audit logs, data share) and the Kerberos overlay")
         configure(self.config)
-        step("starting samba")
-        self._start(samba, private)
-        step(f"waiting for an LDAPS bind on {current.ldap_url}")
-        try:
-            self.wait_ready(timeout)
-        except LabError:
-            self.down()  # a half-started DC would make the next `up` a silent no-op
-            raise
+        for attempt in (1, 2):
+            step("starting samba")
+            self._start(samba, private)
+            step(f"waiting for an LDAPS bind on {current.ldap_url}")
+            try:
+                self.wait_ready(timeout)
+                break
+            except LabError as error:
+                self.down_first()  # a half-started DC would make the next `up` a silent no-op
+                wait_helpers_gone(self.paths.pid_file.parent)
+                if attempt == 2 or "exited while starting" not in str(error):
+                    raise
+                step("samba exited while starting (see its log); starting it once more")
         status = self.status()
         step(f"lab DC ready (pid {status.pid})")
         return status
@@ -153,6 +159,7 @@ class Lab:
         require_root("stopping the lab DC")
         log.info("stopping samba pid %d", pid)
         stop_process_group(pid, timeout)
+        wait_helpers_gone(self.paths.pid_file.parent)
         self.paths.pid_file.unlink(missing_ok=True)
         return True
 
