@@ -104,8 +104,14 @@ def all_sites(ctx: PlanContext) -> Query:
     return Query(sites_dn(ctx), f"(|{classes})", names)
 
 
+def link_lists(ctx: PlanContext) -> Query:
+    """The site lists of every IP site link: a site a link still names is not deleted."""
+    base = f"CN=IP,CN=Inter-Site Transports,{sites_dn(ctx)}"
+    return Query(base, "(objectClass=siteLink)", ("siteList",), "one")
+
+
 def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
-    return [all_sites(ctx)]
+    return [all_sites(ctx), link_lists(ctx)]
 
 
 def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
@@ -146,7 +152,7 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
         dn = site_dn(_spec(item).name, ctx)
         exists = dnlib.key(dn) in found
         if _spec(item).state == "absent":
-            changes += _delete(item, dn, found) if exists else []
+            changes += _delete(item, dn, found, ctx) if exists else []
         elif not exists:
             changes.append(_create(item, dn))
         else:
@@ -201,7 +207,20 @@ def _update(item: Desired, dn: str, found: dict[str, Entry]) -> list[Change]:
     ]
 
 
-def _delete(item: Desired, dn: str, found: dict[str, Entry]) -> list[Change]:
+def _delete(item: Desired, dn: str, found: dict[str, Entry], ctx: PlanContext) -> list[Change]:
+    # a link this run does not delete would keep naming a site that is gone (Samba drops
+    # the value from siteList and the link joins nothing): the link goes first, or stays
+    naming = [
+        e.dn
+        for e in ctx.entries(link_lists(ctx))
+        if dnlib.key(dn) in {dnlib.key(v) for v in e.texts("siteList")}
+        and dnlib.key(e.dn) not in ctx.deleting
+    ]
+    if naming:
+        raise first_error(
+            item,
+            f"site {dn} is still named by site link {naming[0]}; remove it from that link first",
+        )
     servers = [
         e.dn
         for key, e in found.items()

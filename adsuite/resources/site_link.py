@@ -161,6 +161,8 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
         dn = link_dn(spec.name, ctx)
         entry = found.get(dnlib.key(dn))
         if spec.state == "absent":
+            if entry is not None:  # the site kind, planned after, may then delete its sites
+                ctx.deleting.add(dnlib.key(entry.dn))
             changes += _delete(item, entry)
             continue
         want = {"sites": resolve_sites(item, ctx), **_want(spec)}
