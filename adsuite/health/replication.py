@@ -267,8 +267,3 @@ def _wait_for(
         if now >= deadline:
             return None
         time.sleep(poll)
-
-
-def pairs(dcs: Sequence[DcTarget]) -> list[tuple[DcTarget, DcTarget]]:
-    """Every ordered pair of distinct DCs: each is a source once for each other DC."""
-    return [(a, b) for a in dcs for b in dcs if a.name != b.name]
