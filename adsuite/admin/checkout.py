@@ -119,7 +119,7 @@ def checkin(policy: AdminPolicy, conn: Connections, account_name: str, holder: s
 def _read_account(conn: Connections, policy: AdminPolicy, name: str) -> Entry:
     base = policy.session.domain.base_dn
     query = Query(base, or_filter("sAMAccountName", [name], extra="(objectClass=user)"), ATTRIBUTES)
-    found = list(conn.directory.search(query))
+    found = list(conn.ldap.search(query))
     if not found:
         raise InputError(f"no user named {name!r} in the domain", file=policy.location.file)
     return found[0]
@@ -171,7 +171,7 @@ def _apply(
 ) -> ApplyResult:
     session = policy.session
     lookup: Callable[[str], Secret] = lambda name: generated.get(name) or conn.secret(name)  # noqa: E731
-    with_secret = Connections(conn.directory, conn.inventory, lookup, lease=conn.lease)
+    with_secret = Connections(conn.ldap, conn.inventory, lookup, lease=conn.lease)
     plan = Plan(session.domain_key, session.domain.base_dn, (change,), 1, 1)
     result = session.apply(plan, with_secret, ticket=ticket, extra=extra, mode=mode)
     log.info("%s of %s: %s (run %s)", mode, extra.get("account"), result.status, result.run_id)

@@ -23,7 +23,6 @@ from adsuite.admin.store import EventStore, digest, tampered
 from adsuite.admin.windows import checkout_windows, run_connections
 from adsuite.engine.connections import Connections
 from adsuite.engine.privileged_io import privileged_state
-from adsuite.engine.winrm_hosts import winrm_sessions
 from adsuite.journal.proofs import FINDINGS_RESOURCE
 from adsuite.journal.store import Journal
 
@@ -121,7 +120,7 @@ def _collect(
     policy: AdminPolicy, conn: Connections, journal: Journal
 ) -> list[collectlib.DcCollection]:
     domain = policy.session.domain
-    state = privileged_state(conn.directory, domain.base_dn)
+    state = privileged_state(conn.ldap, domain.base_dn)
     watched = collectlib.watched_accounts(policy.spec, state, domain.realm)
     marks = watermarks(journal)
     found = [
@@ -130,7 +129,7 @@ def _collect(
     ]
     hosts = collectlib.windows_hosts(domain)
     if hosts:
-        found += collectlib.collect_windows(winrm_sessions(conn), hosts, watched, marks)
+        found += collectlib.collect_windows(conn.winrm, hosts, watched, marks)
     return found
 
 

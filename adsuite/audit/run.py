@@ -29,7 +29,6 @@ from adsuite.connectors.ldap import Directory
 from adsuite.connectors.winrm import WinRmSessions
 from adsuite.engine.connections import Connections
 from adsuite.engine.inventory import Domain
-from adsuite.engine.winrm_hosts import winrm_sessions
 from adsuite.errors import AdsuiteError, InputError
 from adsuite.formats import samba_audit
 from adsuite.formats.ldap_query import Query, entries_of
@@ -99,9 +98,9 @@ def outside_changes(
     sids = {e.get("TargetSid") for h in windows.values() for e in h.events}
     sids |= {e.get("SubjectUserSid") for h in windows.values() for e in h.events}
     sids |= {w.user_sid for w in samba if w.time >= start}
-    accounts = sid_accounts(conn.directory, domain.base_dn, {s for s in sids if s})
+    accounts = sid_accounts(conn.ldap, domain.base_dn, {s for s in sids if s})
     writes = samba + _windows_writes(windows, {sid: dn for sid, (dn, _) in accounts.items()})
-    changes = _with_gpo_containers(conn.directory, domain.base_dn, recorded, report)
+    changes = _with_gpo_containers(conn.ldap, domain.base_dn, recorded, report)
     found = audit.outside_adsuite(writes, changes, since)
     names = {sid: name for sid, (_, name) in accounts.items()}
     report.rows += [_directory_row(w, names) for w in found]
@@ -132,9 +131,7 @@ def _windows_events(
             hosts[name] = dc.winrm_host
     if not hosts:
         return {}
-    found = audit_collect.collect(
-        winrm_sessions(conn), hosts, audit_windows.DIRECTORY_EVENTS, start, end
-    )
+    found = audit_collect.collect(conn.winrm, hosts, audit_windows.DIRECTORY_EVENTS, start, end)
     _report_hosts(found.values(), "changes", report)
     return {name: host for name, host in found.items() if host.error is None}
 
@@ -227,7 +224,7 @@ def _folders(
     windows = _windows_file_servers(conn, recorded, report)
     if not windows:
         return []
-    sessions = winrm_sessions(conn)
+    sessions = conn.winrm
     roots = _share_roots(sessions, windows, report)
     found = audit_collect.collect(
         sessions,

@@ -87,7 +87,7 @@ def _recorded(folder: Path, skip: int, dn: str, client: str | None) -> bool:
 
 def _write(session: Session, conn: Connections, dn: str, journal_path: Path) -> tuple[str, str]:
     """The journaled write: (run id, the client address:port that made it)."""
-    directory = conn.directory
+    directory = conn.ldap
     client = directory.client or ""
     with Journal.open(journal_path) as journal:
         run_id = journal.start_run(

@@ -67,7 +67,7 @@ def read_checks(
     out: dict[Any, Any] = {}
     progress.start("reading the directory for checks", len(requests))
     for request in requests:
-        entries = tuple(conn.directory.search(query_of(request)))
+        entries = tuple(conn.ldap.search(query_of(request)))
         read_at = datetime.now(UTC)
         ticketed: dict[str, str] = {}
         if request.family == lib.COMPUTERS:

@@ -29,9 +29,7 @@ SD = "nTSecurityDescriptor"
 
 def write_dacl_edit(conn: Connections, edit: dacl.DaclEdit) -> None:
     pending = sorted({g.trustee.lower() for g in edit.grants if g.sid is None})
-    found = sids_required(
-        conn.directory.search, edit.base_dn, pending, f"to grant rights on {edit.dn}"
-    )
+    found = sids_required(conn.ldap.search, edit.base_dn, pending, f"to grant rights on {edit.dn}")
     add = [g.shape.for_sid(g.sid or found[g.trustee.lower()]) for g in edit.grants]
     add += edit.puts
     change = functools.partial(dacl.edit, add=add, remove=edit.revokes)
@@ -44,7 +42,7 @@ def read_ace_principals(
     out: dict[Any, Any] = {}
     progress.start("naming ACE trustees", len(requests))
     for request in requests:
-        out[request] = names_of(conn.directory.search, request.base_dn, _sids_in(conn, request))
+        out[request] = names_of(conn.ldap.search, request.base_dn, _sids_in(conn, request))
         progress.advance()
     progress.finish()
     return out
@@ -55,7 +53,7 @@ def _sids_in(conn: Connections, request: AcePrincipals) -> set[str]:
     query = Query(request.base_dn, dns, (SD,), sd_flags=dacl.DACL_ONLY)
     return {
         ace.sid
-        for entry in conn.directory.search(query)
+        for entry in conn.ldap.search(query)
         for raw in entry.raw(SD)[:1]
         for ace in dacl.explicit_aces(raw)
     }

@@ -53,7 +53,7 @@ def apply_changes(
             action=str(change.action),
             before=change.before,
             after=change.after,
-            via=conn.directory.client,
+            via=conn.ldap.client,
         )
         blocker = lost or failed.blocker(change)
         if blocker is not None:

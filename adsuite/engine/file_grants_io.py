@@ -53,7 +53,7 @@ def read_grants(
     every = [g for s in states.values() for g in (*s.active, *s.expired)]
     if not every:
         return states
-    sids = _sids(conn.directory, requests[0].base_dn, [g.rule.who for g in every])
+    sids = _sids(conn.ldap, requests[0].base_dn, [g.rule.who for g in every])
     log.info("%d ticket grants on %d folders", len(every), len(requests))
     return {r: _named(state, sids) for r, state in states.items()}
 

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from adsuite.connectors import smb_files, smb_walk
-from adsuite.connectors.smb import SmbEndpoint, SmbHost, Tree
+from adsuite.connectors.smb import Tree
 from adsuite.engine.connections import Connections
-from adsuite.engine.inventory import Domain
 from adsuite.engine.progress import Progress, Silent
 from adsuite.engine.smb_io import sid_names
 from adsuite.errors import ConflictError, DirectoryError, InputError
@@ -50,35 +49,14 @@ GPC_ATTRIBUTES = (
     "gPCUserExtensionNames",
     SD,
 )
-SMB_PORT = 445
 
 
 def sysvol_tree(conn: Connections, realm: str) -> Tree:
-    """The ``sysvol`` share of the domain's preferred DC, signed in as the domain's credential."""
+    """The ``sysvol`` share of the DC this run reads, signed in as the domain's credential."""
     match = [d for d in conn.inventory.domains.values() if d.realm.lower() == realm.lower()]
     if not match:
         raise InputError(f"no domain with realm {realm} in the inventory")
-    domain = match[0]
-    host = _run_dc_host(conn, domain)
-    username = conn.inventory.credentials[domain.credential].username
-
-    def opener(c: Connections) -> tuple[SmbHost, Callable[[], None]]:
-        session = SmbHost.connect(
-            SmbEndpoint(host, SMB_PORT, username), c.secret(domain.credential)
-        )
-        return session, session.close
-
-    session: SmbHost = conn.get(f"sysvol:{realm.lower()}", opener)
-    return session.tree(io.SHARE)
-
-
-def _run_dc_host(conn: Connections, domain: Domain) -> str:
-    """The host of the DC the run's directory connection uses, if it is one of *domain*'s
-    (a run that failed over reads SYSVOL from the same DC as LDAP), else the preferred."""
-    for dc in domain.dcs.values():
-        if dc.ldap_url == conn.directory.endpoint.url:
-            return dc.host
-    return domain.preferred().host
+    return conn.dc_smb(match[0]).tree(io.SHARE)
 
 
 def _containers(conn: Connections, base_dn: str) -> list[Entry]:
@@ -89,7 +67,7 @@ def _containers(conn: Connections, base_dn: str) -> list[Entry]:
         "one",
         SD_FLAGS,
     )
-    return list(conn.directory.search(query))
+    return list(conn.ldap.search(query))
 
 
 def _match(request: io.GpoRead, entries: Sequence[Entry]) -> tuple[Entry | None, tuple[str, ...]]:
@@ -117,7 +95,7 @@ def read_gpos(
         for request, (entry, others) in matched.items():
             out[request] = None if entry is None else _state(entry, realm, files, others)
         states = [s for s in out.values() if s is not None]
-        names = sid_names(conn.directory, batch, _sids(states))
+        names = sid_names(conn.ldap, batch, _sids(states))
         for request in batch:
             if out[request] is not None:
                 out[request] = _with_names(out[request], names)
@@ -197,7 +175,7 @@ def _with_names(state: io.GpoState, names: dict[str, str]) -> io.GpoState:
 def write_gpt(conn: Connections, write: io.GptWrite) -> None:
     tree = sysvol_tree(conn, write.realm)
     sids = _resolve(conn, write.base_dn, write.resolve)
-    gpc = conn.directory.read(io.gpc_dn(write.guid, write.base_dn), [SD], sd_flags=SD_FLAGS)
+    gpc = conn.ldap.read(io.gpc_dn(write.guid, write.base_dn), [SD], sd_flags=SD_FLAGS)
     raw = gpc.raw(SD) if gpc is not None else ()
     if not raw:
         raise DirectoryError(f"GPO {write.guid}: cannot read its container's permissions")
@@ -234,14 +212,14 @@ def _sync_acl(tree: Tree, root: str, descriptor: bytes) -> None:
 
 
 def _resolve(conn: Connections, base_dn: str, names: Sequence[str]) -> dict[str, str]:
-    return sids_required(conn.directory.search, base_dn, names, "to write into a GPO")
+    return sids_required(conn.ldap.search, base_dn, names, "to write into a GPO")
 
 
 def delete_gpo(conn: Connections, delete: io.GpoDelete) -> None:
     dn = io.gpc_dn(delete.guid, delete.base_dn)
-    below = list(conn.directory.search(Query(dn, "(objectClass=*)", (), "sub")))
+    below = list(conn.ldap.search(Query(dn, "(objectClass=*)", (), "sub")))
     for entry in sorted(below, key=lambda e: -e.dn.count(",")):
-        conn.directory.delete(entry.dn)
+        conn.ldap.delete(entry.dn)
     removed = smb_files.delete_tree(sysvol_tree(conn, delete.realm), delete.path)
     log.info("deleted GPO %s and %d SYSVOL items", delete.guid, removed)
 
@@ -253,11 +231,11 @@ def edit_link(conn: Connections, edit: io.GpLinkEdit) -> None:
     if new == list(have):
         return
     value = serialize_gplink(new)
-    conn.directory.modify(edit.container, {"gPLink": ("replace", [value] if value else [])})
+    conn.ldap.modify(edit.container, {"gPLink": ("replace", [value] if value else [])})
 
 
 def _links_of(conn: Connections, container: str) -> tuple[Link, ...]:
-    entry = conn.directory.read(container, ["gPLink"])
+    entry = conn.ldap.read(container, ["gPLink"])
     text = entry.text("gPLink") if entry is not None else None
     return parse_gplink(text) if text else ()
 

@@ -31,7 +31,7 @@ def read_ldap(conn: Connections, queries: Sequence[Query], progress: Progress) -
     out: dict[Any, Any] = {}
     progress.start("reading the directory", len(queries))
     for query in queries:
-        out[query] = list(conn.directory.search(query))
+        out[query] = list(conn.ldap.search(query))
         log.debug("%d entries under %s for %s", len(out[query]), query.base, query.filter[:80])
         progress.advance()
     progress.finish()
@@ -54,7 +54,7 @@ def encode_password(secret: Secret) -> bytes:
 
 def check_expectation(conn: Connections, dn: str, expect: Expect) -> None:
     names = {*expect.raw, *expect.has_dns, *expect.lacks_dns, "objectGUID"}
-    entry = conn.directory.read(dn, sorted(names), sd_flags=expect.sd_flags)
+    entry = conn.ldap.read(dn, sorted(names), sd_flags=expect.sd_flags)
     if expect.exists is False and entry is not None:
         raise ConflictError(f"{dn} was created by someone else since the plan")
     if entry is None:
@@ -79,7 +79,7 @@ def _check_values(dn: str, entry: Entry, expect: Expect) -> None:
 
 
 def execute(conn: Connections, write: LdapWrite) -> None:
-    directory = conn.directory
+    directory = conn.ldap
     if write.op == "add":
         directory.add(write.dn, _resolve_secrets(write.attributes, conn.secret))
     elif write.op == "modify":

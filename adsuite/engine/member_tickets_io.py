@@ -55,8 +55,8 @@ def read_member_tickets(
     runs = ticket_runs(journal, [t for k in kinds for t in lib.ticket_types(lib.SOURCES[k])])
     folded = {k: lib.fold(runs, lib.SOURCES[k]) for k in kinds}
     base_dn = requests[0].base_dn
-    groups = _groups(conn.directory, base_dn, [r.group for r in requests])
-    names = _names_of(conn.directory, base_dn, [m for g in groups.values() for m in _dns(g)])
+    groups = _groups(conn.ldap, base_dn, [r.group for r in requests])
+    names = _names_of(conn.ldap, base_dn, [m for g in groups.values() for m in _dns(g)])
     grants = {r: list(folded[r.ticket_type].get(r.group.lower(), {}).values()) for r in requests}
     accounts = _accounts(conn, base_dn, [g.member for found in grants.values() for g in found])
     log.info("%d ticket grants in force for %d groups", sum(map(len, grants.values())), len(groups))
@@ -98,9 +98,7 @@ def _accounts(conn: Connections, base_dn: str, names: Sequence[str]) -> dict[str
     if not names:
         return {}
     asked = {n.lower() for n in names}
-    found = (
-        e for q in by_names(base_dn, names, ("sAMAccountName",)) for e in conn.directory.search(q)
-    )
+    found = (e for q in by_names(base_dn, names, ("sAMAccountName",)) for e in conn.ldap.search(q))
     return {
         sam.lower(): e.dn
         for e in found

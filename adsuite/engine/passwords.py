@@ -20,12 +20,12 @@ log = logging.getLogger(__name__)
 def write_password(conn: Connections, write: PasswordWrite) -> None:
     ref = write.password
     secret = generate_password() if ref.generate else conn.secret(str(ref.credential))
-    conn.directory.modify(write.dn, {"unicodePwd": ("replace", [encode_password(secret)])})
+    conn.ldap.modify(write.dn, {"unicodePwd": ("replace", [encode_password(secret)])})
     log.info("password of %s replaced", write.dn)
     if write.must_change:
-        conn.directory.modify(write.dn, {"pwdLastSet": ("replace", ["0"])})
+        conn.ldap.modify(write.dn, {"pwdLastSet": ("replace", ["0"])})
     if write.unlock:
-        conn.directory.modify(write.dn, {"lockoutTime": ("replace", ["0"])})
+        conn.ldap.modify(write.dn, {"lockoutTime": ("replace", ["0"])})
 
 
 # this protocol's part of engine/protocols.py's tables

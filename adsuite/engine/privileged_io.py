@@ -50,7 +50,7 @@ def read_privileged(
 ) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
     for request in requests:
-        out[request] = privileged_state(conn.directory, request.base_dn)
+        out[request] = privileged_state(conn.ldap, request.base_dn)
     return out
 
 
@@ -188,7 +188,7 @@ def read_resting(
             runs = [r for r in opened.runs() if r.mode in (CHECKOUT, CHECKIN)]
     out: dict[Any, Any] = {}
     for request in requests:
-        found = conn.directory.search(accounts_query(request))
+        found = conn.ldap.search(accounts_query(request))
         entries = {(e.text("sAMAccountName") or "").lower(): e for e in found}
         held = {name: latest_checkout_state(runs, name) for name in request.accounts}
         out[request] = Resting(entries, {n: r.id for n, r in held.items() if r is not None})

@@ -219,14 +219,14 @@ class Session:
         client address:port tells this run's logon and writes apart in the DC's logs."""
         found = {
             "os_user": getpass.getuser(),
-            "bind_identity": conn.directory.endpoint.username,
-            "bound_at": conn.directory.bound_at,  # the bind precedes the run
+            "bind_identity": conn.ldap.endpoint.username,
+            "bound_at": conn.ldap.bound_at,  # the bind precedes the run
         }
-        if conn.directory.client:
-            found["client"] = conn.directory.client
+        if conn.ldap.client:
+            found["client"] = conn.ldap.client
         if self.dc_key is not None:  # the one DC of this run (failover may have chosen it)
             found["dc"] = self.dc_key
-            found["dc_url"] = conn.directory.endpoint.url
+            found["dc_url"] = conn.ldap.endpoint.url
         return found
 
     def apply(

@@ -21,7 +21,6 @@ from adsuite.connectors import smb, smb_walk
 from adsuite.connectors.ldap import Directory
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
-from adsuite.engine.smb_sessions import share_tree
 from adsuite.errors import ConflictError
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.ldap_query import nameable, names_of, sids_required
@@ -35,14 +34,14 @@ def read_folders(
 ) -> dict[Any, Any]:
     raw: dict[io.FolderRead, bytes | None] = {}
     for (host, share), batch in _by_share(requests).items():
-        tree = share_tree(conn, host, share, batch[0].source)
+        tree = conn.tree(host, share, batch[0].source)
         progress.start(f"reading folder permissions on {tree.unc}", len(batch))
         found = smb_walk.read_many(tree, [r.path for r in batch], advance=progress.advance)
         progress.finish()
         raw.update({r: found[r.path] for r in batch})
     asked = {sid for r in requests for sid in r.names}
     every = sids_in(d for d in raw.values() if d) | nameable(asked)
-    names = sid_names(conn.directory, requests, every)
+    names = sid_names(conn.ldap, requests, every)
     return {r: io.FolderState(d, names) for r, d in raw.items()}
 
 
@@ -51,7 +50,7 @@ def read_trees(
 ) -> dict[Any, Any]:
     walks: dict[io.TreeRead, smb_walk.Walk] = {}
     for request in requests:
-        tree = share_tree(conn, request.host, request.share, request.source)
+        tree = conn.tree(request.host, request.share, request.source)
         top = f"{tree.unc}\\{request.path}" if request.path else tree.unc
 
         def level(depth: int, count: int, top: str = top) -> None:
@@ -63,7 +62,7 @@ def read_trees(
         found = walks[request]
         log.info("read %d folders under %s", len(found.descriptors), top)
     every = (d for w in walks.values() for d in w.descriptors.values())
-    names = sid_names(conn.directory, requests, sids_in(every))
+    names = sid_names(conn.ldap, requests, sids_in(every))
     return {r: io.TreeState(w.descriptors, w.unreadable, names) for r, w in walks.items()}
 
 
@@ -94,7 +93,7 @@ def sid_names(directory: Directory, requests: Sequence[Any], sids: set[str]) -> 
 
 
 def write_folder(conn: Connections, write: io.FolderWrite) -> None:
-    tree = share_tree(conn, write.host, write.share)
+    tree = conn.tree(write.host, write.share)
     if write.create:
         smb.create_folder(tree, write.path)
     if not write.info:
@@ -107,7 +106,7 @@ def write_folder(conn: Connections, write: io.FolderWrite) -> None:
     if write.needs_parent:
         above = smb.query_security(tree, io.parent_path(write.path), io.OWNER | io.GROUP | io.DACL)
         parent = sdlib.parse(above) if above else None
-    sids = resolve_accounts(conn.directory, write.base_dn, write.resolve)
+    sids = resolve_accounts(conn.ldap, write.base_dn, write.resolve)
     built = write.build(io.SdInputs(sdlib.parse(current), parent, sids))
     smb.set_security(tree, write.path, built, write.info)
     log.info("set security (info %#x) of %s\\%s", write.info, tree.unc, write.path)
@@ -119,7 +118,7 @@ def resolve_accounts(directory: Directory, base_dn: str, names: Sequence[str]) -
 
 
 def check_folder(conn: Connections, target: str, expect: io.FolderExpect) -> None:
-    tree = share_tree(conn, expect.host, expect.share)
+    tree = conn.tree(expect.host, expect.share)
     raw = smb.query_security(tree, expect.path, expect.info | io.OWNER | io.DACL)
     still_as_planned(target, raw, expect.exists, expect.fingerprint, expect.info)
 

@@ -1,7 +1,7 @@
 """Folder permissions over WinRM: file_acl's local paths (no share) on Windows hosts.
 
 The readers, writer and checker of :mod:`adsuite.resources.local_folder_requests`,
-through the run's WinRM sessions (:mod:`adsuite.engine.winrm_hosts`) and three scripts
+through the run's WinRM sessions (``conn.winrm``) and three scripts
 in ``templates/powershell``, every value passed as a parameter:
 
 - ``get_folder_security``: the descriptors of many folders in one round trip
@@ -35,7 +35,6 @@ from adsuite.engine.smb_io import (
     sids_in,
     still_as_planned,
 )
-from adsuite.engine.winrm_hosts import winrm_sessions
 from adsuite.errors import InputError
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.ldap_query import nameable
@@ -135,7 +134,7 @@ def folder_host(conn: Connections, host: str, source: Location | None = None) ->
             file=source.file if source else None,
             line=source.line if source else None,
         )
-    return FolderHost(winrm_sessions(conn), host)
+    return FolderHost(conn.winrm, host)
 
 
 def parent_of(path: str) -> str:
@@ -161,7 +160,7 @@ def read_folders(
         raw.update({r: _descriptor(host, found[r.path]) for r in batch})
     asked = {sid for r in requests for sid in r.names}
     every = sids_in(d for d in raw.values() if d) | nameable(asked)
-    names = sid_names(conn.directory, requests, every)
+    names = sid_names(conn.ldap, requests, every)
     return {r: io.FolderState(d, names) for r, d in raw.items()}
 
 
@@ -177,7 +176,7 @@ def read_trees(
 ) -> dict[Any, Any]:
     walks = {r: walk(folder_host(conn, r.host, r.source), r.path, progress) for r in requests}
     every = (d for descriptors, _ in walks.values() for d in descriptors.values())
-    names = sid_names(conn.directory, requests, sids_in(every))
+    names = sid_names(conn.ldap, requests, sids_in(every))
     return {r: io.TreeState(d, unreadable, names) for r, (d, unreadable) in walks.items()}
 
 
@@ -218,7 +217,7 @@ def write_folder(conn: Connections, write: local.LocalFolderWrite) -> None:
         raise FileServerError(f"{write.host}:{write.path} does not exist")
     parent_raw = _descriptor(write.host, found[above]) if above else None
     parent = sdlib.parse(parent_raw) if parent_raw else None
-    sids = resolve_accounts(conn.directory, write.base_dn, write.resolve)
+    sids = resolve_accounts(conn.ldap, write.base_dn, write.resolve)
     built = write.build(io.SdInputs(sdlib.parse(current), parent, sids))
     folders.set(write.path, built, write.info)
 

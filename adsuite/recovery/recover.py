@@ -56,7 +56,7 @@ def make_plan(
     session: Session, conn: Connections, target: str | None, name: str | None, source: str
 ) -> RecoveryPlan:
     """What a recovery of *target* (a DN) or *name* would do, from the DC and the backup."""
-    directory, base = conn.directory, session.domain.base_dn
+    directory, base = conn.ldap, session.domain.base_dn
     stones = tombstones.parse(directory.search(tombstones.query(base)))
     dn = target or tombstones.dn_by_name(stones, name or "")
     if dn is None:
@@ -134,7 +134,7 @@ def apply(session: Session, conn: Connections, plan: RecoveryPlan, step: Step) -
             extra=extra,
         )
         held.bind_run(run_id)
-        writer = _Writer(conn.directory, journal, run_id, step)
+        writer = _Writer(conn.ldap, journal, run_id, step)
         try:
             for obj in plan.objects:
                 held.check()

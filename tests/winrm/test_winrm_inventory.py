@@ -10,9 +10,8 @@ from fakes.fake_winrm_endpoint import FakeWinRmEndpoint
 from twins import TWINS
 
 from adsuite.connectors.credentials import Secret
-from adsuite.engine.connections import Connections
+from adsuite.engine.connections import Connections, winrm_target
 from adsuite.engine.inventory import Inventory
-from adsuite.engine.winrm_hosts import winrm_sessions, winrm_target
 from adsuite.errors import InputError
 
 
@@ -87,8 +86,8 @@ def test_a_run_opens_each_host_once_and_closes_it_with_the_run(
 
     connections = Connections(None, _inventory(fake_winrm_endpoint, client), secret)  # type: ignore[arg-type]
     assert resolved == []  # nothing resolved until a host is used
-    first = winrm_sessions(connections).run("win1", "echo_parameters", {"Text": "one"})
-    second = winrm_sessions(connections).run("win1", "echo_parameters", {"Text": "two"})
+    first = connections.winrm.run("win1", "echo_parameters", {"Text": "one"})
+    second = connections.winrm.run("win1", "echo_parameters", {"Text": "two"})
     connections.close()
     assert [first.output[0]["Text"], second.output[0]["Text"]] == ["one", "two"]
     assert resolved == ["win-admin"]
