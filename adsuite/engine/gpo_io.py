@@ -24,8 +24,8 @@ from typing import Any
 from adsuite.connectors import smb_files, smb_walk
 from adsuite.connectors.smb import Tree
 from adsuite.engine.connections import Connections
+from adsuite.engine.folders_io import sid_names
 from adsuite.engine.progress import Progress, Silent
-from adsuite.engine.smb_io import sid_names
 from adsuite.errors import ConflictError, DirectoryError, InputError
 from adsuite.formats import gpo_acl
 from adsuite.formats import security_descriptor as sdlib

@@ -17,13 +17,12 @@ from adsuite.engine import (
     check_io,
     dacl_io,
     file_grants_io,
+    folders_io,
     gpo_io,
     ldap_io,
     member_tickets_io,
     passwords,
     privileged_io,
-    smb_io,
-    winrm_folders_io,
 )
 from adsuite.engine.connections import Connections
 from adsuite.engine.progress import Progress
@@ -51,17 +50,13 @@ READERS: Mapping[type, Reader] = _merged(
     gpo_io.READS,  # gpo, default_domain_policy: GPOs over LDAP + SMB
     member_tickets_io.READS,  # ticketed_membership: grants (journal)
     privileged_io.READS,  # privileged: groups by SID, in chain; resting accounts
-    smb_io.READS,  # file_acl: folder permissions over SMB
-    winrm_folders_io.READS,  # file_acl: local paths over WinRM
+    folders_io.READS,  # file_acl: folder permissions over SMB or WinRM
 )
 WRITERS: Mapping[type, Writer] = _merged(
     ldap_io.WRITES,
     dacl_io.WRITES,
     gpo_io.WRITES,
     passwords.WRITES,
-    smb_io.WRITES,
-    winrm_folders_io.WRITES,
+    folders_io.WRITES,
 )
-CHECKERS: Mapping[type, Checker] = _merged(
-    ldap_io.CHECKS, gpo_io.CHECKS, smb_io.CHECKS, winrm_folders_io.CHECKS
-)
+CHECKERS: Mapping[type, Checker] = _merged(ldap_io.CHECKS, gpo_io.CHECKS, folders_io.CHECKS)

@@ -1,7 +1,7 @@
-"""Folder permissions over WinRM: file_acl's local paths (no share) on Windows hosts.
+"""Folders on a Windows host's local disks, over WinRM: the transport
+:mod:`adsuite.engine.folders_io` uses for a place without a share.
 
-The readers, writer and checker of :mod:`adsuite.resources.local_folder_requests`,
-through the run's WinRM sessions (``conn.winrm``) and three scripts
+Through the run's WinRM sessions (``conn.winrm``) and three scripts
 in ``templates/powershell``, every value passed as a parameter:
 
 - ``get_folder_security``: the descriptors of many folders in one round trip
@@ -11,7 +11,7 @@ in ``templates/powershell``, every value passed as a parameter:
 - ``set_folder_security``: set the owner, the DACL and/or the SACL from SDDL.
 
 Descriptors come back in binary and are parsed as SMB's are, and their SIDs are named
-from the directory in bulk the same way (:mod:`adsuite.engine.smb_io`), so planning
+from the directory in bulk the same way (:mod:`adsuite.engine.folders_io`), so planning
 cannot tell which transport read a folder. What Windows does with the scripts is only
 proven against a real host (tests/winrm, live mode).
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import ntpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,18 +27,9 @@ from typing import Any
 from adsuite.connectors.smb import FileServerError
 from adsuite.connectors.winrm import ScriptResult, WinRmSessions
 from adsuite.engine.connections import Connections
-from adsuite.engine.progress import Progress
-from adsuite.engine.smb_io import (
-    resolve_accounts,
-    sid_names,
-    sids_in,
-    still_as_planned,
-)
 from adsuite.errors import InputError
 from adsuite.formats import security_descriptor as sdlib
-from adsuite.formats.ldap_query import nameable
-from adsuite.resources import local_folder_requests as local
-from adsuite.resources import smb_requests as io
+from adsuite.resources import folder_requests as io
 from adsuite.resources.file_acl_image import image_text
 from adsuite.source import Location
 
@@ -137,98 +127,47 @@ def folder_host(conn: Connections, host: str, source: Location | None = None) ->
     return FolderHost(conn.winrm, host)
 
 
-def parent_of(path: str) -> str:
-    """``D:\\Finance\\Ledger`` → ``D:\\Finance``; ``D:\\Finance`` → ``D:\\``."""
-    return ntpath.dirname(path)
-
-
 def _descriptor(host: str, found: Found) -> bytes | None:
     if found.error is not None:
         raise FileServerError(f"cannot read the security of {host}:{found.path}: {found.error}")
     return found.descriptor if found.exists else None
 
 
-def read_folders(
-    conn: Connections, requests: Sequence[local.LocalFolderRead], progress: Progress
-) -> dict[Any, Any]:
-    raw: dict[local.LocalFolderRead, bytes | None] = {}
-    for host, batch in _by_host(requests).items():
-        folders = folder_host(conn, host, batch[0].source)
-        progress.start(f"reading folder permissions on {host} over WinRM", len(batch))
-        found = folders.read([r.path for r in batch], advance=progress.advance)
-        progress.finish()
-        raw.update({r: _descriptor(host, found[r.path]) for r in batch})
-    asked = {sid for r in requests for sid in r.names}
-    every = sids_in(d for d in raw.values() if d) | nameable(asked)
-    names = sid_names(conn.ldap, requests, every)
-    return {r: io.FolderState(d, names) for r, d in raw.items()}
+class WinRmFolders:
+    """The local folders of one Windows host, as :class:`adsuite.engine.folders_io.Folders`."""
 
+    def __init__(self, folders: FolderHost) -> None:
+        self.folders, self.label = folders, f"{folders.host} over WinRM"
 
-def _by_host(requests: Sequence[local.LocalFolderRead]) -> dict[str, list[local.LocalFolderRead]]:
-    out: dict[str, list[local.LocalFolderRead]] = {}
-    for request in requests:
-        out.setdefault(request.host, []).append(request)
-    return out
+    def read(
+        self, paths: Sequence[str], info: int, advance: Callable[[int], None]
+    ) -> dict[str, bytes | None]:
+        found = self.folders.read(paths, audit=bool(info & io.SACL), advance=advance)
+        return {path: _descriptor(self.folders.host, found[path]) for path in paths}
 
+    def walk(
+        self, top: str, on_level: Callable[[int, int], None], advance: Callable[[int], None]
+    ) -> tuple[dict[str, bytes], dict[str, str]]:
+        """Every folder under *top* (itself included), one round trip per level."""
+        descriptors: dict[str, bytes] = {}
+        unreadable: dict[str, str] = {}
+        level, depth = [top], 0
+        while level:
+            on_level(depth, len(level))
+            found = self.folders.read(level, audit=False, subfolders=True, advance=advance)
+            below: list[str] = []
+            for path in level:
+                one = found[path]
+                if one.error is not None or one.descriptor is None:
+                    unreadable[path] = one.error or "no such folder"
+                    continue
+                descriptors[path] = one.descriptor
+                below += [f"{path}\\{name}" for name in one.subfolders]
+            level, depth = below, depth + 1
+        return descriptors, unreadable
 
-def read_trees(
-    conn: Connections, requests: Sequence[local.LocalTreeRead], progress: Progress
-) -> dict[Any, Any]:
-    walks = {r: walk(folder_host(conn, r.host, r.source), r.path, progress) for r in requests}
-    every = (d for descriptors, _ in walks.values() for d in descriptors.values())
-    names = sid_names(conn.ldap, requests, sids_in(every))
-    return {r: io.TreeState(d, unreadable, names) for r, (d, unreadable) in walks.items()}
+    def create(self, path: str) -> None:
+        self.folders.create(path)
 
-
-def walk(
-    folders: FolderHost, top: str, progress: Progress
-) -> tuple[dict[str, bytes], dict[str, str]]:
-    """Every folder under *top* (itself included), level by level: descriptors, failures."""
-    descriptors: dict[str, bytes] = {}
-    unreadable: dict[str, str] = {}
-    level, depth = [top], 0
-    while level:
-        progress.start(f"reading the folder tree {folders.host}:{top}, level {depth}", len(level))
-        found = folders.read(level, audit=False, subfolders=True, advance=progress.advance)
-        progress.finish()
-        below: list[str] = []
-        for path in level:
-            one = found[path]
-            if one.error is not None or one.descriptor is None:
-                unreadable[path] = one.error or "no such folder"
-                continue
-            descriptors[path] = one.descriptor
-            below += [f"{path}\\{name}" for name in one.subfolders]
-        level, depth = below, depth + 1
-    log.info("read %d folders under %s:%s", len(descriptors), folders.host, top)
-    return descriptors, unreadable
-
-
-def write_folder(conn: Connections, write: local.LocalFolderWrite) -> None:
-    folders = folder_host(conn, write.host)
-    if write.create:
-        folders.create(write.path)
-    if not write.info:
-        return
-    above = parent_of(write.path) if write.needs_parent else None
-    found = folders.read([write.path] + ([above] if above else []))
-    current = _descriptor(write.host, found[write.path])
-    if current is None:
-        raise FileServerError(f"{write.host}:{write.path} does not exist")
-    parent_raw = _descriptor(write.host, found[above]) if above else None
-    parent = sdlib.parse(parent_raw) if parent_raw else None
-    sids = resolve_accounts(conn.ldap, write.base_dn, write.resolve)
-    built = write.build(io.SdInputs(sdlib.parse(current), parent, sids))
-    folders.set(write.path, built, write.info)
-
-
-def check_folder(conn: Connections, target: str, expect: local.LocalFolderExpect) -> None:
-    found = folder_host(conn, expect.host).read([expect.path], audit=bool(expect.info & io.SACL))
-    raw = _descriptor(expect.host, found[expect.path])
-    still_as_planned(target, raw, expect.exists, expect.fingerprint, expect.info)
-
-
-# this protocol's part of engine/protocols.py's tables
-READS = {local.LocalFolderRead: read_folders, local.LocalTreeRead: read_trees}
-WRITES = {local.LocalFolderWrite: write_folder}
-CHECKS = {local.LocalFolderExpect: check_folder}
+    def set(self, path: str, descriptor: bytes, info: int) -> None:
+        self.folders.set(path, descriptor, info)

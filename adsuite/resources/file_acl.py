@@ -57,7 +57,7 @@ from adsuite.resources import file_acl_grants as grantlib
 from adsuite.resources import file_acl_image as imagelib
 from adsuite.resources import file_acl_places as places
 from adsuite.resources import file_acl_tree, file_acl_words, principals
-from adsuite.resources import smb_requests as io
+from adsuite.resources import folder_requests as io
 from adsuite.resources.base import Action, Change, Desired, Kind, PlanContext, first_error
 from adsuite.resources.file_acl_image import RollbackSpec, restore
 from adsuite.resources.file_acl_spec import Spec

@@ -31,7 +31,7 @@ from adsuite.formats import sddl as sddlib
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.security_descriptor import Acl, Control, SecurityDescriptor
 from adsuite.resources import file_acl_places as places
-from adsuite.resources import smb_requests as io
+from adsuite.resources import folder_requests as io
 from adsuite.resources.base import Action, Change, Desired
 from adsuite.resources.file_acl_spec import Spec
 from adsuite.resources.file_acl_words import ace_key, explicit, same_aces, view
@@ -274,9 +274,14 @@ def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[s
         raise ValueError(PREDATES)
     if view["sddl"] is None:
         raise ValueError(UNREPRESENTABLE)
-    host, share, path = places.parse_name(target)
+    where = places.parse_name(target)
     image: dict[str, Any] = {"sddl": view["sddl"]}
     if view.get("placeholders"):
         image["names"] = dict(view["placeholders"])
-    args = {"host": host, "path": path, "data_owner": dict(view["data_owner"]), "image": image}
-    return args if share is None else {**args, "share": share}
+    args = {
+        "host": where.host,
+        "path": where.path,
+        "data_owner": dict(view["data_owner"]),
+        "image": image,
+    }
+    return args if where.share is None else {**args, "share": where.share}

@@ -1,10 +1,11 @@
-"""Where a ``file_acl`` folder is, and which requests reach it.
+"""Where a ``file_acl`` folder is: the task's :class:`~adsuite.resources.folder_requests.Place`,
+and the requests that reach it.
 
-A folder in a share (``share:`` given) is read and written over SMB
-(:mod:`adsuite.resources.smb_requests`); a local path of the host (no ``share:``) over
-WinRM (:mod:`adsuite.resources.local_folder_requests`). Everything else about the
-folder — what is planned, the words, the journal, rollback — is the same, so this is
-the one module that tells the two apart.
+A folder in a share (``share:`` given) is read and written over SMB; a local path of the
+host (no ``share:``) over WinRM. The requests are the same for both
+(:mod:`adsuite.resources.folder_requests`); the engine picks the transport from the
+place, so nothing else about the folder — what is planned, the words, the journal,
+rollback — tells the two apart.
 
 A folder's name, as plans, drift, the journal and rollback show it, is its UNC path
 (``\\\\fs1\\data\\HQ\\Finance``) or ``host:local path`` (``fs01:D:\\Finance\\Ledger``);
@@ -14,12 +15,11 @@ A folder's name, as plans, drift, the journal and rollback show it, is its UNC p
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Callable
 
-from adsuite.resources import local_folder_requests as local
-from adsuite.resources import smb_requests as io
+from adsuite.resources import folder_requests as io
 from adsuite.resources.file_acl_spec import Spec
+from adsuite.resources.folder_requests import Place
 from adsuite.source import Location
 
 log = logging.getLogger(__name__)
@@ -27,25 +27,27 @@ log = logging.getLogger(__name__)
 Build = Callable[[io.SdInputs], bytes]
 
 
+def place(spec: Spec, path: str | None = None) -> Place:
+    """The folder *path* (default: the task's own) on the task's host and share."""
+    return Place(spec.host, spec.share, spec.path if path is None else path)
+
+
 def name(spec: Spec, path: str | None = None) -> str:
     """The folder *path* (default: the task's own) as plans and the journal name it."""
-    where = spec.path if path is None else path
-    if spec.share is None:
-        return f"{spec.host}:{where}"
-    return f"\\\\{spec.host}\\{spec.share}" + (f"\\{where}" if where else "")
+    return place(spec, path).name
 
 
-def parse_name(target: str) -> tuple[str, str | None, str]:
-    """``(host, share, path)`` of a name :func:`name` made; share None for a local path."""
+def parse_name(target: str) -> Place:
+    """The place a name :func:`name` made names (share None for a local path)."""
     if target.startswith("\\\\"):
         host, _, rest = target[2:].partition("\\")
         share, _, path = rest.partition("\\")
         if host and share:
-            return host, share, path
+            return Place(host, share, path)
     else:
         host, colon, path = target.partition(":")
         if host and colon and path:
-            return host, None, path
+            return Place(host, None, path)
     raise ValueError(f"{target!r} does not name a folder (\\\\host\\share\\path or host:D:\\path)")
 
 
@@ -54,17 +56,13 @@ def folder_read(
     base_dn: str,
     source: Location | None = None,
     names: tuple[str, ...] = (),
-) -> Hashable:
+) -> io.FolderRead:
     """The request for the task's folder descriptor; *names*: more SIDs to name."""
-    if spec.share is None:
-        return local.LocalFolderRead(spec.host, spec.path, base_dn, names, source)
-    return io.FolderRead(spec.host, spec.share, spec.path, base_dn, names, source)
+    return io.FolderRead(place(spec), base_dn, names, source)
 
 
-def tree_read(spec: Spec, base_dn: str, source: Location | None = None) -> Hashable:
-    if spec.share is None:
-        return local.LocalTreeRead(spec.host, spec.path, base_dn, source)
-    return io.TreeRead(spec.host, spec.share, spec.path, base_dn, source)
+def tree_read(spec: Spec, base_dn: str, source: Location | None = None) -> io.TreeRead:
+    return io.TreeRead(place(spec), base_dn, source)
 
 
 def folder_write(
@@ -77,15 +75,9 @@ def folder_write(
     create: bool = False,
     needs_parent: bool = False,
     resolve: tuple[str, ...] = (),
-) -> Any:
+) -> io.FolderWrite:
     """Set the parts *info* names of folder *path* (the task's host and share) to *build*'s."""
-    if spec.share is None:
-        return local.LocalFolderWrite(
-            spec.host, path, base_dn, info, build, create, needs_parent, resolve
-        )
-    return io.FolderWrite(
-        spec.host, spec.share, path, base_dn, info, build, create, needs_parent, resolve
-    )
+    return io.FolderWrite(place(spec, path), base_dn, info, build, create, needs_parent, resolve)
 
 
 def folder_expect(
@@ -94,8 +86,6 @@ def folder_expect(
     exists: bool | None,
     info: int = io.OWNER | io.DACL | io.SACL,
     fingerprint: str | None = None,
-) -> Any:
+) -> io.FolderExpect:
     """What folder *path* must look like when the change is applied."""
-    if spec.share is None:
-        return local.LocalFolderExpect(spec.host, path, exists, info, fingerprint)
-    return io.FolderExpect(spec.host, spec.share, path, exists, info, fingerprint)
+    return io.FolderExpect(place(spec, path), exists, info, fingerprint)

@@ -22,7 +22,7 @@ from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.security_descriptor import Ace, Acl, Control
 from adsuite.resources import file_acl_places as places
 from adsuite.resources import file_rights as rights
-from adsuite.resources import smb_requests as io
+from adsuite.resources import folder_requests as io
 from adsuite.resources.base import Action, Change, Desired
 from adsuite.resources.file_acl_image import image_or_none
 from adsuite.resources.file_acl_spec import Spec

@@ -16,8 +16,8 @@ from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.security_descriptor import Ace, Acl, Control
 from adsuite.resources import file_acl_grants as grantlib
 from adsuite.resources import file_rights as rights
+from adsuite.resources import folder_requests as io
 from adsuite.resources import principals
-from adsuite.resources import smb_requests as io
 from adsuite.resources.base import Desired, PlanContext
 from adsuite.resources.file_acl_spec import Shape, Spec, access_shapes, audit_shapes
 from adsuite.resources.file_acl_words import ace_words, explicit

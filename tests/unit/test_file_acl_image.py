@@ -29,7 +29,7 @@ from adsuite.resources.file_acl_image import (
 )
 from adsuite.resources.file_acl_places import parse_name
 from adsuite.resources.file_acl_spec import Spec
-from adsuite.resources.smb_requests import DACL, OWNER, SACL, FolderRead, FolderState, SdInputs
+from adsuite.resources.folder_requests import DACL, OWNER, SACL, FolderRead, FolderState, SdInputs
 from adsuite.source import Location
 
 BASE = "DC=group,DC=example,DC=com"

@@ -33,9 +33,8 @@ from adsuite.resources.base import Desired
 from adsuite.resources.file_acl_grants import Grant, GrantsRead, GrantState
 from adsuite.resources.file_acl_image import RollbackSpec
 from adsuite.resources.file_acl_spec import AccessRule
-from adsuite.resources.local_folder_requests import LocalFolderRead, LocalTreeRead
+from adsuite.resources.folder_requests import FolderRead, FolderState, TreeRead, TreeState
 from adsuite.resources.password_reset import TICKET_CONTEXT
-from adsuite.resources.smb_requests import FolderRead, FolderState, TreeRead, TreeState
 from adsuite.source import Location
 
 CASES = Path(__file__).parent / "file_acl_cases"
@@ -68,11 +67,11 @@ def account_entries(accounts: dict[str, str]) -> list[Entry]:
 
 def answer(request: Any, case: dict[str, Any], entries: list[Entry]) -> Any:
     names = case.get("names") or {}
-    if isinstance(request, FolderRead | LocalFolderRead):
-        text = (case.get("folders") or {}).get(request.path)
+    if isinstance(request, FolderRead):
+        text = (case.get("folders") or {}).get(request.place.path)
         return FolderState(descriptor(text) if text else None, names)
-    if isinstance(request, TreeRead | LocalTreeRead):
-        tree = (case.get("trees") or {}).get(request.path) or {}
+    if isinstance(request, TreeRead):
+        tree = (case.get("trees") or {}).get(request.place.path) or {}
         return TreeState({p: descriptor(t) for p, t in tree.items()}, {}, names)
     if isinstance(request, GrantsRead):
         return grant_state((case.get("grants") or {}).get(request.path) or [])

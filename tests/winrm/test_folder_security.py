@@ -25,10 +25,9 @@ from fakes.fake_winrm_canned import CannedError, CannedScript
 
 from adsuite.connectors.winrm import WinRmScriptFailed, WinRmSessions
 from adsuite.engine import winrm_folders_io as foldersio
-from adsuite.engine.progress import Silent
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
-from adsuite.resources.smb_requests import DACL, OWNER, SACL
+from adsuite.resources.folder_requests import DACL, OWNER, SACL
 from adsuite.templates import powershell_script
 
 LIVE_FOLDER = os.environ.get("ADSUITE_TEST_WINRM_FOLDER", "C:\\Windows\\Temp\\adsuite-tests")
@@ -125,7 +124,8 @@ def test_a_tree_is_read_level_by_level_one_round_trip_a_level(
     root = place.root
     for leaf in ("a\\b\\c", "a\\d", "e"):
         place.host.create(f"{root}\\{leaf}")
-    descriptors, unreadable = foldersio.walk(place.host, root, Silent())
+    walking = foldersio.WinRmFolders(place.host)
+    descriptors, unreadable = walking.walk(root, lambda depth, count: None, lambda steps: None)
     below = {p.removeprefix(root) for p in descriptors}
     assert below == {"", "\\a", "\\e", "\\a\\b", "\\a\\d", "\\a\\b\\c"}
     assert unreadable == {}

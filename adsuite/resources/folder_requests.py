@@ -1,14 +1,20 @@
-"""What file-server kinds ask the engine for: SMB reads, writes and expectations.
+"""What file-server kinds ask the engine for: folder reads, writes and expectations at a
+:class:`Place`, over SMB or WinRM.
 
-The engine's SMB module (``adsuite/engine/smb_io.py``) carries them out; resources only
-build them, so planning stays pure. Paths are relative to the share, ``\\``-separated,
-"" for the share's root folder; ``host`` is a key of the inventory's ``hosts``.
+A place in a share (``share`` given) is reached over SMB, its path relative to the share
+(``\\``-separated, "" for the share's root); a place without a share is a local path of
+the host (``D:\\Finance\\Ledger``), reached over WinRM. The engine's folder module
+(``adsuite/engine/folders_io.py``) carries the requests out over either transport and
+answers the same :class:`FolderState` / :class:`TreeState`, descriptors in the same
+binary form, so planning does not know which transport read a folder. ``host`` is a key
+of the inventory's ``hosts``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import ntpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -21,12 +27,36 @@ OWNER, GROUP, DACL, SACL = 0x1, 0x2, 0x4, 0x8
 
 
 @dataclass(frozen=True)
+class Place:
+    """A folder: on *host*, in *share* (SMB) or, with no share, at a local path (WinRM)."""
+
+    host: str
+    share: str | None
+    path: str
+
+    @property
+    def name(self) -> str:
+        """As plans, drift and the journal name it: ``\\\\fs1\\data\\HQ`` or ``fs01:D:\\HQ``."""
+        if self.share is None:
+            return f"{self.host}:{self.path}"
+        return f"\\\\{self.host}\\{self.share}" + (f"\\{self.path}" if self.path else "")
+
+    def at(self, path: str) -> Place:
+        """Another folder on the same host and share."""
+        return Place(self.host, self.share, path)
+
+    def parent(self) -> Place:
+        """The folder above (``D:\\Finance`` → ``D:\\``; ``HQ\\Finance`` → ``HQ``)."""
+        if self.share is None:
+            return self.at(ntpath.dirname(self.path))
+        return self.at(parent_path(self.path))
+
+
+@dataclass(frozen=True)
 class FolderRead:
     """The security descriptor (owner, group, DACL, SACL) of one folder."""
 
-    host: str
-    share: str
-    path: str
+    place: Place
     base_dn: str  # where SIDs found in it are looked up, to name them
     names: tuple[str, ...] = ()  # more SIDs to name (ones a rollback image holds)
     source: Location | None = field(default=None, compare=False)
@@ -34,11 +64,9 @@ class FolderRead:
 
 @dataclass(frozen=True)
 class TreeRead:
-    """Owner, group and DACL of every folder below ``path`` (itself included)."""
+    """Owner, group and DACL of every folder below the place (itself included)."""
 
-    host: str
-    share: str
-    path: str
+    place: Place
     base_dn: str
     source: Location | None = field(default=None, compare=False)
 
@@ -58,7 +86,7 @@ class TreeState:
 
 @dataclass(frozen=True)
 class SdInputs:
-    """What a write's ``build`` sees at apply time: the live state, names resolved."""
+    """What a :class:`FolderWrite`'s ``build`` gets: the live descriptor and more."""
 
     current: sdlib.SecurityDescriptor
     parent: sdlib.SecurityDescriptor | None
@@ -69,13 +97,11 @@ class SdInputs:
 class FolderWrite:
     """Create the folder if asked, then set the parts ``info`` names to what ``build`` makes.
 
-    ``build`` is pure (a resource's function); the writer reads the live descriptor,
-    the parent's when ``needs_parent``, and the SIDs of ``resolve`` before calling it.
+    ``build`` is pure; the writer reads the live descriptor (and the parent's when
+    ``needs_parent``) first and resolves the ``resolve`` account names to SIDs.
     """
 
-    host: str
-    share: str
-    path: str
+    place: Place
     base_dn: str
     info: int
     build: Callable[[SdInputs], bytes]
@@ -88,9 +114,7 @@ class FolderWrite:
 class FolderExpect:
     """The folder must (not) exist and, if ``fingerprint`` is set, be as the plan read it."""
 
-    host: str
-    share: str
-    path: str
+    place: Place
     exists: bool | None
     info: int = OWNER | DACL | SACL
     fingerprint: str | None = None
