@@ -4,8 +4,9 @@ report compliance` (every clause of the regulations, its state and its evidence)
 from __future__ import annotations
 
 import getpass
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from adsuite.audit.run import Row
 from adsuite.cli.console import default_path, err, format_option, inventory_option, json_text
 from adsuite.cli.handover import write_output
 from adsuite.cli.render import HISTORY_DAYS
+from adsuite.compliance import page as compliance_page
 from adsuite.compliance import report as compliance
 from adsuite.compliance.clause_map import DEFAULT_MAP, load_map
 from adsuite.compliance.ticket_rules import ticket_rules
@@ -23,6 +25,7 @@ from adsuite.engine.inventory import load_inventory
 from adsuite.errors import EXIT_DRIFT, InputError
 from adsuite.journal import drift_history, monthly
 from adsuite.journal.paths import default_journal_path
+from adsuite.journal.records import RunRecord
 from adsuite.journal.store import Journal
 from adsuite.templates import environment
 
@@ -106,14 +109,29 @@ def _monthly_text(
 
 
 def _compliance_html(found: compliance.ComplianceReport) -> str:
-    """The page, with every playbook's drift checks over the last days from the journal."""
+    """The page: summary, clauses worst first, and every playbook's drift checks over the
+    last days from the journal."""
     with Journal.open(Path(found.journal)) as journal:
         runs = journal.runs()
-    today = datetime.now(UTC).date()
+    return compliance_html(found, runs, datetime.now(UTC).date())
+
+
+def compliance_html(
+    found: compliance.ComplianceReport, runs: Sequence[RunRecord], today: date
+) -> str:
+    inv = load_inventory(Path(found.inventory))
+    _, domain = inv.domain()
     days = drift_history.history(runs, days=HISTORY_DAYS, today=today)
+    built = compliance_page.build(
+        found,
+        domain.base_dn,
+        [c.code for c in inv.companies],
+        days=days,
+        chart=drift_history.chart(days),
+    )
     template = environment().get_template("reports/compliance.html.j2")
     return template.render(
-        r=found, words=compliance.STATE_WORDS, days=days, chart=drift_history.chart(days)
+        p=built, words=compliance.STATE_WORDS, severity_words=compliance_page.SEVERITY_WORDS
     )
 
 
@@ -159,8 +177,7 @@ def compliance_report(
         err.print(f"report written to {output}")
     else:
         click.echo(text, nl=False)
-    counts = ", ".join(f"{n} {compliance.STATE_WORDS[s]}" for s, n in found.counts().items())
     runs = found.drift_runs
     journaled = f"journal runs {runs[0]} to {runs[-1]}" if runs else "none could run"
-    err.print(f"Compliance: {counts}. {len(runs)} drift checks ({journaled}).")
+    err.print(f"{compliance_page.verdict(found)} {len(runs)} drift checks ({journaled}).")
     ctx.exit(0 if found.compliant else EXIT_DRIFT)

@@ -89,6 +89,7 @@ class Clause(_Model):
     requirement: str = Field(min_length=1)
     text_zh: str | None = None
     enforced_by: str = Field(min_length=1)
+    remedy: str | None = Field(default=None, min_length=1)  # what to do when it is not compliant
     playbooks: list[str] = Field(default_factory=list)
     tickets: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)

@@ -123,6 +123,7 @@ class ClauseReport:
     tickets: tuple[TicketCheck, ...]
     evidence: tuple[Proof, ...]
     checks: tuple[PlaybookCheck, ...] = ()  # directory-wide checks of this clause
+    remedy: str | None = None  # the map's "what to do" when it is not compliant
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,7 @@ def _clause(clause: Clause, ctx: _Context) -> ClauseReport:
         tuple(tickets),
         tuple(proofs),
         tuple(checks),
+        clause.remedy,
     )
 
 

@@ -269,7 +269,10 @@ class Session:
 
     def record_drift(self, plan: Plan, conn: Connections) -> str:
         """Journal that a drift check ran and what it found (no changes are made)."""
-        found = {"findings": [f.to_dict() for f in drift.findings(plan)]}
+        found = {  # the domain: a finding's identity across playbooks is (domain, id)
+            "findings": [f.to_dict() for f in drift.findings(plan)],
+            "domain": self.domain_key,
+        }
         with Journal.open(self.journal_path) as journal:
             run_id = self._start(journal, "drift", conn, None, found, False)
             drifted = drift.drifted(drift.findings(plan))

@@ -1,10 +1,13 @@
 """Drift over time, from the journal's drift runs: findings per day, new and fixed.
 
 Pure functions over :class:`RunRecord` (a drift run keeps its findings in ``extra``).
-Runs are followed per playbook path: a finding is *new* on the day a check of that
-playbook first shows its id after a check that did not, and *fixed* on the day it is
-gone again. A day's *open* count is what the latest check of each playbook showed at
-the end of that day. Warnings are counted apart and never as drift.
+A finding is one finding however many playbooks see it: its identity is its stable id
+and the run's domain (``extra["domain"]``; runs journaled before it was recorded share
+one). The latest check of each playbook says what that playbook sees; the union over
+playbooks is what is open. A finding is *new* on a day when a check makes it open
+after it was not, and *fixed* when a check leaves it open in no playbook's latest
+check; each counts once a day. A day's *open* count is that union at the end of the
+day. Warnings are counted apart, the same way, and never as drift.
 
 :func:`chart` turns the days into bar geometry for a small inline SVG (no script, no
 external file): the report pages draw it with plain ``<rect>`` elements.
@@ -52,10 +55,14 @@ class Chart:
     last: str
 
 
-def _ids(run: RunRecord, severity: str) -> frozenset[str]:
+Identity = tuple[str, str]  # (domain, finding id)
+
+
+def _ids(run: RunRecord, severity: str) -> frozenset[Identity]:
     found = run.extra.get("findings", [])
+    domain = str(run.extra.get("domain") or "")
     return frozenset(
-        str(f.get("id"))
+        (domain, str(f.get("id")))
         for f in found
         if isinstance(f, dict)
         and (f.get("severity", "drift") == "warning") == (severity == "warning")
@@ -71,23 +78,27 @@ def history(
         (r for r in runs if r.mode == DRIFT_MODE and (playbook is None or r.playbook == playbook)),
         key=lambda r: (r.started, r.start_seq),
     )
-    latest: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    moves: dict[str, list[int]] = {}  # day -> [new, fixed, checks]
+    latest: dict[str, tuple[frozenset[Identity], frozenset[Identity]]] = {}
+    moves: dict[str, tuple[set[Identity], set[Identity], list[int]]] = {}  # new, fixed, checks
     standing: dict[str, tuple[int, int]] = {}  # day -> (open, warnings) at its end
     for run in checks:
-        key, day = run.playbook or "", run.started[:10]
-        drift, warnings = _ids(run, "drift"), _ids(run, "warning")
-        before = latest.get(key, (frozenset(), frozenset()))[0]
-        latest[key] = (drift, warnings)
-        counts = moves.setdefault(day, [0, 0, 0])
-        counts[0] += len(drift - before)
-        counts[1] += len(before - drift)
-        counts[2] += 1
-        standing[day] = (
-            sum(len(d) for d, _ in latest.values()),
-            sum(len(w) for _, w in latest.values()),
-        )
-    return _days(today - timedelta(days=days - 1), today, moves, standing)
+        day = run.started[:10]
+        before = _open(latest)
+        latest[run.playbook or ""] = (_ids(run, "drift"), _ids(run, "warning"))
+        after = _open(latest)
+        new, fixed, counted = moves.setdefault(day, (set(), set(), [0]))
+        new |= after - before
+        fixed |= before - after
+        counted[0] += 1
+        warnings = frozenset().union(*(w for _, w in latest.values()))
+        standing[day] = (len(after), len(warnings))
+    counts = {day: [len(new), len(fixed), n[0]] for day, (new, fixed, n) in moves.items()}
+    return _days(today - timedelta(days=days - 1), today, counts, standing)
+
+
+def _open(latest: dict[str, tuple[frozenset[Identity], frozenset[Identity]]]) -> set[Identity]:
+    """What the latest check of any playbook shows: a finding two playbooks see is one."""
+    return set().union(*(drift for drift, _ in latest.values()))
 
 
 def _days(

@@ -206,8 +206,13 @@ def test_the_html_report_reads_without_knowing_adsuite(
         main(args)
     assert exited.value.code == 2  # not every clause is compliant
     page = out.read_text(encoding="utf-8")
-    summary = page.split("<h2>Summary</h2>")[1].split("</table>")[0]
-    assert summary.index("二.1.a") < summary.index("五.9") < summary.index("四.2")
+    summary = page.split("<h2>Summary</h2>")[1].split("<h2>Drift findings over time")[0]
+    order = ["二.1.a", "四.1", "五.9", "五.8"]  # worst state first, compliant last
+    assert [summary.index(f">{c}<") for c in order] == sorted(
+        summary.index(f">{c}<") for c in order
+    )
+    assert page.index("<h2>Summary</h2>") < page.index("<table")
+    assert page.index(">四.2<") > page.index("<h2>Out of scope</h2>")
     assert '<span class="state not_enforced">not enforced yet</span>' in summary
     assert '<span class="state evidence_missing">evidence missing</span>' in summary, "四.1"
     assert "none in the 24 hours before this report" in page
