@@ -62,7 +62,11 @@ def forge_run(path: Path, ticket: str = "FAKE-42") -> None:
 def rebuild_without(path: Path, first: int, last: int) -> None:
     """Remove entries first..last, renumber and rehash the rest: a chain that verifies."""
     conn = connect(path)
-    sql = [row[0] for row in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'")]
+    sql = [
+        row[0]
+        for row in conn.execute("SELECT sql, name FROM sqlite_master WHERE type = 'trigger'")
+        if row[1] in TRIGGERS
+    ]
     for name in TRIGGERS:
         conn.execute(f"DROP TRIGGER {name}")
     later = conn.execute(

@@ -1,12 +1,12 @@
-"""Collected logon events: a ``logon_events`` table beside the journal, in the same file.
+"""Collected logon events, kept in the journal file's ``logon_events`` table
+(:mod:`adsuite.journal.logon_events`, created with the journal's schema).
 
 The hash chain stays in ``entries``; events are too many to chain one by one. Each
 collection is a journaled run whose changes (resource ``logon_events``, one per DC)
 record the DC's watermark before and after and the SHA-256 of exactly the events that
 collection stored — so an event edited, deleted or slipped in later no longer matches
-its collection's digest (:func:`tampered`). Like ``entries``, the table refuses UPDATE
-and DELETE (triggers stop accidents; the digests are the real check). A DC's event is
-stored once: ``(dc, record)`` is the key.
+its collection's digest (:func:`tampered`). A DC's event is stored once: ``(dc,
+record)`` is the key.
 """
 
 from __future__ import annotations
@@ -14,34 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from adsuite.admin.events import LogonEvent
-from adsuite.errors import JournalError
+from adsuite.journal.logon_events import LogonTable
 
 log = logging.getLogger(__name__)
-
-COLUMNS = (
-    "dc", "record", "at", "event_id", "account", "sid", "remote", "service", "ok", "status",
-    "source",
-)  # fmt: skip
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS logon_events (
-        dc TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL, event_id INTEGER NOT NULL,
-        account TEXT NOT NULL, sid TEXT, remote TEXT, service TEXT, ok INTEGER NOT NULL,
-        status TEXT, source TEXT NOT NULL, collected_by TEXT NOT NULL,
-        PRIMARY KEY (dc, record))""",
-    "CREATE INDEX IF NOT EXISTS logon_events_at ON logon_events (at)",
-    """CREATE TRIGGER IF NOT EXISTS logon_events_no_update BEFORE UPDATE ON logon_events
-    BEGIN SELECT RAISE(ABORT, 'logon events are append-only: UPDATE refused'); END""",
-    """CREATE TRIGGER IF NOT EXISTS logon_events_no_delete BEFORE DELETE ON logon_events
-    BEGIN SELECT RAISE(ABORT, 'logon events are append-only: DELETE refused'); END""",
-)
 
 
 def digest(events: Iterable[LogonEvent]) -> str:
@@ -52,20 +33,14 @@ def digest(events: Iterable[LogonEvent]) -> str:
 
 
 class EventStore:
-    """The ``logon_events`` table of the journal file at *path* (open the Journal first)."""
+    """The logon events kept in the journal file at *path*, as :class:`LogonEvent`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self._conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
-            with self._transaction():
-                for statement in _SCHEMA:
-                    self._conn.execute(statement)
-        except sqlite3.Error as error:
-            raise JournalError(f"cannot open the logon events of {path}: {error}") from None
+        self._table = LogonTable(path)
 
     def close(self) -> None:
-        self._conn.close()
+        self._table.close()
 
     def __enter__(self) -> EventStore:
         return self
@@ -75,47 +50,16 @@ class EventStore:
 
     def add(self, events: Sequence[LogonEvent], run_id: str) -> list[LogonEvent]:
         """Store the events not stored before; return those that were new."""
-        new = []
-        with self._transaction():
-            for event in events:
-                row = event.row()
-                values = [row[c] for c in COLUMNS]
-                values[COLUMNS.index("ok")] = int(event.ok)
-                cursor = self._conn.execute(
-                    f"INSERT OR IGNORE INTO logon_events ({', '.join(COLUMNS)}, collected_by)"
-                    f" VALUES ({', '.join('?' * len(COLUMNS))}, ?)",
-                    (*values, run_id),
-                )
-                if cursor.rowcount:
-                    new.append(event)
-        return new
+        new = self._table.add([event.row() for event in events], run_id)
+        return [events[index] for index in new]
 
     def events(self, since: datetime | None = None) -> list[LogonEvent]:
-        """Stored events, oldest first (``at`` compares as text: one UTC format)."""
-        query = f"SELECT {', '.join(COLUMNS)} FROM logon_events"
-        args: tuple[Any, ...] = ()
-        if since is not None:
-            moment = since.astimezone(UTC).isoformat(timespec="microseconds")
-            query, args = query + " WHERE at >= ?", (moment,)
-        rows = self._conn.execute(query + " ORDER BY at, dc, record", args)
-        return [_event(row) for row in rows]
+        """Stored events, oldest first."""
+        moment = since.astimezone(UTC).isoformat(timespec="microseconds") if since else None
+        return [_event(row) for row in self._table.rows(moment)]
 
     def collected_by(self, run_id: str, dc: str) -> list[LogonEvent]:
-        rows = self._conn.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM logon_events WHERE collected_by = ? AND dc = ?",
-            (run_id, dc),
-        )
-        return [_event(row) for row in rows]
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        return [_event(row) for row in self._table.collected_by(run_id, dc)]
 
 
 def tampered(store: EventStore, collections: Iterable[tuple[str, str, str]]) -> list[str]:
@@ -127,8 +71,7 @@ def tampered(store: EventStore, collections: Iterable[tuple[str, str, str]]) -> 
     ]
 
 
-def _event(row: Sequence[Any]) -> LogonEvent:
-    values = dict(zip(COLUMNS, row, strict=True))
+def _event(values: Mapping[str, Any]) -> LogonEvent:
     return LogonEvent(
         dc=values["dc"],
         record=values["record"],

@@ -12,6 +12,11 @@ Schema 2 adds ``entries.mac`` (see :mod:`adsuite.journal.seal`) and a random
 ``journal_id`` in ``meta`` that witnesses file the head under; a schema 1 journal is
 migrated when a writer opens it (its rows keep no MAC). :func:`connect_readonly` opens
 an existing file for verification and never creates or migrates anything.
+
+Beside ``entries`` the file holds one side table, ``logon_events`` (the
+super-administrator accounts' logons, too many to chain one by one: each collection is a
+journaled change holding their digest; :mod:`adsuite.journal.logon_events`). Side tables
+are created, if missing, whenever a writer opens the file; they are append-only too.
 """
 
 from __future__ import annotations
@@ -56,6 +61,19 @@ _CREATE = (
       OR NEW.prev_hash IS NOT COALESCE(
            (SELECT hash FROM entries ORDER BY seq DESC LIMIT 1), '{GENESIS}')
     BEGIN SELECT RAISE(ABORT, 'journal entries may only extend the chain head'); END""",
+)
+
+SIDE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS logon_events (
+        dc TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL, event_id INTEGER NOT NULL,
+        account TEXT NOT NULL, sid TEXT, remote TEXT, service TEXT, ok INTEGER NOT NULL,
+        status TEXT, source TEXT NOT NULL, collected_by TEXT NOT NULL,
+        PRIMARY KEY (dc, record))""",
+    "CREATE INDEX IF NOT EXISTS logon_events_at ON logon_events (at)",
+    """CREATE TRIGGER IF NOT EXISTS logon_events_no_update BEFORE UPDATE ON logon_events
+    BEGIN SELECT RAISE(ABORT, 'logon events are append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER IF NOT EXISTS logon_events_no_delete BEFORE DELETE ON logon_events
+    BEGIN SELECT RAISE(ABORT, 'logon events are append-only: DELETE refused'); END""",
 )
 
 
@@ -158,6 +176,8 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
             _create_schema(conn)
         else:
             _check_version(conn, path, names)
+        for statement in SIDE_TABLES:
+            conn.execute(statement)
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
