@@ -19,17 +19,21 @@ from adsuite.resources.base import Action, Change, Desired, Expect, LdapWrite, P
 Mode = Literal["add", "remove", "exact"]
 
 
-def renamed_keys(renames: Mapping[str, str]) -> Callable[[Any], Any]:
-    """A ``model_validator(mode="before")`` body: an old key is an error naming the new one."""
+def old_names(renames: Mapping[str, str]) -> Callable[[Any], Any]:
+    """A ``model_validator(mode="before")`` body accepting a key's old name (still in
+    documentation users followed) as its new one; both at once is an error."""
 
-    def check(data: Any) -> Any:
-        if isinstance(data, dict):
-            for old, new in renames.items():
-                if old in data:
-                    raise ValueError(f"'{old}' is now '{new}' (same values); rename the key")
+    def rename(data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for old, new in renames.items():
+            if old in data and new in data:
+                raise ValueError(f"'{old}' is the old name of '{new}': give only '{new}'")
+            if old in data:
+                data = {(new if k == old else k): v for k, v in data.items()}
         return data
 
-    return check
+    return rename
 
 
 @dataclass(frozen=True)
