@@ -20,8 +20,9 @@ Every password and lockout setting must be given (the class requires them all, a
 drift is checked on each); the units and the regulation floor are those of
 :mod:`adsuite.resources.password_settings`. ``applies_to`` is the PSO's own setting,
 not a group's membership, so ``exact`` is the default here: a group added to the PSO
-by hand is drift. ``add`` and ``remove`` touch only the names given. Plans and drift
-name each group or user in words: ``applies to CN=HQ-IT-Admins,...: false → true``.
+by hand is drift. ``add`` and ``remove`` touch only the names given (``mode`` is
+spelled as in ``membership``; its old name ``applies_to_mode`` is still read). Plans and
+drift name each group or user in words: ``applies to CN=HQ-IT-Admins,...: false → true``.
 A group the same run creates is added once it exists (a second, phase-1 change).
 ``state: absent`` deletes the PSO. An update keeps the whole PSO as it was in its
 before-image (``image``, not shown in plans), so that a rollback can declare it again.
