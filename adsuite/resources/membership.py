@@ -13,13 +13,14 @@ members are read in ranges (the connector merges them).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query, by_names
 from adsuite.resources.base import Action, Change, Desired, Expect, Kind, LdapWrite, PlanContext
+from adsuite.resources.directory_links import Mode
 from adsuite.resources.naming import check_sam_account_name
 
 NAME = "membership"
@@ -32,7 +33,7 @@ class Spec(BaseModel):
 
     group: str
     members: list[str]
-    mode: Literal["add", "remove", "exact"] = "add"
+    mode: Mode = "add"
 
     @field_validator("group")
     @classmethod

@@ -20,19 +20,9 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import attributes as attrs
+from adsuite.resources import directory_object as objects
 from adsuite.resources import protection
-from adsuite.resources.base import (
-    Action,
-    Change,
-    Desired,
-    Expect,
-    Kind,
-    LdapWrite,
-    PlanContext,
-    attribute_diff,
-    deferred_update,
-    first_error,
-)
+from adsuite.resources.base import Desired, Kind, LdapWrite, PlanContext, first_error
 
 NAME = "ou"
 ORDER = 10
@@ -111,43 +101,29 @@ def references(desired: Sequence[Desired]) -> set[str]:
     }
 
 
-def view(entry: Entry, parent: Entry | None) -> dict[str, Any]:
+def view(entry: Entry, found: Mapping[str, Entry]) -> dict[str, Any]:
     """Protected means both ACEs are in place: on the OU and on its parent."""
+    parent = found.get(dnlib.key(dnlib.parent(entry.dn)))
     own, above = entry.raw(SD), parent.raw(SD) if parent else ()
     protected = bool(own and above) and protection.is_protected(own[0])
     protected = protected and protection.parent_denies_child_delete(above[0])
     return {**attrs.observe(entry, TABLE), "protected": protected}
 
 
-def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    read = [*ctx.entries(all_ous(ctx)), *ctx.entries(domain_root(ctx))]
-    found = {dnlib.key(e.dn): e for e in read}
-    ctx.deleting |= {dnlib.key(_dn(d, ctx)) for d in desired if _spec(d).state == "absent"}
-    deleting = ctx.deleting
-    creating = {dnlib.key(_dn(d, ctx)) for d in desired if _spec(d).state == "present"}
-    creating.add(dnlib.key(ctx.base_dn))  # the domain itself is there (whatever facts say)
-    changes: list[Change] = []
-    for item in desired:
-        dn = _dn(item, ctx)
-        entry = found.get(dnlib.key(dn))
-        parent = found.get(dnlib.key(dnlib.parent(dn)))
-        if _spec(item).state == "absent":
-            changes += _delete(item, dn, entry, parent, ctx, deleting)
-        elif entry is None:
-            _require_parent(item, dn, parent is not None or dnlib.key(dnlib.parent(dn)) in creating)
-            changes += _create(item, dn, ctx)
-        else:
-            changes += _update(item, entry, parent, ctx)
-    return changes
+def _found(ctx: PlanContext) -> dict[str, Entry]:
+    return objects.by_key([*ctx.entries(all_ous(ctx)), *ctx.entries(domain_root(ctx))])
 
 
-def _require_parent(item: Desired, dn: str, exists: bool) -> None:
-    """The DC would refuse the add ('parent does not exist'); refuse it while planning."""
-    if not exists:
-        path = "/".join(
-            s.replace("/", "\\/") for s in dnlib.ou_path_segments(_spec(item).path)[:-1]
-        )
-        raise first_error(item, f"parent OU '{path}' does not exist and is not declared")
+def _require_parent(
+    item: Desired, dn: str, want: object, found: Mapping[str, Entry], ctx: PlanContext
+) -> None:
+    """The DC would refuse the add ('parent does not exist'); refuse it while planning.
+    The parent is there, or the domain itself, or an OU this run creates first."""
+    parent = dnlib.key(dnlib.parent(dn))
+    if parent in found or parent in ctx.pending or parent == dnlib.key(ctx.base_dn):
+        return
+    path = "/".join(s.replace("/", "\\/") for s in dnlib.ou_path_segments(_spec(item).path)[:-1])
+    raise first_error(item, f"parent OU '{path}' does not exist and is not declared")
 
 
 def _protect_writes(dn: str) -> list[LdapWrite]:
@@ -160,6 +136,10 @@ def _protect_writes(dn: str) -> list[LdapWrite]:
     ]
 
 
+def _unprotect_write(dn: str) -> LdapWrite:
+    return LdapWrite("sd_edit", dn, sd_flags=protection.DACL_ONLY, sd_edit=protection.unprotect)
+
+
 def _dn(item: Desired, ctx: PlanContext) -> str:
     return dnlib.ou_path_to_dn(_spec(item).path, ctx.base_dn)
 
@@ -170,90 +150,49 @@ def _want(item: Desired, ctx: PlanContext) -> dict[str, Any]:
     return {"description": spec.description, "managed_by": managed_by, "protected": spec.protected}
 
 
-def _create(item: Desired, dn: str, ctx: PlanContext) -> list[Change]:
-    want = _want(item, ctx)
-    later = ctx.deferred(want, ["managed_by"])
-    want = {k: v for k, v in want.items() if k not in later}
-    add = {
-        "objectClass": ["organizationalUnit"],
-        "ou": [dnlib.rdn_value(dn)],
-        **attrs.add_attributes(want, TABLE),
-    }
-    writes = [LdapWrite("add", dn, attributes=add)]
-    if want["protected"]:
-        writes += _protect_writes(dn)
-    after = {k: v for k, v in want.items() if v is not None}
-    create = Change(
-        NAME, Action.CREATE, dn, None, after, item.location, tuple(writes), Expect(False)
-    )
-    if not later:
-        return [create]
-    return [create, deferred_update(NAME, dn, later, {"managed_by": "managedBy"}, item)]
-
-
-def _update(item: Desired, entry: Entry, parent: Entry | None, ctx: PlanContext) -> list[Change]:
-    before, after = attribute_diff(view(entry, parent), _want(item, ctx))
-    if not after:
-        return []
-    writes = []
-    table_changes = attrs.modify(after, TABLE)
-    if table_changes:
-        writes.append(LdapWrite("modify", entry.dn, changes=table_changes))
+def _protection_writes(entry: Entry, after: Mapping[str, Any], found: object) -> list[LdapWrite]:
     if after.get("protected"):
-        writes += _protect_writes(entry.dn)
-    elif "protected" in after:
-        writes.append(
-            LdapWrite(
-                "sd_edit", entry.dn, sd_flags=protection.DACL_ONLY, sd_edit=protection.unprotect
-            )
-        )
-    raw = attrs.raw_of(entry, TABLE, list(after))
-    if "protected" in after:
-        raw[SD] = entry.raw(SD)
-    expect = Expect(exists=True, raw=raw, sd_flags=protection.DACL_ONLY)
-    return [
-        Change(
-            NAME,
-            Action.UPDATE,
-            entry.dn,
-            before,
-            after,
-            item.location,
-            tuple(writes),
-            expect,
-            1 if ctx.deferred(after, ["managed_by"]) else 0,
-        )
-    ]
+        return _protect_writes(entry.dn)
+    return [_unprotect_write(entry.dn)] if "protected" in after else []
 
 
-def _delete(
-    item: Desired,
-    dn: str,
-    entry: Entry | None,
-    parent: Entry | None,
-    ctx: PlanContext,
-    deleting: set[str],
-) -> list[Change]:
-    """Delete an empty OU; children this run also deletes do not count."""
-    if entry is None:
-        return []
-    if any(dnlib.key(e.dn) not in deleting for e in ctx.entries(children(dn))):
+def _guard(entry: Entry, after: Mapping[str, Any]) -> dict[str, tuple[bytes, ...]]:
+    return {SD: entry.raw(SD)} if "protected" in after else {}
+
+
+def _require_empty(item: Desired, entry: Entry, found: object, ctx: PlanContext) -> None:
+    """Delete an empty OU only; children this run also deletes do not count."""
+    if any(dnlib.key(e.dn) not in ctx.deleting for e in ctx.entries(children(entry.dn))):
         raise first_error(
-            item, f"OU {dn} is not empty; adsuite never deletes an OU that holds objects"
+            item, f"OU {entry.dn} is not empty; adsuite never deletes an OU that holds objects"
         )
-    before = view(entry, parent)
-    writes = []
-    if entry.raw(SD) and protection.is_protected(entry.raw(SD)[0]):
-        writes.append(
-            LdapWrite(
-                "sd_edit", entry.dn, sd_flags=protection.DACL_ONLY, sd_edit=protection.unprotect
-            )
-        )
-    writes.append(LdapWrite("delete", entry.dn))
-    expect = Expect(exists=True, raw={"objectGUID": entry.raw("objectGUID")})
-    return [
-        Change(NAME, Action.DELETE, entry.dn, before, None, item.location, tuple(writes), expect)
-    ]
+
+
+def _unprotect_first(entry: Entry, found: object) -> list[LdapWrite]:
+    protected = entry.raw(SD) and protection.is_protected(entry.raw(SD)[0])
+    return [_unprotect_write(entry.dn)] if protected else []
+
+
+OBJECTS = objects.ObjectKind(
+    NAME,
+    "organizationalUnit",
+    TABLE,
+    found=_found,
+    dn=_dn,
+    want=_want,
+    present=lambda item: _spec(item).state == "present",
+    view=view,
+    rdn_attribute="ou",
+    dn_fields=("managed_by",),
+    check_create=_require_parent,
+    check_delete=_require_empty,
+    create_writes=lambda dn, want: _protect_writes(dn) if want["protected"] else [],
+    update_writes=_protection_writes,
+    delete_writes=_unprotect_first,
+    guard=_guard,
+    sd_flags=protection.DACL_ONLY,
+)
+plan = OBJECTS.plan
 
 
 def identity(spec: Spec) -> str:

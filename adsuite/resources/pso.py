@@ -14,14 +14,15 @@
         lockout_window: 30          # minutes
         lockout_duration: 30        # minutes, or never
         applies_to: [HQ-IT-Admins]  # groups or users, by name or DN (msDS-PSOAppliesTo)
-        applies_to_mode: exact      # exact (default) | add | remove
+        mode: exact                 # of applies_to: exact (default) | add | remove
 
 Every password and lockout setting must be given (the class requires them all, and
 drift is checked on each); the units and the regulation floor are those of
 :mod:`adsuite.resources.password_settings`. ``applies_to`` is the PSO's own setting,
 not a group's membership, so ``exact`` is the default here: a group added to the PSO
-by hand is drift. ``add`` and ``remove`` touch only the names given. Plans and drift
-name each group or user in words: ``applies to CN=HQ-IT-Admins,...: false → true``.
+by hand is drift. ``add`` and ``remove`` touch only the names given (``mode`` is
+spelled as in ``membership``; its old name ``applies_to_mode`` is still read). Plans and
+drift name each group or user in words: ``applies to CN=HQ-IT-Admins,...: false → true``.
 A group the same run creates is added once it exists (a second, phase-1 change).
 ``state: absent`` deletes the PSO. An update keeps the whole PSO as it was in its
 before-image (``image``, not shown in plans), so that a rollback can declare it again.
@@ -37,17 +38,11 @@ from pydantic import Field, field_validator, model_validator
 
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query
+from adsuite.resources import attributes as attrs
+from adsuite.resources import directory_object as objects
 from adsuite.resources import password_settings as pw
-from adsuite.resources.base import (
-    Action,
-    Change,
-    Desired,
-    Expect,
-    Kind,
-    LdapWrite,
-    PlanContext,
-    attribute_diff,
-)
+from adsuite.resources.base import Change, Desired, Kind, PlanContext
+from adsuite.resources.directory_links import LinkList, Mode, old_names
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +65,7 @@ LDAP_NAMES = {
     "precedence": "msDS-PasswordSettingsPrecedence",
     "description": "description",
 }
+TABLE = tuple(attrs.Attr(field, ldap) for field, ldap in LDAP_NAMES.items())
 
 
 class Spec(pw.Settings):
@@ -77,8 +73,10 @@ class Spec(pw.Settings):
     precedence: Annotated[int, Field(ge=1)] | None = None
     description: str | None = None
     applies_to: list[str] = Field(default_factory=list)
-    applies_to_mode: Literal["exact", "add", "remove"] = "exact"
+    mode: Mode = "exact"  # of applies_to
     state: Literal["present", "absent"] = "present"
+
+    _renamed = model_validator(mode="before")(old_names({"applies_to_mode": "mode"}))
 
     @field_validator("name")
     @classmethod
@@ -139,119 +137,54 @@ def view(entry: Entry) -> dict[str, Any]:
     }
 
 
-def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    found = {dnlib.key(e.dn): e for e in ctx.entries(all_psos(ctx))}
-    changes: list[Change] = []
-    for item in desired:
-        dn = dnlib.join([("CN", _spec(item).name), *dnlib.split(container(ctx))])
-        entry = found.get(dnlib.key(dn))
-        if _spec(item).state == "absent":
-            changes += _delete(item, entry)
-        elif entry is None:
-            changes += _create(item, dn, ctx)
-        else:
-            changes += _update(item, entry, ctx)
-    return changes
-
-
-def _want(spec: Spec) -> dict[str, Any]:
+def _want(item: Desired, ctx: PlanContext) -> dict[str, Any]:
+    spec = _spec(item)
     return {"precedence": spec.precedence, "description": spec.description, **pw.wanted(spec)}
 
 
-def _ldap_values(spec: Spec, field: str) -> list[str]:
-    value = getattr(spec, field)
+def _ldap_values(item: Desired, field: str, value: Any) -> list[str]:
+    spec = _spec(item)
     if field in pw.FLAGS:
-        return ["TRUE" if value else "FALSE"]
+        return ["TRUE" if getattr(spec, field) else "FALSE"]
     if field in ("precedence", "description"):
         return [str(value)] if value not in (None, "") else []
     return [pw.number_text(spec, field)]
 
 
-def _applies_to(
-    item: Desired, current: Sequence[str], ctx: PlanContext
-) -> tuple[list[str], list[str]]:
-    """(to add, to remove) for the PSO's applies-to list, by the task's mode."""
-    spec = _spec(item)
-    now = {dnlib.key(dn) for dn in current}
-    named = {dnlib.key(dn): dn for dn in (ctx.resolve(n, item) for n in spec.applies_to)}
-    if spec.applies_to_mode == "remove":
-        return [], sorted(dn for dn in current if dnlib.key(dn) in named)
-    to_add = sorted(dn for key, dn in named.items() if key not in now)
-    if spec.applies_to_mode == "add":
-        return to_add, []
-    return to_add, sorted(dn for dn in current if dnlib.key(dn) not in named)
-
-
 def applies_to_words(dns: Sequence[str], applies: bool) -> dict[str, bool]:
     """Plans say "applies to CN=...: false → true", one line per group or user."""
-    return {f"{LINK_WORDS}{dn}": applies for dn in dns}
+    return APPLIES.words(dns, applies)
 
 
-def _create(item: Desired, dn: str, ctx: PlanContext) -> list[Change]:
-    spec = _spec(item)
-    to_add, _ = _applies_to(item, [], ctx)
-    now = [d for d in to_add if ctx.exists(d)]
-    later = [d for d in to_add if not ctx.exists(d)]
-    attributes: dict[str, Any] = {"objectClass": ["msDS-PasswordSettings"]}
-    for field, ldap in LDAP_NAMES.items():
-        if getattr(spec, field) is not None and _ldap_values(spec, field):
-            attributes[ldap] = _ldap_values(spec, field)
-    after = {k: v for k, v in _want(spec).items() if v not in (None, "")}
-    if now:
-        attributes[APPLIES_TO] = now
-        after.update(applies_to_words(now, True))
-    after = pw.with_override(spec, after)
-    write = LdapWrite("add", dn, attributes=attributes)
-    changes = [Change(NAME, Action.CREATE, dn, None, after, item.location, (write,), Expect(False))]
-    if later:
-        add = LdapWrite("modify", dn, changes={APPLIES_TO: ("add", later)})
-        expect = Expect(True, lacks_dns={APPLIES_TO: tuple(later)})
-        before, after_links = applies_to_words(later, False), applies_to_words(later, True)
-        changes.append(
-            Change(NAME, Action.UPDATE, dn, before, after_links, item.location, (add,), expect, 1)
-        )
-    return changes
+def _annotate(item: Desired, before: dict[str, Any], after: dict[str, Any], current: Any) -> None:
+    """An update keeps the whole PSO, so that a rollback can declare it again; a setting
+    written below the regulation floor carries the override's reason."""
+    if current is not None:
+        before[IMAGE] = current
+    after.update(pw.with_override(_spec(item), after))
 
 
-def _update(item: Desired, entry: Entry, ctx: PlanContext) -> list[Change]:
-    spec = _spec(item)
-    current = view(entry)
-    before, after = attribute_diff(current, _want(spec))
-    to_add, to_remove = _applies_to(item, current["applies_to"], ctx)
-    if not after and not to_add and not to_remove:
-        return []
-    replace = {LDAP_NAMES[f]: ("replace", _ldap_values(spec, f)) for f in after}
-    writes = [LdapWrite("modify", entry.dn, changes=replace)] if replace else []
-    if to_add:
-        writes.append(LdapWrite("modify", entry.dn, changes={APPLIES_TO: ("add", to_add)}))
-    if to_remove:
-        writes.append(LdapWrite("modify", entry.dn, changes={APPLIES_TO: ("delete", to_remove)}))
-    before.update({**applies_to_words(to_add, False), **applies_to_words(to_remove, True)})
-    before[IMAGE] = current  # the whole PSO, so that a rollback can declare it again
-    after.update({**applies_to_words(to_add, True), **applies_to_words(to_remove, False)})
-    raw = {LDAP_NAMES[f]: entry.raw(LDAP_NAMES[f]) for f in after if f in LDAP_NAMES}
-    expect = Expect(
-        True,
-        raw={**raw, "objectGUID": entry.raw("objectGUID")},
-        has_dns={APPLIES_TO: tuple(to_remove)},
-        lacks_dns={APPLIES_TO: tuple(to_add)},
-    )
-    phase = 1 if any(not ctx.exists(dn) for dn in to_add) else 0
-    after = pw.with_override(spec, after)
-    change = Change(
-        NAME, Action.UPDATE, entry.dn, before, after, item.location, tuple(writes), expect, phase
-    )
-    return [change]
-
-
-def _delete(item: Desired, entry: Entry | None) -> list[Change]:
-    if entry is None:
-        return []
-    expect = Expect(True, raw={"objectGUID": entry.raw("objectGUID")})
-    write = LdapWrite("delete", entry.dn)
-    return [
-        Change(NAME, Action.DELETE, entry.dn, view(entry), None, item.location, (write,), expect)
-    ]
+APPLIES = LinkList(
+    "applies_to",
+    APPLIES_TO,
+    LINK_WORDS,
+    names=lambda item: _spec(item).applies_to,
+    mode=lambda item: _spec(item).mode,
+)
+OBJECTS = objects.ObjectKind(
+    NAME,
+    "msDS-PasswordSettings",
+    TABLE,
+    found=lambda ctx: objects.by_key(ctx.entries(all_psos(ctx))),
+    dn=lambda item, ctx: dnlib.join([("CN", _spec(item).name), *dnlib.split(container(ctx))]),
+    want=_want,
+    present=lambda item: _spec(item).state == "present",
+    view=lambda entry, found: view(entry),
+    encode=_ldap_values,
+    link=APPLIES,
+    annotate=_annotate,
+)
+plan = OBJECTS.plan
 
 
 def finding_aspects(change: Change) -> list[str]:
@@ -315,7 +248,7 @@ def _declare(
         **pw.restored(values, reason, undo=undo, written=written),
         "precedence": image.get("precedence"),
         "applies_to": list(image.get("applies_to", [])),
-        "applies_to_mode": "exact",
+        "mode": "exact",
     }
     if "description" in image:
         args["description"] = image["description"] or ""  # "" clears it

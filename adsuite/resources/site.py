@@ -26,17 +26,8 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import attributes as attrs
-from adsuite.resources.base import (
-    Action,
-    Change,
-    Desired,
-    Expect,
-    Kind,
-    LdapWrite,
-    PlanContext,
-    attribute_diff,
-    first_error,
-)
+from adsuite.resources import directory_object as objects
+from adsuite.resources.base import Desired, Kind, LdapWrite, PlanContext, first_error
 
 log = logging.getLogger(__name__)
 
@@ -136,80 +127,36 @@ def found_sites(ctx: PlanContext) -> dict[str, Entry]:
     return {dnlib.key(e.dn): e for e in ctx.entries(all_sites(ctx))}
 
 
-def view(dn: str, found: dict[str, Entry]) -> dict[str, Any]:
-    entry = found[dnlib.key(dn)]
+def _child_dn(dn: str, rdn: str) -> str:
+    return dnlib.join([("CN", rdn), *dnlib.split(dn)])
+
+
+def view(entry: Entry, found: Mapping[str, Entry]) -> dict[str, Any]:
     children = {
-        field: dnlib.key(dnlib.join([("CN", rdn), *dnlib.split(dn)])) in found
-        for field, (rdn, _) in CHILDREN.items()
+        field: dnlib.key(_child_dn(entry.dn, rdn)) in found for field, (rdn, _) in CHILDREN.items()
     }
     return {**attrs.observe(entry, TABLE), **children}
 
 
-def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    found = found_sites(ctx)
-    changes: list[Change] = []
-    for item in desired:
-        dn = site_dn(_spec(item).name, ctx)
-        exists = dnlib.key(dn) in found
-        if _spec(item).state == "absent":
-            changes += _delete(item, dn, found, ctx) if exists else []
-        elif not exists:
-            changes.append(_create(item, dn))
-        else:
-            changes += _update(item, dn, found)
-    return changes
-
-
 def _child_adds(dn: str, fields: Sequence[str]) -> list[LdapWrite]:
-    adds = []
-    for field in fields:
-        rdn, object_class = CHILDREN[field]
-        child = dnlib.join([("CN", rdn), *dnlib.split(dn)])
-        adds.append(LdapWrite("add", child, attributes={"objectClass": [object_class]}))
-    return adds
-
-
-def _want(spec: Spec) -> dict[str, Any]:
-    return {"description": spec.description, "location": spec.location}
-
-
-def _create(item: Desired, dn: str) -> Change:
-    want = _want(_spec(item))
-    add = {"objectClass": ["site"], **attrs.add_attributes(want, TABLE)}
-    writes = [LdapWrite("add", dn, attributes=add), *_child_adds(dn, list(CHILDREN))]
-    after = {k: v for k, v in want.items() if v not in (None, "")}
-    return Change(NAME, Action.CREATE, dn, None, after, item.location, tuple(writes), Expect(False))
-
-
-def _update(item: Desired, dn: str, found: dict[str, Entry]) -> list[Change]:
-    entry = found[dnlib.key(dn)]
-    want = {**_want(_spec(item)), **dict.fromkeys(CHILDREN, True)}
-    before, after = attribute_diff(view(dn, found), want)
-    if not after:
-        return []
-    writes = []
-    modify = attrs.modify(after, TABLE)
-    if modify:
-        writes.append(LdapWrite("modify", entry.dn, changes=modify))
-    writes += _child_adds(entry.dn, [f for f in CHILDREN if f in after])
-    raw = {**attrs.raw_of(entry, TABLE, list(after)), "objectGUID": entry.raw("objectGUID")}
     return [
-        Change(
-            NAME,
-            Action.UPDATE,
-            entry.dn,
-            before,
-            after,
-            item.location,
-            tuple(writes),
-            Expect(True, raw=raw),
+        LdapWrite(
+            "add", _child_dn(dn, CHILDREN[f][0]), attributes={"objectClass": [CHILDREN[f][1]]}
         )
+        for f in fields
     ]
 
 
-def _delete(item: Desired, dn: str, found: dict[str, Entry], ctx: PlanContext) -> list[Change]:
+def _want(item: Desired, ctx: PlanContext) -> dict[str, Any]:
+    return {"description": _spec(item).description, "location": _spec(item).location}
+
+
+def _check_delete(
+    item: Desired, entry: Entry, found: Mapping[str, Entry], ctx: PlanContext
+) -> None:
     # a link this run does not delete would keep naming a site that is gone (Samba drops
     # the value from siteList and the link joins nothing): the link goes first, or stays
+    dn = entry.dn
     naming = [
         e.dn
         for e in ctx.entries(link_lists(ctx))
@@ -228,15 +175,31 @@ def _delete(item: Desired, dn: str, found: dict[str, Entry], ctx: PlanContext) -
     ]
     if servers:
         raise first_error(item, f"site {dn} still holds servers ({servers[0]}); move them first")
-    entry = found[dnlib.key(dn)]
-    children = [dnlib.join([("CN", rdn), *dnlib.split(dn)]) for rdn, _ in CHILDREN.values()]
-    writes = [LdapWrite("delete", c) for c in children if dnlib.key(c) in found]
-    writes.append(LdapWrite("delete", entry.dn))
-    expect = Expect(True, raw={"objectGUID": entry.raw("objectGUID")})
-    before = view(dn, found)
-    return [
-        Change(NAME, Action.DELETE, entry.dn, before, None, item.location, tuple(writes), expect)
-    ]
+
+
+def _child_deletes(entry: Entry, found: Mapping[str, Entry]) -> list[LdapWrite]:
+    children = [_child_dn(entry.dn, rdn) for rdn, _ in CHILDREN.values()]
+    return [LdapWrite("delete", c) for c in children if dnlib.key(c) in found]
+
+
+OBJECTS = objects.ObjectKind(
+    NAME,
+    "site",
+    TABLE,
+    found=found_sites,
+    dn=lambda item, ctx: site_dn(_spec(item).name, ctx),
+    want=_want,
+    present=lambda item: _spec(item).state == "present",
+    view=view,
+    implied=dict.fromkeys(CHILDREN, True),
+    check_delete=_check_delete,
+    create_writes=lambda dn, want: _child_adds(dn, list(CHILDREN)),
+    update_writes=lambda entry, after, found: _child_adds(
+        entry.dn, [f for f in CHILDREN if f in after]
+    ),
+    delete_writes=_child_deletes,
+)
+plan = OBJECTS.plan
 
 
 def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:

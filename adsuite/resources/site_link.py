@@ -25,18 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import attributes as attrs
+from adsuite.resources import directory_object as objects
 from adsuite.resources import site as sitelib
-from adsuite.resources.base import (
-    Action,
-    Change,
-    Desired,
-    Expect,
-    Kind,
-    LdapWrite,
-    PlanContext,
-    attribute_diff,
-    first_error,
-)
+from adsuite.resources.base import Desired, Kind, PlanContext, first_error
 
 log = logging.getLogger(__name__)
 
@@ -148,72 +139,41 @@ def resolve_sites(item: Desired, ctx: PlanContext) -> list[str] | None:
     return dns
 
 
-def view(entry: Entry) -> dict[str, Any]:
+def view(entry: Entry, found: Mapping[str, Entry] | None = None) -> dict[str, Any]:
     seen = attrs.observe(entry, TABLE)
     return {**seen, "sites": sorted(dnlib.normalize(s) for s in seen["sites"])}
 
 
-def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    found = {dnlib.key(e.dn): e for e in ctx.entries(all_links(ctx))}
-    changes: list[Change] = []
-    for item in desired:
-        spec = _spec(item)
-        dn = link_dn(spec.name, ctx)
-        entry = found.get(dnlib.key(dn))
-        if spec.state == "absent":
-            if entry is not None:  # the site kind, planned after, may then delete its sites
-                ctx.deleting.add(dnlib.key(entry.dn))
-            changes += _delete(item, entry)
-            continue
-        want = {"sites": resolve_sites(item, ctx), **_want(spec)}
-        if entry is None:
-            changes.append(_create(item, dn, want))
-        else:
-            changes += _update(item, entry, want)
-    return changes
+def _want(item: Desired, ctx: PlanContext) -> dict[str, Any]:
+    spec = _spec(item)
+    sites = resolve_sites(item, ctx)
+    return {
+        "sites": sites,
+        "cost": spec.cost,
+        "interval": spec.interval,
+        "description": spec.description,
+    }
 
 
-def _want(spec: Spec) -> dict[str, Any]:
-    return {"cost": spec.cost, "interval": spec.interval, "description": spec.description}
-
-
-def _create(item: Desired, dn: str, want: dict[str, Any]) -> Change:
+def _check_create(
+    item: Desired, dn: str, want: Mapping[str, Any], found: object, ctx: PlanContext
+) -> None:
     if not want["sites"]:
         raise first_error(item, f"site link {_spec(item).name!r} needs its sites to be created")
-    add = {"objectClass": ["siteLink"], **attrs.add_attributes(want, TABLE)}
-    after = {k: v for k, v in want.items() if v not in (None, "")}
-    write = LdapWrite("add", dn, attributes=add)
-    return Change(NAME, Action.CREATE, dn, None, after, item.location, (write,), Expect(False))
 
 
-def _update(item: Desired, entry: Entry, want: dict[str, Any]) -> list[Change]:
-    before, after = attribute_diff(view(entry), want)
-    if not after:
-        return []
-    write = LdapWrite("modify", entry.dn, changes=attrs.modify(after, TABLE))
-    raw = {**attrs.raw_of(entry, TABLE, list(after)), "objectGUID": entry.raw("objectGUID")}
-    return [
-        Change(
-            NAME,
-            Action.UPDATE,
-            entry.dn,
-            before,
-            after,
-            item.location,
-            (write,),
-            Expect(True, raw=raw),
-        )
-    ]
-
-
-def _delete(item: Desired, entry: Entry | None) -> list[Change]:
-    if entry is None:
-        return []
-    expect = Expect(True, raw={"objectGUID": entry.raw("objectGUID")})
-    write = LdapWrite("delete", entry.dn)
-    return [
-        Change(NAME, Action.DELETE, entry.dn, view(entry), None, item.location, (write,), expect)
-    ]
+OBJECTS = objects.ObjectKind(
+    NAME,
+    "siteLink",
+    TABLE,
+    found=lambda ctx: objects.by_key(ctx.entries(all_links(ctx))),
+    dn=lambda item, ctx: link_dn(_spec(item).name, ctx),
+    want=_want,
+    present=lambda item: _spec(item).state == "present",
+    view=view,
+    check_create=_check_create,
+)
+plan = OBJECTS.plan  # an absent link is in ctx.deleting: the site kind may then delete its sites
 
 
 def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:

@@ -24,18 +24,9 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import attributes as attrs
+from adsuite.resources import directory_object as objects
 from adsuite.resources import site as sitelib
-from adsuite.resources.base import (
-    Action,
-    Change,
-    Desired,
-    Expect,
-    Kind,
-    LdapWrite,
-    PlanContext,
-    attribute_diff,
-    first_error,
-)
+from adsuite.resources.base import Desired, Kind, PlanContext, first_error
 
 log = logging.getLogger(__name__)
 
@@ -123,62 +114,33 @@ def resolve_site(item: Desired, ctx: PlanContext) -> str | None:
     raise first_error(item, f"no site named {name!r} in the directory or the playbook")
 
 
-def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    found = {dnlib.key(e.dn): e for e in ctx.entries(all_subnets(ctx))}
-    changes: list[Change] = []
-    for item in desired:
-        dn = dnlib.join([("CN", _spec(item).prefix), *dnlib.split(subnets_dn(ctx))])
-        entry = found.get(dnlib.key(dn))
-        if _spec(item).state == "absent":
-            changes += _delete(item, entry)
-            continue
-        want = {"site": resolve_site(item, ctx), **_want(item)}
-        if entry is None:
-            changes.append(_create(item, dn, want))
-        else:
-            changes += _update(item, entry, want)
-    return changes
+def _found(ctx: PlanContext) -> dict[str, Entry]:
+    return objects.by_key(ctx.entries(all_subnets(ctx)))
 
 
-def _want(item: Desired) -> dict[str, Any]:
+def _dn(item: Desired, ctx: PlanContext) -> str:
+    return dnlib.join([("CN", _spec(item).prefix), *dnlib.split(subnets_dn(ctx))])
+
+
+def _want(item: Desired, ctx: PlanContext) -> dict[str, Any]:
     spec = _spec(item)
-    return {"description": spec.description, "location": spec.location}
+    return {
+        "site": resolve_site(item, ctx),
+        "description": spec.description,
+        "location": spec.location,
+    }
 
 
-def _create(item: Desired, dn: str, want: dict[str, Any]) -> Change:
-    add = {"objectClass": ["subnet"], **attrs.add_attributes(want, TABLE)}
-    after = {k: v for k, v in want.items() if v not in (None, "")}
-    write = LdapWrite("add", dn, attributes=add)
-    return Change(NAME, Action.CREATE, dn, None, after, item.location, (write,), Expect(False))
-
-
-def _update(item: Desired, entry: Entry, want: dict[str, Any]) -> list[Change]:
-    before, after = attribute_diff(attrs.observe(entry, TABLE), want)
-    if not after:
-        return []
-    write = LdapWrite("modify", entry.dn, changes=attrs.modify(after, TABLE))
-    raw = {**attrs.raw_of(entry, TABLE, list(after)), "objectGUID": entry.raw("objectGUID")}
-    return [
-        Change(
-            NAME,
-            Action.UPDATE,
-            entry.dn,
-            before,
-            after,
-            item.location,
-            (write,),
-            Expect(True, raw=raw),
-        )
-    ]
-
-
-def _delete(item: Desired, entry: Entry | None) -> list[Change]:
-    if entry is None:
-        return []
-    expect = Expect(True, raw={"objectGUID": entry.raw("objectGUID")})
-    before = attrs.observe(entry, TABLE)
-    write = LdapWrite("delete", entry.dn)
-    return [Change(NAME, Action.DELETE, entry.dn, before, None, item.location, (write,), expect)]
+OBJECTS = objects.ObjectKind(
+    NAME,
+    "subnet",
+    TABLE,
+    found=_found,
+    dn=_dn,
+    want=_want,
+    present=lambda item: _spec(item).state == "present",
+)
+plan = OBJECTS.plan
 
 
 def restore(target: str, view: Mapping[str, Any] | None, base_dn: str) -> dict[str, Any]:
