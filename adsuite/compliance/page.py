@@ -22,7 +22,7 @@ from adsuite.compliance.report import (
     ComplianceReport,
 )
 from adsuite.engine import drift
-from adsuite.engine.drift_page import what_to_do
+from adsuite.engine.drift_page import Group, Row, what_to_do
 from adsuite.journal.drift_history import Chart, Day
 from adsuite.journal.evidence import Proof
 from adsuite.journal.monthly import OTHER, company_of
@@ -35,27 +35,6 @@ SEVERITY_WORDS = {
     "evidence_missing": "evidence requirements not met",
     "error": "checks that could not run",
 }
-
-
-@dataclass(frozen=True)
-class Row:
-    finding: drift.Finding
-    company: str
-    found_by: str  # the playbook (or check playbook) whose check shows it
-    todo: str
-
-    @property
-    def detail(self) -> str:
-        """The finding's words without the kind and object the row already shows."""
-        prefix = f"{self.finding.kind} {self.finding.target}: "
-        text = self.finding.text
-        return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-@dataclass(frozen=True)
-class Group:
-    company: str
-    rows: tuple[Row, ...]
 
 
 @dataclass(frozen=True)
@@ -116,7 +95,7 @@ def _rows(
         for f in check.warnings if warnings else check.findings:
             todo = what_to_do(f, action_of(f), check.name)
             rows.setdefault(
-                f.id, Row(f, company_of(f.target, base_dn, companies), check.name, todo)
+                f.id, Row(f, company_of(f.target, base_dn, companies), todo, check.name)
             )
     return list(rows.values())
 

@@ -27,6 +27,7 @@ class Row:
     finding: drift.Finding
     company: str
     todo: str
+    found_by: str = ""  # the playbook whose check shows it (the compliance page names it)
 
     @property
     def detail(self) -> str:
