@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login, Secret
 from adsuite.connectors.ldap import Directory
 from adsuite.engine.inventory import Inventory
 
@@ -26,8 +26,13 @@ class Connections:
     secret: Callable[[str], Secret]
     journal_path: Path | None = None  # the run's journal, for readers that consult it
     lease: Any = None  # the domain's one-writer lease (engine.lease.DomainLease) when writing
+    login: Callable[[str], Login] | None = None  # a credential's secret or Kerberos ticket
     _opened: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def sign_in(self, name: str) -> Login:
+        """What a connector signs in with as credential *name* (a ticket for ``kerberos:``)."""
+        return self.login(name) if self.login is not None else self.secret(name)
 
     def get(self, key: str, opener: Callable[[Connections], tuple[Any, Callable[[], None]]]) -> Any:
         """The connection cached under *key*, opened with *opener* (returns it and a closer)."""

@@ -24,7 +24,7 @@ from typing import Any
 from adsuite.connectors import smb_files, smb_walk
 from adsuite.connectors.smb import SmbEndpoint, SmbHost, Tree
 from adsuite.engine.connections import Connections
-from adsuite.engine.inventory import Domain
+from adsuite.engine.inventory import Domain, DomainController
 from adsuite.engine.progress import Progress, Silent
 from adsuite.engine.smb_io import sid_names
 from adsuite.errors import ConflictError, DirectoryError, InputError
@@ -59,26 +59,25 @@ def sysvol_tree(conn: Connections, realm: str) -> Tree:
     if not match:
         raise InputError(f"no domain with realm {realm} in the inventory")
     domain = match[0]
-    host = _run_dc_host(conn, domain)
+    dc = _run_dc(conn, domain)
     username = conn.inventory.credentials[domain.credential].username
+    endpoint = SmbEndpoint(dc.host, SMB_PORT, username, dc.tls_name)
 
     def opener(c: Connections) -> tuple[SmbHost, Callable[[], None]]:
-        session = SmbHost.connect(
-            SmbEndpoint(host, SMB_PORT, username), c.secret(domain.credential)
-        )
+        session = SmbHost.connect(endpoint, c.sign_in(domain.credential))
         return session, session.close
 
     session: SmbHost = conn.get(f"sysvol:{realm.lower()}", opener)
     return session.tree(io.SHARE)
 
 
-def _run_dc_host(conn: Connections, domain: Domain) -> str:
+def _run_dc(conn: Connections, domain: Domain) -> DomainController:
     """The host of the DC the run's directory connection uses, if it is one of *domain*'s
     (a run that failed over reads SYSVOL from the same DC as LDAP), else the preferred."""
     for dc in domain.dcs.values():
         if dc.ldap_url == conn.directory.endpoint.url:
-            return dc.host
-    return domain.preferred().host
+            return dc
+    return domain.preferred()
 
 
 def _containers(conn: Connections, base_dn: str) -> list[Entry]:

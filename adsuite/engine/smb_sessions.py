@@ -30,10 +30,10 @@ def host_session(conn: Connections, host: str, source: Location | None = None) -
         )
     access = entry.smb
     credential = conn.inventory.credentials[access.credential]
-    endpoint = SmbEndpoint(entry.address, access.port, credential.username)
+    endpoint = SmbEndpoint(entry.address, access.port, credential.username, access.server_name)
 
     def opener(c: Connections) -> tuple[SmbHost, Callable[[], None]]:
-        session = SmbHost.connect(endpoint, c.secret(access.credential))
+        session = SmbHost.connect(endpoint, c.sign_in(access.credential))
         return session, session.close
 
     session: SmbHost = conn.get(f"smb:{host}", opener)

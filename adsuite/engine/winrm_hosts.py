@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login
 from adsuite.connectors.winrm import WinRmSessions, WinRmTarget
 from adsuite.engine.connections import Connections
 from adsuite.engine.inventory import Inventory
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 MAX_PARALLEL_HOSTS = 4
 
 
-def winrm_target(inventory: Inventory, host: str, secret: Callable[[str], Secret]) -> WinRmTarget:
+def winrm_target(inventory: Inventory, host: str, secret: Callable[[str], Login]) -> WinRmTarget:
     """How to reach inventory host ``host`` over WinRM (its credential resolved now)."""
     entry = inventory.hosts.get(host)
     if entry is None or entry.winrm is None:
@@ -47,7 +47,7 @@ def winrm_sessions(
 
     def opener(conn: Connections) -> tuple[WinRmSessions, Callable[[], None]]:
         sessions = WinRmSessions(
-            lambda host: winrm_target(conn.inventory, host, conn.secret), max_workers=max_workers
+            lambda host: winrm_target(conn.inventory, host, conn.sign_in), max_workers=max_workers
         )
         return sessions, sessions.close
 
