@@ -11,7 +11,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools smbclient ldap-utils python3-samba python3-venv)
+# libkrb5-dev, gcc and python3-dev build the gssapi and krb5 packages (the kerberos extra):
+# PyPI has no Linux wheels of them.
+packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools smbclient ldap-utils python3-samba python3-venv libkrb5-dev gcc python3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,9 +41,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   python3 -m venv .venv
 fi
-echo "==> installing adsuite with its test extras into .venv"
+echo "==> installing adsuite with its test and kerberos extras into .venv"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,kerberos]'
 # An editable install leaves adsuite's own modules uncompiled, and with
 # PYTHONDONTWRITEBYTECODE set (as CI sets it) every `adsuite` process would compile
 # all of them again: about 0.3 s of each command. Compile them once here.

@@ -27,6 +27,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adsuite.connectors.kerberos import Ticket
 from adsuite.errors import CredentialError
 
 if TYPE_CHECKING:
@@ -226,3 +227,6 @@ def _read_secret_file(path: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     except OSError as error:
         raise CredentialError(f"{path}: cannot read secret file ({error.strerror})") from error
+
+
+Login = Secret | Ticket  # what a connector signs in with: a password, or a Kerberos ticket

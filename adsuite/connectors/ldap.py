@@ -29,7 +29,8 @@ from ldap3.core.exceptions import (
 from ldap3.protocol.microsoft import security_descriptor_control
 
 from adsuite.connectors import endpoints, ldap_wire
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login, Secret
+from adsuite.connectors.kerberos import Ticket
 from adsuite.errors import (
     BindRefused,
     ConnectionFailed,
@@ -42,6 +43,14 @@ from adsuite.formats.ldap_query import Entry, Query
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
+CONNECTION_OPTIONS: dict[str, Any] = {
+    "raise_exceptions": False,
+    "auto_range": True,
+    "check_names": False,  # no schema is loaded; raw values are all adsuite reads
+    "return_empty_attributes": False,  # Entry leaves missing attributes out anyway
+    "receive_timeout": 120,
+    "read_only": False,
+}
 SHOW_DELETED = ("1.2.840.113556.1.4.417", True, None)  # LDAP_SERVER_SHOW_DELETED_OID, critical
 
 # Entries keep raw values under lower-cased names (see ldap_wire and _entry); other
@@ -100,37 +109,22 @@ class Directory:
         endpoints.record(self.client)
 
     @classmethod
-    def connect(cls, endpoint: Endpoint, password: Secret, timeout: int = 15) -> Directory:
-        try:
-            tls = ldap3.Tls(
-                validate=ssl.CERT_REQUIRED,
-                ca_certs_file=endpoint.ca_file,
-                valid_names=[endpoint.tls_name] if endpoint.tls_name else None,
+    def connect(cls, endpoint: Endpoint, password: Login, timeout: int = 15) -> Directory:
+        """Bind as *password*'s account: a simple bind over TLS, or with a Kerberos
+        ticket a GSSAPI bind that signs and seals (connectors/ldap_gssapi.py)."""
+        if isinstance(password, Ticket):
+            from adsuite.connectors import ldap_gssapi  # needs the optional gssapi package
+
+            conn = ldap_gssapi.sealed_connection(
+                endpoint.url, endpoint.tls_name, password, timeout, CONNECTION_OPTIONS
             )
-        except LDAPException as error:  # e.g. the CA file does not exist
-            raise ConnectionFailed(
-                f"TLS set-up for {endpoint.url}: {_describe(error)}",
-                hint="check ca_file in the inventory",
-            ) from None
-        use_ssl = endpoint.url.lower().startswith("ldaps://")
-        server = ldap3.Server(
-            endpoint.url, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=timeout
-        )
-        conn = ldap3.Connection(
-            server,
-            user=endpoint.username,
-            password=password.reveal(),
-            raise_exceptions=False,
-            auto_range=True,
-            check_names=False,  # no schema is loaded; raw values are all adsuite reads
-            return_empty_attributes=False,  # Entry leaves missing attributes out anyway
-            receive_timeout=120,
-            read_only=False,
-        )
+            starttls = False
+        else:
+            conn, starttls = _tls_connection(endpoint, password, timeout)
         ldap_wire.install(conn)  # entries as raw bytes, not decoded value by value
         try:
             conn.open()
-            if not use_ssl:
+            if starttls:
                 conn.start_tls()
             bound = conn.bind()
         except (LDAPException, OSError, ssl.SSLError) as error:
@@ -140,9 +134,11 @@ class Directory:
             ) from None
         if not bound:
             result = conn.result or {}
+            detail = (result.get("message") or "").strip().splitlines()[:1]
             raise BindRefused(
                 f"bind to {endpoint.url} as {endpoint.username} refused: "
-                f"{result.get('description', 'unknown error')}",
+                f"{result.get('description', 'unknown error')}"
+                + (f" ({detail[0][:160]})" if detail else ""),
                 hint="check the credential (adsuite creds set NAME)",
             )
         log.info("bound to %s as %s", endpoint.url, endpoint.username)
@@ -295,6 +291,34 @@ class Directory:
         error = DirectoryError(message)
         error.code = code if isinstance(code, int) else None
         raise error
+
+
+def _tls_connection(
+    endpoint: Endpoint, password: Secret, timeout: int
+) -> tuple[ldap3.Connection, bool]:
+    """A simple-bind connection over LDAPS, or StartTLS for ldap:// (True)."""
+    try:
+        tls = ldap3.Tls(
+            validate=ssl.CERT_REQUIRED,
+            ca_certs_file=endpoint.ca_file,
+            valid_names=[endpoint.tls_name] if endpoint.tls_name else None,
+        )
+    except LDAPException as error:  # e.g. the CA file does not exist
+        raise ConnectionFailed(
+            f"TLS set-up for {endpoint.url}: {_describe(error)}",
+            hint="check ca_file in the inventory",
+        ) from None
+    use_ssl = endpoint.url.lower().startswith("ldaps://")
+    server = ldap3.Server(
+        endpoint.url, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=timeout
+    )
+    conn = ldap3.Connection(
+        server,
+        user=endpoint.username,
+        password=password.reveal(),
+        **CONNECTION_OPTIONS,
+    )
+    return conn, not use_ssl
 
 
 def _entry(item: Mapping[str, Any]) -> Entry:

@@ -39,9 +39,11 @@ from smbprotocol.open import (
 )
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
+from spnego.exceptions import SpnegoError
 
-from adsuite.connectors import endpoints
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors import endpoints, kerberos
+from adsuite.connectors.credentials import Login
+from adsuite.connectors.kerberos import Ticket
 from adsuite.errors import AdsuiteError, ConnectionFailed
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class SmbEndpoint:
     address: str
     port: int
     username: str
+    server_name: str | None = None  # the DNS name Kerberos asks a ticket for (cifs/<name>)
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class SmbHost:
         self._trees: dict[str, Tree] = {}
 
     @classmethod
-    def connect(cls, endpoint: SmbEndpoint, password: Secret, timeout: int = 30) -> SmbHost:
+    def connect(cls, endpoint: SmbEndpoint, password: Login, timeout: int = 30) -> SmbHost:
         where = f"\\\\{endpoint.address}:{endpoint.port}"
         connection = Connection(uuid.uuid4(), endpoint.address, endpoint.port)
         try:
@@ -181,13 +184,14 @@ class SmbHost:
             raise ConnectionFailed(f"cannot reach {where}: {type(error).__name__}") from None
         # the server logs this session's logon with this end's address:port (admin usage)
         endpoints.record(endpoints.local_endpoint(getattr(connection.transport, "_sock", None)))
-        session = Session(connection, endpoint.username, password.reveal(), require_encryption=True)
+        session = _session(connection, endpoint, password)
         try:
-            session.connect()
-        except (SMBException, OSError, ValueError) as error:
+            with kerberos.environment(password if isinstance(password, Ticket) else None):
+                session.connect()
+        except (SMBException, SpnegoError, OSError, ValueError, ImportError) as error:
             connection.disconnect()
             raise ConnectionFailed(
-                f"SMB sign-in to {where} as {endpoint.username} refused ({type(error).__name__})",
+                f"SMB sign-in to {where} as {endpoint.username} refused ({_why(error)})",
                 hint="check the credential, and that the server offers SMB 3 with encryption",
             ) from None
         host = cls(connection, session, endpoint)
@@ -227,6 +231,26 @@ class SmbHost:
                 log.debug("tree disconnect failed: %s", type(error).__name__)
         self._trees.clear()
         self.connection.disconnect()
+
+
+def _session(connection: Connection, endpoint: SmbEndpoint, login: Login) -> Session:
+    """An SMB 3 session that requires encryption, signed in with a password or, with a
+    Kerberos ticket, through pyspnego from the ticket's cache (no password at all)."""
+    if isinstance(login, Ticket):
+        return Session(
+            connection,
+            require_encryption=True,
+            auth_protocol="kerberos",
+            hostname_override=endpoint.server_name or endpoint.address,
+        )
+    return Session(connection, endpoint.username, login.reveal(), require_encryption=True)
+
+
+def _why(error: BaseException) -> str:
+    """The error's kind; for Kerberos also its first line, which names principals only."""
+    if isinstance(error, SpnegoError | ImportError):
+        return f"{type(error).__name__}: {' '.join(str(error).split())[:160]}"
+    return type(error).__name__
 
 
 # --- request builders ---------------------------------------------------------------

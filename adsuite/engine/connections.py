@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login, Secret
 from adsuite.connectors.ldap import Directory
 from adsuite.connectors.smb import SmbEndpoint, SmbHost, Tree
 from adsuite.connectors.winrm import WinRmSessions, WinRmTarget
@@ -38,17 +38,22 @@ class Connections:
     secret: Callable[[str], Secret]
     journal_path: Path | None = None  # the run's journal, for readers that consult it
     lease: DomainLease | None = None  # the domain's one-writer lease when writing
+    login: Callable[[str], Login] | None = None  # a credential's secret or Kerberos ticket
     winrm_workers: int = MAX_PARALLEL_HOSTS
     _smb: dict[str, SmbHost] = field(default_factory=dict)  # by inventory host, "dc:<realm>"
     _winrm: WinRmSessions | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def sign_in(self, name: str) -> Login:
+        """What a connector signs in with as credential *name* (a ticket for ``kerberos:``)."""
+        return self.login(name) if self.login is not None else self.secret(name)
 
     def smb(self, host: str, source: Location | None = None) -> SmbHost:
         """The signed-in SMB session to inventory host *host* (one with ``smb:``)."""
         session = self._smb.get(host)
         if session is None:
             endpoint, credential = smb_endpoint(self.inventory, host, source)
-            session = SmbHost.connect(endpoint, self.secret(credential))
+            session = SmbHost.connect(endpoint, self.sign_in(credential))
             self._smb[host] = session
             self._closers.append(session.close)
         return session
@@ -60,11 +65,11 @@ class Connections:
         key = f"dc:{domain.realm.lower()}"
         session = self._smb.get(key)
         if session is None:
-            here = [dc.host for dc in domain.dcs.values() if dc.ldap_url == self.ldap.endpoint.url]
-            host = here[0] if here else domain.preferred().host
+            here = [dc for dc in domain.dcs.values() if dc.ldap_url == self.ldap.endpoint.url]
+            dc = here[0] if here else domain.preferred()
             username = self.inventory.credentials[domain.credential].username
-            endpoint = SmbEndpoint(host, SMB_PORT, username)
-            session = SmbHost.connect(endpoint, self.secret(domain.credential))
+            endpoint = SmbEndpoint(dc.host, SMB_PORT, username, dc.tls_name)
+            session = SmbHost.connect(endpoint, self.sign_in(domain.credential))
             self._smb[key] = session
             self._closers.append(session.close)
         return session
@@ -78,7 +83,7 @@ class Connections:
         """The run's WinRM sessions: a host's session opens on its first script."""
         if self._winrm is None:
             self._winrm = WinRmSessions(
-                lambda host: winrm_target(self.inventory, host, self.secret),
+                lambda host: winrm_target(self.inventory, host, self.sign_in),
                 max_workers=self.winrm_workers,
             )
             self._closers.append(self._winrm.close)
@@ -110,10 +115,11 @@ def smb_endpoint(
         )
     access = entry.smb
     username = inventory.credentials[access.credential].username
-    return SmbEndpoint(entry.address, access.port, username), access.credential
+    endpoint = SmbEndpoint(entry.address, access.port, username, access.server_name)
+    return endpoint, access.credential
 
 
-def winrm_target(inventory: Inventory, host: str, secret: Callable[[str], Secret]) -> WinRmTarget:
+def winrm_target(inventory: Inventory, host: str, secret: Callable[[str], Login]) -> WinRmTarget:
     """How to reach inventory host *host* over WinRM (its credential resolved now)."""
     entry = inventory.hosts.get(host)
     if entry is None or entry.winrm is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import stat
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,11 +37,26 @@ log = logging.getLogger(__name__)
 _COMPANY_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 _DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _NETBIOS_FORBIDDEN = set('\\/:*?"<>|.')
+_PRINCIPAL = re.compile(r"^[^@\s]+@[A-Za-z0-9.-]+$")
 
 
 def _relative_to_inventory(value: Path, info: ValidationInfo) -> Path:
     base = (info.context or {}).get("base")
     return value if value.is_absolute() or base is None else Path(base) / value
+
+
+def private_key_file(path: Path) -> Path:
+    """*path*, when it is a file only its owner may read: a keytab is as good as the
+    account's password, and a ticket cache as good as a logon, for as long as it lasts."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise ValueError(f"{path} does not exist") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{path} is not a file")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(f"{path} is readable by others (mode {mode & 0o777:o}); chmod 600 it")
+    return path
 
 
 def _network(value: Any) -> IPv4Network | IPv6Network:
@@ -176,6 +192,7 @@ class Domain(_Model):
 class SmbAccess(_Model):
     port: int = Field(default=445, ge=1, le=65535)
     credential: str
+    server_name: str | None = None  # its DNS name, for a Kerberos credential (cifs/<name>)
 
 
 class WinRmAccess(_Model):
@@ -222,9 +239,55 @@ class Company(_Model):
         return value
 
 
+class Kerberos(_Model):
+    """A credential that signs in with Kerberos: a keytab and its principal, or a ticket
+    cache someone filled with kinit. ``config`` lists krb5.conf files (KRB5_CONFIG order)
+    when the system's /etc/krb5.conf does not describe the realm."""
+
+    keytab: InventoryPath | None = None
+    principal: str | None = None
+    ccache: InventoryPath | None = None
+    config: list[InventoryPath] = Field(default_factory=list)
+
+    @field_validator("keytab", "ccache")
+    @classmethod
+    def _check_private_file(cls, value: Path | None) -> Path | None:
+        return None if value is None else private_key_file(value)
+
+    @field_validator("principal")
+    @classmethod
+    def _check_principal(cls, value: str | None) -> str | None:
+        if value is not None and not _PRINCIPAL.match(value):
+            raise ValueError(
+                f"principal must look like svc-adsuite@GROUP.EXAMPLE.COM, not {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_source(self) -> Kerberos:
+        if (self.keytab is None) == (self.ccache is None):
+            raise ValueError("kerberos needs exactly one of keytab (with principal) or ccache")
+        if self.keytab is not None and self.principal is None:
+            raise ValueError("kerberos: a keytab needs the principal to sign in as (NAME@REALM)")
+        return self
+
+
 class Credential(_Model):
-    username: str = Field(min_length=1)
+    username: str = Field(default="", validate_default=True)
     secret_file: InventoryPath | None = None
+    kerberos: Kerberos | None = None
+
+    @model_validator(mode="after")
+    def _check_identity(self) -> Credential:
+        if self.kerberos is not None and self.secret_file is not None:
+            raise ValueError("a credential has either kerberos or a secret_file, not both")
+        if not self.username:
+            principal = self.kerberos.principal if self.kerberos else None
+            if self.kerberos is None:
+                raise LocatedValueError("username is required", ("username",))
+            # a ccache without a principal is named by its file until it is read
+            object.__setattr__(self, "username", principal or f"ccache {self.kerberos.ccache}")
+        return self
 
 
 class JournalGuard(_Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login
 from adsuite.connectors.ldap import Endpoint
 from adsuite.engine.inventory import Inventory
 from adsuite.journal.seal import KeyRef
@@ -25,7 +25,7 @@ MAC_KEY = "MAC key"
 
 
 def guard_from(
-    inventory: Inventory, secret: Callable[[str], Secret], run_dc: str | None = None
+    inventory: Inventory, secret: Callable[[str], Login], run_dc: str | None = None
 ) -> Guard:
     """The guard *inventory* describes; what it leaves out is named in ``absent``.
 
@@ -61,7 +61,7 @@ def _directory_witness(
     inventory: Inventory,
     domain_key: str,
     container: str | None,
-    secret: Callable[[str], Secret],
+    secret: Callable[[str], Login],
     run_dc: str | None,
 ) -> DirectoryWitness:
     domain = inventory.domains[domain_key]

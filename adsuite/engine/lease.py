@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.engine.inventory import Domain
 from adsuite.errors import AdsuiteError, DirectoryError, InputError, LeaseHeld
@@ -353,6 +353,6 @@ class DomainLease:
         return entry.text(ATTRIBUTE) if entry else None
 
 
-def connect_pdc(directory: Directory, domain: Domain, username: str, password: Secret) -> Directory:
+def connect_pdc(directory: Directory, domain: Domain, username: str, password: Login) -> Directory:
     """A connection of its own to the PDC emulator (the renewal thread shares no socket)."""
     return Directory.connect(pdc_endpoint(directory, domain, username), password)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from adsuite.connectors import credentials, endpoints
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login, Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import bind_check, drift, lease, planner, rollback
+from adsuite.engine import bind_check, drift, lease, logins, planner, rollback
 from adsuite.engine.connections import Connections
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.inventory import Inventory, load_inventory
@@ -73,7 +73,7 @@ class Session:
         self.dc_key: str | None = None  # the one DC this run uses, chosen by connect()
         # Every writer of this file in the process MACs its entries and witnesses its run
         # ends (Journal.finish_run); resolved on first use, so a plan needs no key.
-        witness.register(self.journal_path, lambda: guard_from(inventory, self.secret, self.dc_key))
+        witness.register(self.journal_path, lambda: guard_from(inventory, self.login, self.dc_key))
 
     @classmethod
     def from_files(
@@ -87,6 +87,10 @@ class Session:
     def secret(self, name: str) -> Secret:
         entry = self.inventory.credentials.get(name)
         return credentials.resolve(name, entry.secret_file if entry else None)
+
+    def login(self, name: str) -> Login:
+        """What credential *name* signs in with: its secret, or its Kerberos ticket."""
+        return logins.login(self.inventory, name)
 
     def endpoint(self, key: str | None = None) -> Endpoint:
         """DC *key*'s endpoint; by default the DC this run uses (the preferred one until
@@ -108,7 +112,7 @@ class Session:
         is released when the block ends. *notice* hears that the run waits, and of
         changes an earlier run left pending.
         """
-        password = self.secret(self.domain.credential)
+        password = self.login(self.domain.credential)
         tell = notice or log.warning
         with endpoints.scope(), self._bind_run_dc(password, tell) as directory:
             if not self.inventory.lab:
@@ -118,7 +122,9 @@ class Session:
                 if warning:
                     log.warning("%s", warning)
             held = self._lease(directory, password, wait, tell) if write else None
-            conn = Connections(directory, self.inventory, self.secret, self.journal_path, held)
+            conn = Connections(
+                directory, self.inventory, self.secret, self.journal_path, held, self.login
+            )
             try:
                 if held is not None:
                     warn_pending(self.journal_path, tell)
@@ -128,7 +134,7 @@ class Session:
                 if held is not None:
                     held.release()
 
-    def _bind_run_dc(self, password: Secret, tell: Notice) -> Directory:
+    def _bind_run_dc(self, password: Login, tell: Notice) -> Directory:
         """Bind to the preferred DC or, with ``failover: allowed``, the first DC in
         ``dcs`` order that answers; the whole run then stays on it (:attr:`dc_key`)."""
         order, missed = self.domain.dc_order(), []
@@ -165,7 +171,7 @@ class Session:
         )
 
     def _lease(
-        self, directory: Directory, password: Secret, wait: float, tell: Notice
+        self, directory: Directory, password: Login, wait: float, tell: Notice
     ) -> DomainLease:
         username = self.inventory.credentials[self.domain.credential].username
         try:

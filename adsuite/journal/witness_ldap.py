@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.errors import AdsuiteError, DirectoryError, JournalError
 from adsuite.journal.witness import Head
@@ -40,7 +40,7 @@ class DirectoryWitness:
 
     dcs: Mapping[str, Endpoint]  # inventory key → how to reach that DC
     preferred: str
-    password: Callable[[], Secret]
+    password: Callable[[], Login]
     base_dn: str
     container: str
     # the PDC connection prepare() opened, kept for the run's end (one per process)

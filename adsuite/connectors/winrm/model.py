@@ -16,7 +16,8 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login
+from adsuite.connectors.kerberos import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class WinRmTarget:
     name: str
     url: str
     username: str
-    password: Secret = field(repr=False)
+    password: Login = field(repr=False)  # a Secret, or a Kerberos Ticket (auth kerberos)
     client: Client = "pypsrp"
     auth: Auth = "kerberos"
     ca_file: Path | None = None
@@ -39,6 +40,18 @@ class WinRmTarget:
     connect_timeout: float = 10.0
     retries: int = 2
     retry_backoff: float = 1.0
+
+    @property
+    def ticket(self) -> Ticket | None:
+        """The Kerberos ticket this target signs in with, when its credential has one."""
+        return self.password if isinstance(self.password, Ticket) else None
+
+    def sign_in(self) -> tuple[str | None, str | None]:
+        """(username, password) for the client: both None with a ticket, so pyspnego
+        takes the ticket from the cache :func:`kerberos.environment` points at."""
+        if isinstance(self.password, Ticket):
+            return None, None
+        return self.username, self.password.reveal()
 
     @property
     def https(self) -> bool:

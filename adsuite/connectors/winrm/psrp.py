@@ -19,6 +19,7 @@ from pypsrp.complex_objects import PSInvocationState
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
+from adsuite.connectors import kerberos
 from adsuite.connectors.winrm.clixml import outgoing, plain, ps_error
 from adsuite.connectors.winrm.errors import WinRmScriptFailed, WinRmTimeout
 from adsuite.connectors.winrm.failures import translated, with_open_retries
@@ -40,14 +41,19 @@ class PsrpSession(WinRmSession):
         with_open_retries(target, self._open)
 
     def _open(self) -> None:
+        with kerberos.environment(self.target.ticket):
+            self._open_pool()
+
+    def _open_pool(self) -> None:
         target = self.target
+        username, password = target.sign_in()
         self._wsman = WSMan(
             target.hostname,
             port=target.port,
             path=target.path,
             ssl=target.https,
-            username=target.username,
-            password=target.password.reveal(),
+            username=username,
+            password=password,
             auth=target.auth,
             # pypsrp types this bool, but passes a CA bundle path on to requests
             cert_validation=str(target.ca_file) if target.ca_file else True,  # type: ignore[arg-type]
@@ -79,7 +85,7 @@ class PsrpSession(WinRmSession):
         log.info(
             "%s: run %s (parameters: %s)", self.target.name, script, ", ".join(parameters or {})
         )
-        with translated(self.target, script, seconds):
+        with translated(self.target, script, seconds), kerberos.environment(self.target.ticket):
             shell = PowerShell(self._pool)
             shell.add_script(text)
             if parameters:

@@ -33,6 +33,13 @@ def open_session(target: WinRmTarget) -> WinRmSession:
             hint="pip install 'pypsrp[kerberos]' (it builds against libkrb5-dev), "
             "or set auth: ntlm or credssp for this host",
         )
+    if target.ticket is not None and target.auth != "kerberos":
+        raise WinRmError(
+            f"{target.name}: a Kerberos credential signs in with auth: kerberos only, "
+            f"not {target.auth}",
+            host=target.name,
+            hint="set auth: kerberos for this host, or give it a password credential",
+        )
     if target.client == "pywinrm":
         from adsuite.connectors.winrm.winrs import WinrsSession
 

@@ -22,6 +22,7 @@ from typing import Any
 from winrm.exceptions import WinRMOperationTimeoutError
 from winrm.protocol import Protocol
 
+from adsuite.connectors import kerberos
 from adsuite.connectors.winrm.clixml import (
     from_base64_document,
     outgoing,
@@ -59,12 +60,17 @@ class WinrsSession(WinRmSession):
         with_open_retries(target, self._open)
 
     def _open(self) -> None:
+        with kerberos.environment(self.target.ticket):
+            self._open_shell()
+
+    def _open_shell(self) -> None:
         target = self.target
+        username, password = target.sign_in()
         protocol = Protocol(
             target.url,
             transport=target.auth,
-            username=target.username,
-            password=target.password.reveal(),
+            username=username,
+            password=password,
             server_cert_validation="validate",
             ca_trust_path=str(target.ca_file) if target.ca_file else None,  # type: ignore[arg-type]
             read_timeout_sec=MAX_POLL_SECONDS + 10,
@@ -92,7 +98,7 @@ class WinrsSession(WinRmSession):
         log.info(
             "%s: run %s (parameters: %s)", self.target.name, script, ", ".join(parameters or {})
         )
-        with translated(self.target, script, seconds):
+        with translated(self.target, script, seconds), kerberos.environment(self.target.ticket):
             command_id = self._protocol.run_command(
                 self._shell_id,
                 POWERSHELL,
