@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Undefined
 from pydantic import BaseModel, ValidationError
 
-from adsuite.engine import playbook_cache, templating
+from adsuite.engine import gc_pause, playbook_cache, templating
 from adsuite.engine.inventory import Domain, Inventory
 from adsuite.engine.playbook import Play, Playbook, Task
 from adsuite.engine.yamlsource import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
@@ -40,7 +41,7 @@ TASK_KEYS = ("name", "loop", "loop_control", "when")
 LOOP_CONTROL_KEYS = ("loop_var",)
 BUILTIN_VARS = ("companies", "domain", "inventory")
 MAX_LOOP_ITEMS = 10_000  # items one task's loop may give
-MAX_TASKS = 20_000  # tasks one playbook may expand to, imports and loops included
+MAX_TASKS = 200_000  # tasks one playbook expands to, imports and loops included
 NO_TAGS = (
     "'tags' are not supported: a plan, an apply and a drift check cover the whole playbook; "
     "put these tasks in a playbook of their own (import_playbook joins playbooks)"
@@ -58,15 +59,16 @@ def load_playbook(
     An unchanged playbook (every file it reads, the inventory, adsuite's code) comes
     from the cache (engine/playbook_cache.py); only a load without errors is cached.
     """
-    cache = playbook_cache.Cache.for_load(path, inventory, kinds)
-    cached = cache.lookup()
-    if cached is not None:
-        return cached
-    loader = _Loader(inventory, kinds)
-    plays = loader.load_file(path, origin=None)
-    playbook = Playbook(path, loader.sha256(), tuple(plays), tuple(loader.files))
-    cache.store(playbook, loader.digests())
-    return playbook
+    with gc_pause.paused():
+        cache = playbook_cache.Cache.for_load(path, inventory, kinds)
+        cached = cache.lookup()
+        if cached is not None:
+            return cached
+        loader = _Loader(inventory, kinds)
+        plays = loader.load_file(path, origin=None)
+        playbook = Playbook(path, loader.sha256(), tuple(plays), tuple(loader.files))
+        cache.store(playbook, loader.digests())
+        return playbook
 
 
 # --- Jinja2 ------------------------------------------------------------------------
@@ -100,6 +102,10 @@ class _Scope:
     def error(self, path: YamlPath, message: str) -> InputError:
         return self.doc.error(path, f"{message} in {self.where}{self.suffix}")
 
+    @cached_property
+    def variables(self) -> templating.Variables:
+        return templating.Variables(self.context)
+
     def with_item(self, name: str, index: int, item: Any) -> _Scope:
         suffix = f" (loop item {index + 1}: {_item_label(item)})"
         return _Scope(self.doc, {**self.context, name: item}, self.where, suffix)
@@ -118,7 +124,7 @@ def _render(value: Any, scope: _Scope, path: YamlPath) -> Any:
 
 def _render_text(text: str, scope: _Scope, path: YamlPath) -> Any:
     try:
-        result = templating.render(text, scope.context)
+        result = templating.render(text, scope.variables)
         _require_defined(result)
     except UndefinedError as exc:
         message = _undefined_message(exc.message or "undefined value")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from adsuite.engine import facts as factlib
+from adsuite.engine import gc_pause
 from adsuite.engine.connections import Connections
 from adsuite.engine.inventory import Domain
 from adsuite.engine.loader import Playbook
@@ -69,6 +70,16 @@ def build_plan(
     read: Callable[[Sequence[Hashable]], factlib.Facts],
 ) -> Plan:
     """Plan from desired state and what *read* returns for the queries the kinds ask."""
+    with gc_pause.paused():
+        return _build_plan(domain_key, domain, desired, read)
+
+
+def _build_plan(
+    domain_key: str,
+    domain: Domain,
+    desired: Mapping[str, Sequence[Desired]],
+    read: Callable[[Sequence[Hashable]], factlib.Facts],
+) -> Plan:
     ctx = PlanContext(domain.base_dn, domain.realm, {})
     check_duplicates(desired)
     kinds = [(registry.KINDS[name], items) for name, items in desired.items() if items]
@@ -118,7 +129,8 @@ def _order(change: Change) -> tuple[int, int, int, str]:
 def _depth_and_key(target: str) -> tuple[int, str]:
     """A DN by its RDNs; another target (a UNC path like \\\\fs1\\data\\HQ) by its parts."""
     if dnlib.looks_like_dn(target):
-        return dnlib.depth(target), dnlib.key(target)
+        parts = dnlib.split(target)
+        return len(parts), dnlib.join(parts).lower()
     return target.strip("\\").count("\\"), target.lower()
 
 

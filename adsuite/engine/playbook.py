@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from adsuite.source import Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     kind: str
     name: str

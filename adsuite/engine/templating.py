@@ -17,12 +17,13 @@ import itertools
 import logging
 import operator
 import re
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sized
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.nativetypes import NativeCodeGenerator, NativeTemplate
+from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -202,13 +203,41 @@ def compile_template(text: str) -> Template:
     return ENV.from_string(text)
 
 
-def render(text: str, context: dict[str, Any]) -> Any:
+class Variables:
+    """What templates see, merged with the environment's globals once for many renders.
+
+    jinja2's ``Template.render`` copies the globals and the variables into a new dict
+    for every call; a 200,000-task playbook renders about a million values from a few
+    hundred thousand contexts. Each render still gets a context of its own (a
+    template's ``{% set %}`` never reaches another); the merged dict is only read.
+    """
+
+    __slots__ = ("merged",)
+
+    def __init__(self, context: Mapping[str, Any]) -> None:
+        self.merged: dict[str, Any] = {**ENV.globals, **context}
+
+
+def render(text: str, context: Mapping[str, Any] | Variables) -> Any:
     """Render ``text`` with a fresh step budget; the result's size is checked too."""
+    variables = context if isinstance(context, Variables) else Variables(context)
     token = _steps.set([0])
     try:
-        result = compile_template(text).render(context)
+        result = _render(compile_template(text), variables)
         if isinstance(result, Iterator):  # e.g. `product(...)` without `| list`
             return _sized(list(itertools.islice(result, MAX_VALUE_CHARS + 1)))
         return _sized(result)
     finally:
         _steps.reset(token)
+
+
+def _render(template: Template, variables: Variables) -> Any:
+    """``template.render(...)`` on a context made from the shared, merged variables."""
+    # no globals: they name what a template used as a module ({% import %}) exports,
+    # and these templates are never imported (no loader); the merged dict holds them
+    environment = template.environment
+    context = new_context(environment, template.name, template.blocks, variables.merged, True)
+    try:
+        return concat(template.root_render_func(context))
+    except Exception:
+        return environment.handle_exception()

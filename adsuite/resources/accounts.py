@@ -181,7 +181,7 @@ class AccountKind:
 
 
 def _dn(name: str, ou: str, ctx: PlanContext) -> str:
-    return dnlib.join([("CN", name), *dnlib.split(dnlib.ou_path_to_dn(ou, ctx.base_dn))])
+    return dnlib.child("CN", name, dnlib.ou_path_to_dn(ou, ctx.base_dn))
 
 
 def restore_args(

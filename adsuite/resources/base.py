@@ -34,7 +34,7 @@ class SecretRef:
     generate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LdapWrite:
     """One directory write. ``changes`` maps attribute → (op, values) for modify."""
 
@@ -47,7 +47,7 @@ class LdapWrite:
     sd_edit: Callable[[bytes], bytes] | None = None  # op "sd_edit": read, edit, write back
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Expect:
     """What the target must look like at apply time for the change to go ahead.
 
@@ -62,7 +62,7 @@ class Expect:
     lacks_dns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     kind: str
     action: Action
@@ -103,7 +103,7 @@ class Notice:
     clause: str | None = None  # the clause a directory-wide check proves (``check``)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Desired:
     """One task's validated spec and where it was declared."""
 
