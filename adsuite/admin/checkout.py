@@ -26,16 +26,16 @@ from adsuite.admin import tickets as ticketlib
 from adsuite.admin.policy import AdminPolicy
 from adsuite.admin.windows import CHECKIN, CHECKOUT, latest_checkout_state
 from adsuite.connectors.credentials import Secret
-from adsuite.engine.connections import Connections
-from adsuite.engine.ldap_io import generate_password
 from adsuite.engine.planner import Plan
 from adsuite.engine.session import ApplyResult
 from adsuite.errors import InputError
 from adsuite.formats.ldap_query import Entry, Query, or_filter
 from adsuite.journal.store import Journal
+from adsuite.resources.accounts.password_reset import PasswordWrite
 from adsuite.resources.base import Action, Change, Expect, LdapWrite, SecretRef
-from adsuite.resources.password_reset import PasswordWrite
-from adsuite.resources.privileged_facts import ACCOUNTDISABLE
+from adsuite.resources.directory.io import generate_password
+from adsuite.resources.privileged.facts import ACCOUNTDISABLE
+from adsuite.runtime.connections import Connections
 
 log = logging.getLogger(__name__)
 

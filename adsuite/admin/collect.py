@@ -21,12 +21,12 @@ from pathlib import Path
 from adsuite.admin.events import EVENT_IDS, LogonEvent, Watched, from_samba, from_windows
 from adsuite.connectors import samba_logs
 from adsuite.connectors.winrm import ScriptResult, WinRmError, WinRmSessions
-from adsuite.engine.inventory import Domain
 from adsuite.errors import AdsuiteError
 from adsuite.formats import dn as dnlib
 from adsuite.formats.samba_audit import logons
-from adsuite.resources.privileged_facts import PrivilegedState
-from adsuite.resources.privileged_spec import Spec
+from adsuite.resources.privileged.facts import PrivilegedState
+from adsuite.resources.privileged.spec import Spec
+from adsuite.runtime.inventory import Domain
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from adsuite.engine.session import Session
 from adsuite.errors import InputError
-from adsuite.resources import privileged
-from adsuite.resources.privileged_spec import Account, Spec
+from adsuite.resources.privileged import privileged
+from adsuite.resources.privileged.spec import Account, Spec
 from adsuite.source import Location
 
 log = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ from adsuite.admin.policy import AdminPolicy
 from adsuite.admin.reconcile import Use, reconcile
 from adsuite.admin.store import EventStore, digest, tampered
 from adsuite.admin.windows import checkout_windows, run_connections
-from adsuite.engine.connections import Connections
-from adsuite.engine.privileged_io import privileged_state
 from adsuite.journal.proofs import FINDINGS_RESOURCE
 from adsuite.journal.store import Journal
+from adsuite.resources.privileged.io import privileged_state
+from adsuite.runtime.connections import Connections
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from adsuite.formats import dn as dnlib
 from adsuite.journal.records import ChangeRecord
-from adsuite.resources.gpo_requests import gpc_dn, policies_dn
+from adsuite.resources.gpo.requests import gpc_dn, policies_dn
 
 log = logging.getLogger(__name__)
 

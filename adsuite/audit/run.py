@@ -27,13 +27,13 @@ from adsuite.audit.windows import FolderWrite
 from adsuite.connectors import samba_logs
 from adsuite.connectors.ldap import Directory
 from adsuite.connectors.winrm import WinRmSessions
-from adsuite.engine.connections import Connections
-from adsuite.engine.inventory import Domain
 from adsuite.errors import AdsuiteError, InputError
 from adsuite.formats import samba_audit
 from adsuite.formats.ldap_query import Query, entries_of
 from adsuite.formats.samba_audit import DirectoryWrite
 from adsuite.journal.records import ChangeRecord
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.inventory import Domain
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from adsuite.cli.console import default_path, emit_json, format_option, inventory_option, out
 from adsuite.connectors import credentials
-from adsuite.engine.inventory import load_inventory
 from adsuite.errors import CredentialError
+from adsuite.runtime.inventory import load_inventory
 
 
 @click.group()

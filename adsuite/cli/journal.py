@@ -13,7 +13,6 @@ from adsuite.cli.console import default_path, emit_json, format_option, inventor
 from adsuite.cli.handover import write_output
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.journal_guard import DIRECTORY, FILE, MAC_KEY, guard_from
 from adsuite.errors import InputError, JournalError
 from adsuite.journal.check import check_journal, unverified_runs
@@ -22,6 +21,7 @@ from adsuite.journal.records import ChangeRecord, RunRecord, VerifyReport
 from adsuite.journal.schema import connect_readonly
 from adsuite.journal.store import Journal
 from adsuite.journal.witness import Guard
+from adsuite.runtime.inventory import Inventory, load_inventory
 
 journal_option = click.option(
     "--journal", "path", type=click.Path(path_type=Path), help="Journal file [env ADSUITE_JOURNAL]."

@@ -21,12 +21,12 @@ from adsuite.compliance import page as compliance_page
 from adsuite.compliance import report as compliance
 from adsuite.compliance.clause_map import DEFAULT_MAP, load_map
 from adsuite.compliance.ticket_rules import ticket_rules
-from adsuite.engine.inventory import load_inventory
 from adsuite.errors import EXIT_DRIFT, InputError
 from adsuite.journal import drift_history, monthly
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.records import RunRecord
 from adsuite.journal.store import Journal
+from adsuite.runtime.inventory import load_inventory
 from adsuite.templates import environment
 
 

@@ -21,9 +21,9 @@ import click
 from adsuite.cli.console import default_path, inventory_option
 from adsuite.connectors import credentials
 from adsuite.connectors.credentials import Secret
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.errors import CredentialError, InputError
 from adsuite.journal.paths import default_journal_path
+from adsuite.runtime.inventory import Inventory, load_inventory
 from adsuite.serve.desk_config import DeskMapping, load_mapping
 from adsuite.serve.live import LiveTicketCheck, LiveTicketRunner, domain_resolver, ticket_types
 from adsuite.serve.server import Limits, Service, Settings, parse_listen, tls_context

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from adsuite.engine import drift
-from adsuite.engine.connections import Connections
-from adsuite.engine.inventory import Inventory
 from adsuite.engine.loader import Playbook, load_playbook
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError
-from adsuite.resources import check as check_kind
 from adsuite.resources import registry
+from adsuite.resources.check import check as check_kind
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.inventory import Inventory
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from adsuite.engine.yamlsource import LocatedValueError, SourceDoc, read_yaml, validation_error
 from adsuite.errors import InputError
+from adsuite.formats.yaml_source import LocatedValueError, SourceDoc, read_yaml, validation_error
 
 log = logging.getLogger(__name__)
 

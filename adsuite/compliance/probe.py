@@ -21,13 +21,13 @@ from pathlib import Path
 
 from adsuite.audit.attribution import client_endpoint
 from adsuite.connectors import samba_logs
-from adsuite.engine.connections import Connections
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError
 from adsuite.formats import dn as dnlib
 from adsuite.formats import samba_audit
 from adsuite.journal.proofs import AuditProbe
 from adsuite.journal.store import Journal
+from adsuite.runtime.connections import Connections
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,6 @@ from adsuite.compliance.check import (
     for_clause,
 )
 from adsuite.compliance.clause_map import Clause, Evidence, LoadedMap, OutOfScope, umbrella_imports
-from adsuite.engine.inventory import load_inventory
 from adsuite.journal import evidence, evidence_recovery
 from adsuite.journal import proofs as compliance_proofs
 from adsuite.journal.chain import utc_timestamp
@@ -56,6 +55,7 @@ from adsuite.journal.paths import default_journal_path
 from adsuite.journal.records import AccessRecord, ChangeRecord, RunRecord, VerifyReport
 from adsuite.journal.store import Journal
 from adsuite.recovery import backup as backuplib
+from adsuite.runtime.inventory import load_inventory
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ import logging
 from dataclasses import dataclass
 
 from adsuite.engine import protocols
-from adsuite.engine.connections import Connections
 from adsuite.engine.dependencies import Dependencies, Failure
-from adsuite.engine.progress import Progress
 from adsuite.errors import AdsuiteError, ConflictError, ConnectionLost
 from adsuite.journal.store import Journal
 from adsuite.resources.base import Change
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from adsuite.engine import protocols
-from adsuite.engine.connections import Connections
-from adsuite.engine.progress import Progress
 from adsuite.formats.ldap_query import Entry, Query, by_names
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.progress import Progress
 
 log = logging.getLogger(__name__)
 

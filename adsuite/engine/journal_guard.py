@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 from adsuite.connectors.credentials import Login
 from adsuite.connectors.ldap import Endpoint
-from adsuite.engine.inventory import Inventory
 from adsuite.journal.seal import KeyRef
 from adsuite.journal.witness import Guard, Witness
 from adsuite.journal.witness_file import FileWitness
 from adsuite.journal.witness_ldap import DirectoryWitness
+from adsuite.runtime.inventory import Inventory
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from jinja2.runtime import Undefined
 from pydantic import BaseModel, ValidationError
 
 from adsuite.engine import gc_pause, playbook_cache, templating
-from adsuite.engine.inventory import Domain, Inventory
 from adsuite.engine.playbook import Play, Playbook, Task
-from adsuite.engine.yamlsource import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
 from adsuite.errors import InputError
+from adsuite.formats.yaml_source import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
+from adsuite.runtime.inventory import Domain, Inventory
 from adsuite.source import Location
 
 __all__ = ["Play", "Playbook", "Task", "load_playbook"]

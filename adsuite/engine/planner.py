@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 from adsuite.engine import facts as factlib
 from adsuite.engine import gc_pause
-from adsuite.engine.connections import Connections
-from adsuite.engine.inventory import Domain
 from adsuite.engine.loader import Playbook
-from adsuite.engine.progress import Progress
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
 from adsuite.resources import registry
 from adsuite.resources.base import Action, Change, Desired, Kind, Notice, PlanContext
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.inventory import Domain
+from adsuite.runtime.progress import Progress
 
 log = logging.getLogger(__name__)
 

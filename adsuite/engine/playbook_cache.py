@@ -34,8 +34,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 import adsuite
-from adsuite.engine.inventory import Inventory
 from adsuite.engine.playbook import Play, Playbook, Task
+from adsuite.runtime.inventory import Inventory
 from adsuite.source import Location
 
 log = logging.getLogger(__name__)

@@ -13,19 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from adsuite.engine import (
-    check_io,
-    dacl_io,
-    file_grants_io,
-    folders_io,
-    gpo_io,
-    ldap_io,
-    member_tickets_io,
-    passwords,
-    privileged_io,
-)
-from adsuite.engine.connections import Connections
-from adsuite.engine.progress import Progress
+from adsuite.resources.accounts import password_io as passwords
+from adsuite.resources.check import io as check_io
+from adsuite.resources.delegation import io as dacl_io
+from adsuite.resources.directory import io as ldap_io
+from adsuite.resources.file_acl import grants_io as file_grants_io
+from adsuite.resources.file_acl import io as folders_io
+from adsuite.resources.gpo import io as gpo_io
+from adsuite.resources.membership import tickets_io as member_tickets_io
+from adsuite.resources.privileged import io as privileged_io
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.progress import Progress
 
 Reader = Callable[[Connections, Sequence[Any], Progress], dict[Any, Any]]
 Writer = Callable[[Connections, Any], None]

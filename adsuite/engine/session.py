@@ -18,21 +18,22 @@ from typing import Any
 from adsuite.connectors import credentials, endpoints
 from adsuite.connectors.credentials import Login, Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import bind_check, drift, lease, logins, planner, rollback
-from adsuite.engine.connections import Connections
+from adsuite.engine import bind_check, drift, planner, rollback
 from adsuite.engine.executor import Outcome, apply_changes
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.journal_guard import guard_from
-from adsuite.engine.lease import DomainLease, Notice
 from adsuite.engine.loader import Play, Playbook, load_playbook
 from adsuite.engine.planner import Plan
-from adsuite.engine.progress import Progress, Silent
 from adsuite.engine.rollback import RollbackPlan
 from adsuite.errors import AdsuiteError, DcUnreachable, InputError, LeaseHeld
 from adsuite.journal import witness
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
 from adsuite.resources import registry
+from adsuite.runtime import lease, logins
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.inventory import Inventory, load_inventory
+from adsuite.runtime.lease import DomainLease, Notice
+from adsuite.runtime.progress import Progress, Silent
 from adsuite.source import Location
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from adsuite.connectors import endpoints
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.connectors.smb import SmbEndpoint, SmbHost
-from adsuite.engine.inventory import Domain, DomainController, Inventory
 from adsuite.errors import AdsuiteError, BindRefused
 from adsuite.formats.ldap_query import Entry
 from adsuite.health.model import Report, Thresholds
+from adsuite.runtime.inventory import Domain, DomainController, Inventory
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from adsuite.formats.gpt_ini import from_version_number, parse_gpt_ini
 from adsuite.formats.ldap_query import Query
 from adsuite.health.context import DcLink, HealthContext
 from adsuite.health.model import DOMAIN, Finding, Info, finding
-from adsuite.resources import gpo_requests as gpo
+from adsuite.resources.gpo import requests as gpo
 
 log = logging.getLogger(__name__)
 

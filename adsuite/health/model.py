@@ -13,7 +13,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from adsuite.engine.inventory import HealthLimits as Thresholds
+from adsuite.runtime.inventory import HealthLimits as Thresholds
 
 log = logging.getLogger(__name__)
 

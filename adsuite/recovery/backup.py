@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adsuite.engine.inventory import Backups
 from adsuite.engine.session import Session
 from adsuite.errors import RecoveryError
 from adsuite.journal.records import ChangeRecord, RunRecord
 from adsuite.journal.store import Journal
 from adsuite.recovery import retention, sambatool
+from adsuite.runtime.inventory import Backups
 
 log = logging.getLogger(__name__)
 

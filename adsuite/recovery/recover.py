@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adsuite.connectors.ldap import Directory
-from adsuite.engine.connections import Connections
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError, DirectoryError, InputError
 from adsuite.formats import dn as dnlib
@@ -29,6 +28,7 @@ from adsuite.recovery import drill as drilllib
 from adsuite.recovery import expected as expectedlib
 from adsuite.recovery.recover_plan import Membership, ObjectStep, RecoveryPlan, build
 from adsuite.resources import attributes as attrs
+from adsuite.runtime.connections import Connections
 
 log = logging.getLogger(__name__)
 

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from adsuite.resources import (
-    check,
-    computer,
-    default_domain_policy,
-    delegation,
-    file_acl,
-    gpo,
-    group,
-    membership,
-    ou,
-    password_policy,
-    password_reset,
-    privileged,
-    pso,
-    site,
-    site_link,
-    subnet,
-    ticketed_membership,
-    user,
-)
+from adsuite.resources.accounts import computer, group, password_reset, user
 from adsuite.resources.base import Kind
+from adsuite.resources.check import check
+from adsuite.resources.delegation import delegation
+from adsuite.resources.directory import ou, site, site_link, subnet
+from adsuite.resources.file_acl import file_acl
+from adsuite.resources.gpo import default_domain_policy, gpo
+from adsuite.resources.membership import membership, ticketed_membership
+from adsuite.resources.password import password_policy, pso
+from adsuite.resources.privileged import privileged
 
 KINDS: dict[str, Kind] = {
     m.KIND.name: m.KIND

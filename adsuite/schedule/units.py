@@ -25,9 +25,9 @@ from pathlib import Path
 
 import jinja2
 
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.errors import InputError
 from adsuite.journal.paths import SYSTEM_JOURNAL
+from adsuite.runtime.inventory import Inventory, load_inventory
 from adsuite.templates import environment
 
 log = logging.getLogger(__name__)

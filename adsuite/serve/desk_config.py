@@ -31,7 +31,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from adsuite.engine.yamlsource import read_yaml, validation_error
+from adsuite.formats.yaml_source import read_yaml, validation_error
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from adsuite.engine.inventory import Inventory
 from adsuite.errors import InputError
 from adsuite.journal.records import RunRecord
 from adsuite.journal.store import Journal
+from adsuite.runtime.inventory import Inventory
 from adsuite.serve.contract import INTERRUPTED, ChangeOutcome, Job, RunResult, TicketTypes
 from adsuite.serve.intake import DomainOf
 from adsuite.tickets import registry

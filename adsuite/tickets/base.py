@@ -20,13 +20,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from adsuite.engine.inventory import Company, Inventory
 from adsuite.engine.loader import Task
-from adsuite.engine.yamlsource import validation_error
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
+from adsuite.formats.yaml_source import validation_error
 from adsuite.resources import registry
-from adsuite.resources.password_reset import TICKET_CONTEXT
+from adsuite.resources.accounts.password_reset import TICKET_CONTEXT
+from adsuite.runtime.inventory import Company, Inventory
 from adsuite.source import Location
 from adsuite.tickets.model import TicketFile
 from adsuite.tickets.rules import Binding

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Sequence
 
 from adsuite.engine import facts as factlib
-from adsuite.engine.connections import Connections
-from adsuite.engine.progress import Progress, Silent
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query, by_dns, by_names, escape
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.progress import Progress, Silent
 from adsuite.tickets.base import Account, Found, Group, Needs
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ creates a group or a GPO. The workstation must be a computer of the company; the
 asset number is recorded. The requester is recorded as given; the rules do not
 require it to be the user.
 
-The run records a grant for both groups (:mod:`adsuite.resources.member_tickets`), so
+The run records a grant for both groups (:mod:`adsuite.resources.membership.tickets`), so
 the playbook's ``ticketed_membership`` tasks keep this member and call every other
 member of either group drift: a user in ``<CODE>-LA-<COMPUTER>`` without an elevation
 ticket for that computer is a finding naming the user and the group, hence the
@@ -54,12 +54,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from adsuite.engine.inventory import Company
-from adsuite.engine.member_tickets_io import grants_in_force
 from adsuite.journal.paths import default_journal_path
-from adsuite.resources import member_tickets as grants
-from adsuite.resources.computer import check_computer_name, sam_account_name
+from adsuite.resources.accounts.computer import check_computer_name, sam_account_name
+from adsuite.resources.membership import tickets as grants
+from adsuite.resources.membership.tickets_io import grants_in_force
 from adsuite.resources.naming import check_sam_account_name
+from adsuite.runtime.inventory import Company
 from adsuite.tickets.base import (
     Account,
     Build,

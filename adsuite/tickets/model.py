@@ -26,8 +26,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from adsuite.engine.yamlsource import SourceDoc, parse_yaml, validation_error
 from adsuite.errors import InputError
+from adsuite.formats.yaml_source import SourceDoc, parse_yaml, validation_error
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ playbook).
 
 The run changes that one ACE and nothing else of the folder. Once the run succeeds,
 the grant is part of the folder's desired state until revoked or expired
-(:mod:`adsuite.resources.file_acl_grants`): the playbook's drift check and apply keep
+(:mod:`adsuite.resources.file_acl.grants`): the playbook's drift check and apply keep
 it, and an ACE nobody approved is still drift.
 """
 
@@ -39,16 +39,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adsuite.engine.file_grants_io import grants_by_folder
 from adsuite.engine.loader import load_playbook
-from adsuite.engine.yamlsource import LocatedValueError
 from adsuite.errors import InputError
+from adsuite.formats.yaml_source import LocatedValueError
 from adsuite.journal.paths import default_journal_path
-from adsuite.resources import file_acl, principals
-from adsuite.resources import file_acl_grants as grantlib
 from adsuite.resources import registry as kinds
-from adsuite.resources.file_acl_spec import AccessRule, Spec, normal_path
-from adsuite.resources.file_acl_words import ace_words
+from adsuite.resources.file_acl import file_acl, principals
+from adsuite.resources.file_acl import grants as grantlib
+from adsuite.resources.file_acl.grants_io import grants_by_folder
+from adsuite.resources.file_acl.spec import AccessRule, Spec, normal_path
+from adsuite.resources.file_acl.words import ace_words
 from adsuite.source import Location
 from adsuite.tickets.base import Build, Found, Needs, TicketEnv, TicketType
 from adsuite.tickets.rules import Binding

@@ -24,7 +24,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from adsuite.resources.computer import check_computer_name, sam_account_name
+from adsuite.resources.accounts.computer import check_computer_name, sam_account_name
 from adsuite.resources.naming import check_sam_account_name
 from adsuite.tickets.base import Build, Found, Needs, Scope, TicketEnv, TicketType, subject_scope
 

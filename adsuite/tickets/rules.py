@@ -50,7 +50,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from adsuite.engine.yamlsource import LocatedValueError, SourceDoc, read_yaml, validation_error
+from adsuite.formats.yaml_source import LocatedValueError, SourceDoc, read_yaml, validation_error
 from adsuite.tickets.model import Approval, TicketFile
 
 log = logging.getLogger(__name__)

@@ -26,21 +26,21 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from adsuite.connectors.credentials import Secret
-from adsuite.engine.connections import Connections
-from adsuite.engine.inventory import Inventory, load_inventory
-from adsuite.engine.ldap_io import generate_password
-from adsuite.engine.lease import Notice
 from adsuite.engine.loader import Play, Playbook
 from adsuite.engine.planner import Plan
-from adsuite.engine.progress import Progress
 from adsuite.engine.session import ApplyResult, Session
-from adsuite.engine.yamlsource import validation_error
 from adsuite.errors import InputError
+from adsuite.formats.yaml_source import validation_error
 from adsuite.journal import claims
 from adsuite.journal.paths import default_journal_path
 from adsuite.journal.store import Journal
+from adsuite.resources.accounts.password_reset import PasswordWrite
 from adsuite.resources.base import Change, LdapWrite, SecretRef
-from adsuite.resources.password_reset import PasswordWrite
+from adsuite.resources.directory.io import generate_password
+from adsuite.runtime.connections import Connections
+from adsuite.runtime.inventory import Inventory, load_inventory
+from adsuite.runtime.lease import Notice
+from adsuite.runtime.progress import Progress
 from adsuite.source import Location
 from adsuite.tickets import approvers, directory, registry
 from adsuite.tickets.base import Build, Found, Needs, TicketEnv, TicketType

@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from adsuite.engine.inventory import Company
 from adsuite.resources.naming import check_sam_account_name
+from adsuite.runtime.inventory import Company
 from adsuite.tickets.base import (
     Account,
     Build,

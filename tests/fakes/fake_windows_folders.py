@@ -22,7 +22,7 @@ from typing import Any
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.security_descriptor import Acl, Control, SecurityDescriptor
-from adsuite.resources.file_rights import inherited_aces
+from adsuite.resources.file_acl.rights import inherited_aces
 from fakes.fake_winrm_canned import CannedScript
 
 DRIVE_ROOT = "O:BAG:SYD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;BU)S:"

@@ -71,7 +71,7 @@ def test_a_refused_change_skips_only_what_depends_on_it(
     assert done.code == 1, done.err
     reason = f"depends on the failed change 2 (group {refused})"
     # a lease a killed DC left behind (test_dc_loss.py) is taken over with a warning line
-    lease = "WARNING adsuite.engine.lease: "
+    lease = "WARNING adsuite.runtime.lease: "
     assert [line for line in done.err.splitlines() if not line.startswith(lease)] == [
         f"FAILED: group {refused}: create {refused}: entry already exists "
         f"(00002071: samldb: samAccountName '{taken_name}' already in use!)",

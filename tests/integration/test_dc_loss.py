@@ -130,7 +130,7 @@ def test_dc_killed_mid_apply_fails_one_change_in_one_line_and_skips_the_rest(
     # besides the failed change, only the lease may speak: it cannot be given back to a
     # dead DC (the next run on this host takes it over, journaled), and a lease an
     # earlier test's killed DC left behind is taken over the same way
-    lease = "WARNING adsuite.engine.lease: "
+    lease = "WARNING adsuite.runtime.lease: "
     # a lost DC is the one failure after which every later change is skipped, even the
     # independent ones (sibling OUs here): one line says so, not one per change
     failed_dn = f"OU=S{done - 1:03d},OU={top},DC=group,DC=example,DC=com"

@@ -20,7 +20,7 @@ from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.errors import DirectoryError
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
-from adsuite.resources import dacl
+from adsuite.resources.delegation import dacl
 
 pytestmark = pytest.mark.lab
 

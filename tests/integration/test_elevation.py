@@ -36,7 +36,7 @@ from adsuite.formats import ldif
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.ldap_query import Query
 from adsuite.journal.store import Journal
-from adsuite.resources.gpo_filter import grants_apply
+from adsuite.resources.gpo.filter import grants_apply
 
 pytestmark = pytest.mark.lab
 

@@ -24,7 +24,7 @@ from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.ldap_query import Query
 from adsuite.formats.security_descriptor import AceType, SecurityDescriptor
 from adsuite.formats.sid import sid_from_bytes
-from adsuite.resources.file_rights import inherited_aces
+from adsuite.resources.file_acl.rights import inherited_aces
 
 pytestmark = pytest.mark.lab
 

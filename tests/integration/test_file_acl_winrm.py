@@ -34,7 +34,7 @@ from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.ldap_query import Query
 from adsuite.formats.sid import sid_from_bytes
-from adsuite.resources.file_rights import inherited_aces
+from adsuite.resources.file_acl.rights import inherited_aces
 
 pytestmark = pytest.mark.lab
 BASE = "DC=group,DC=example,DC=com"

@@ -18,7 +18,6 @@ from samba_gp_oracle import samba_read
 from sysvol import BASE, gpc, gpt_file, samba_tool, smbclient_put
 
 from adsuite.connectors.ldap import Directory
-from adsuite.engine.inventory import load_inventory
 from adsuite.engine.loader import load_playbook
 from adsuite.formats import gpttmpl_inf
 from adsuite.formats import security_descriptor as sdlib
@@ -27,8 +26,9 @@ from adsuite.formats.gpttmpl_sections import build_gpttmpl
 from adsuite.formats.ldap_query import Query
 from adsuite.formats.registry_pol import PolEntry, RegType, serialize_registry_pol
 from adsuite.resources import registry
-from adsuite.resources.gpo_filter import grants_apply
-from adsuite.resources.gpo_spec import Spec as GpoSpec
+from adsuite.resources.gpo.filter import grants_apply
+from adsuite.resources.gpo.spec import Spec as GpoSpec
+from adsuite.runtime.inventory import load_inventory
 
 pytestmark = pytest.mark.lab
 

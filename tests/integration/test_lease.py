@@ -34,8 +34,8 @@ from test_ticket_runs import (
 )
 
 from adsuite.connectors.ldap import Directory
-from adsuite.engine.lease import lease_dn
 from adsuite.journal.store import Journal
+from adsuite.runtime.lease import lease_dn
 
 pytestmark = pytest.mark.lab
 _FIXTURES = (companies,)

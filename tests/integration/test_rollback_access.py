@@ -26,7 +26,7 @@ from test_superadmin import privileged_task
 
 from adsuite.connectors.ldap import Directory
 from adsuite.formats.sid import sid_from_bytes
-from adsuite.resources import dacl
+from adsuite.resources.delegation import dacl
 
 pytestmark = pytest.mark.lab
 

@@ -29,8 +29,8 @@ from labkit import Cli, Lab
 from test_serve_lab import SECRET, company_inventory, company_tree
 
 from adsuite.connectors.ldap import Directory
-from adsuite.engine.lease import lease_dn
 from adsuite.journal.store import Journal
+from adsuite.runtime.lease import lease_dn
 
 pytestmark = pytest.mark.lab
 

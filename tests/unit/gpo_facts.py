@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adsuite.engine.inventory import Domain
 from adsuite.engine.planner import Plan, build_plan
 from adsuite.errors import InputError
 from adsuite.formats import audit_csv, gpo_acl, sddl
@@ -26,10 +25,11 @@ from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.registry_pol import PolEntry, serialize_registry_pol
 from adsuite.formats.security_descriptor import to_bytes
 from adsuite.formats.sid import sid_to_bytes
-from adsuite.resources import gpo_requests as io
 from adsuite.resources import registry
 from adsuite.resources.base import Desired
-from adsuite.resources.gpo_spec import AUDIT_WORDS
+from adsuite.resources.gpo import requests as io
+from adsuite.resources.gpo.spec import AUDIT_WORDS
+from adsuite.runtime.inventory import Domain
 from adsuite.source import Location
 
 CASES = Path(__file__).parent / "gpo_cases"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adsuite.engine.inventory import Inventory, load_inventory
+from adsuite.runtime.inventory import Inventory, load_inventory
 
 INVENTORY = """\
 domains:

@@ -8,7 +8,7 @@ import pytest
 
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
-from adsuite.resources import dacl
+from adsuite.resources.delegation import dacl
 
 DOMAIN_SID = "S-1-5-21-1-2-3"
 ADMINS = f"{DOMAIN_SID}-1101"

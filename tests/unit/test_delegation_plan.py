@@ -23,8 +23,8 @@ from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.security_descriptor import to_bytes
 from adsuite.formats.sid import sid_to_bytes
-from adsuite.resources import dacl, delegation
-from adsuite.resources.delegation_facts import AcePrincipals
+from adsuite.resources.delegation import dacl, delegation
+from adsuite.resources.delegation.facts import AcePrincipals
 
 DATA = yaml.safe_load(
     (Path(__file__).parent / "plan_cases" / "delegation" / "cases.yml").read_text("utf-8")

@@ -8,7 +8,7 @@ from typing import Any
 
 from adsuite.engine.dependencies import Dependencies, Failure, skipped
 from adsuite.resources.base import Action, Change, Expect, LdapWrite
-from adsuite.resources.dacl import AceShape, DaclEdit, Grant
+from adsuite.resources.delegation.dacl import AceShape, DaclEdit, Grant
 
 BASE = "DC=group,DC=example,DC=com"
 OU = f"OU=Branch,{BASE}"

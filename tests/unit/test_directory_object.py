@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from one_company import load_in
 
-from adsuite.engine.inventory import Inventory
 from adsuite.engine.loader import load_playbook
 from adsuite.errors import InputError
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import attributes as attrs
-from adsuite.resources import directory_object as objects
 from adsuite.resources import registry
 from adsuite.resources.base import Action, Desired, Expect, LdapWrite, PlanContext
+from adsuite.resources.directory import lifecycle as objects
+from adsuite.runtime.inventory import Inventory
 from adsuite.source import Location
 
 BASE = "DC=group,DC=example,DC=com"

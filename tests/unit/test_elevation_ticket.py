@@ -12,7 +12,7 @@ import pytest
 
 from adsuite.errors import InputError
 from adsuite.journal.store import Journal
-from adsuite.resources import member_tickets
+from adsuite.resources.membership import tickets as member_tickets
 from adsuite.tickets.base import Account, Found, Group
 from adsuite.tickets.runner import Checked, check_offline
 

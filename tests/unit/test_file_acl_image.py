@@ -16,9 +16,11 @@ from test_file_acl_plan import DOMAIN, account_entries, answer, descriptor
 from adsuite.engine.planner import build_plan
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
-from adsuite.resources import file_acl
 from adsuite.resources.base import Change, Desired
-from adsuite.resources.file_acl_image import (
+from adsuite.resources.file_acl import file_acl
+from adsuite.resources.file_acl.places import parse_name
+from adsuite.resources.file_acl.requests import DACL, OWNER, SACL, FolderRead, FolderState, SdInputs
+from adsuite.resources.file_acl.rollback import (
     CREATED,
     PREDATES,
     UNREPRESENTABLE,
@@ -27,9 +29,7 @@ from adsuite.resources.file_acl_image import (
     parse_image,
     restore,
 )
-from adsuite.resources.file_acl_places import parse_name
-from adsuite.resources.file_acl_spec import Spec
-from adsuite.resources.folder_requests import DACL, OWNER, SACL, FolderRead, FolderState, SdInputs
+from adsuite.resources.file_acl.spec import Spec
 from adsuite.source import Location
 
 BASE = "DC=group,DC=example,DC=com"

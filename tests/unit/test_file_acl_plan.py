@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from helpers import load_cases
 
-from adsuite.engine.inventory import Domain
 from adsuite.engine.planner import build_plan
 from adsuite.errors import InputError
 from adsuite.formats import sddl
@@ -29,12 +28,13 @@ from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.security_descriptor import to_bytes
 from adsuite.formats.sid import sid_to_bytes
 from adsuite.resources import registry
+from adsuite.resources.accounts.password_reset import TICKET_CONTEXT
 from adsuite.resources.base import Desired
-from adsuite.resources.file_acl_grants import Grant, GrantsRead, GrantState
-from adsuite.resources.file_acl_image import RollbackSpec
-from adsuite.resources.file_acl_spec import AccessRule
-from adsuite.resources.folder_requests import FolderRead, FolderState, TreeRead, TreeState
-from adsuite.resources.password_reset import TICKET_CONTEXT
+from adsuite.resources.file_acl.grants import Grant, GrantsRead, GrantState
+from adsuite.resources.file_acl.requests import FolderRead, FolderState, TreeRead, TreeState
+from adsuite.resources.file_acl.rollback import RollbackSpec
+from adsuite.resources.file_acl.spec import AccessRule
+from adsuite.runtime.inventory import Domain
 from adsuite.source import Location
 
 CASES = Path(__file__).parent / "file_acl_cases"

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from adsuite.engine.inventory import load_inventory
 from adsuite.engine.loader import load_playbook
 from adsuite.errors import InputError
 from adsuite.formats import sddl
-from adsuite.resources import file_acl, file_rights, registry
+from adsuite.resources import registry
 from adsuite.resources.base import Action, Change
-from adsuite.resources.data_owner import DataOwner, approver_for
-from adsuite.resources.file_acl_spec import normal_path
+from adsuite.resources.file_acl import file_acl
+from adsuite.resources.file_acl import rights as file_rights
+from adsuite.resources.file_acl.data_owner import DataOwner, approver_for
+from adsuite.resources.file_acl.spec import normal_path
+from adsuite.runtime.inventory import load_inventory
 
 
 @pytest.mark.parametrize(

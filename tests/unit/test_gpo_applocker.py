@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from adsuite.formats.registry_pol import parse_registry_pol, serialize_registry_pol
-from adsuite.resources.gpo_applocker import ROOT, AppLocker, rule_id
-from adsuite.resources.gpo_registry import Diff, plan_registry
-from adsuite.resources.gpo_spec import MachineHalf
+from adsuite.resources.gpo.admin_templates import Diff, plan_registry
+from adsuite.resources.gpo.applocker import ROOT, AppLocker, rule_id
+from adsuite.resources.gpo.spec import MachineHalf
 
 MICROSOFT = "O=MICROSOFT CORPORATION, L=REDMOND, S=WASHINGTON, C=US"
 POL = "Machine/Registry.pol"

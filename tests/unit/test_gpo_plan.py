@@ -15,8 +15,8 @@ from gpo_facts import CASES, NEW_GUID, plan_of
 from helpers import load_cases
 
 from adsuite.errors import InputError
-from adsuite.resources import gpo
-from adsuite.resources.gpo_image import SPECS
+from adsuite.resources.gpo import gpo
+from adsuite.resources.gpo.image import SPECS
 
 
 def plan_case(case: dict[str, Any]) -> list[dict[str, Any]]:

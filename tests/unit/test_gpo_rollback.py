@@ -20,13 +20,13 @@ from adsuite.engine.planner import Plan, build_plan, desired_by_kind
 from adsuite.formats.gpo_ldap import Link, gpo_dn
 from adsuite.formats.gpt_ini import to_version_number
 from adsuite.journal.records import ChangeRecord
-from adsuite.resources import gpo
-from adsuite.resources import gpo_requests as io
 from adsuite.resources.base import Action, Change, LdapWrite
-from adsuite.resources.gpo_image import SPECS
-from adsuite.resources.gpo_links import edit_links
-from adsuite.resources.gpo_rollback import PREDATES
-from adsuite.resources.gpo_spec import RollbackSpec, Spec
+from adsuite.resources.gpo import gpo
+from adsuite.resources.gpo import requests as io
+from adsuite.resources.gpo.image import SPECS
+from adsuite.resources.gpo.links import edit_links
+from adsuite.resources.gpo.rollback import PREDATES
+from adsuite.resources.gpo.spec import RollbackSpec, Spec
 
 BASE = "DC=group,DC=example,DC=com"
 G1 = "{11111111-1111-1111-1111-111111111111}"

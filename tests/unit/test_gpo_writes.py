@@ -12,10 +12,10 @@ from gpo_facts import NEW_GUID, plan_of
 from adsuite.formats.gpt_ini import parse_gpt_ini
 from adsuite.formats.gpttmpl_inf import parse_gpttmpl
 from adsuite.formats.registry_pol import parse_registry_pol
-from adsuite.resources import gpo
-from adsuite.resources import gpo_requests as io
 from adsuite.resources.base import Change, LdapWrite
-from adsuite.resources.dacl import DaclEdit
+from adsuite.resources.delegation.dacl import DaclEdit
+from adsuite.resources.gpo import gpo
+from adsuite.resources.gpo import requests as io
 
 BASE = "DC=group,DC=example,DC=com"
 G1 = "{11111111-1111-1111-1111-111111111111}"

@@ -12,7 +12,6 @@ import pytest
 from adsuite.compliance.check import DRIFT
 from adsuite.compliance.report import clause_state
 from adsuite.connectors.credentials import Secret
-from adsuite.engine.inventory import DomainController, load_inventory
 from adsuite.errors import DirectoryError, InputError
 from adsuite.formats import dn as dnlib
 from adsuite.formats.krb_probe import KdcReply
@@ -20,6 +19,7 @@ from adsuite.health import domain, run, services
 from adsuite.health.context import DcLink, HealthContext
 from adsuite.health.model import Finding, Info, Report, Thresholds
 from adsuite.journal.evidence import Proof
+from adsuite.runtime.inventory import DomainController, load_inventory
 
 LAB_INVENTORY = Path(__file__).resolve().parents[2] / "inventory" / "lab.yml"
 SITES = "CN=Sites,CN=Configuration,DC=group,DC=example,DC=com"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.errors import InputError
+from adsuite.runtime.inventory import Inventory, load_inventory
 
 GOOD = """\
 domains:

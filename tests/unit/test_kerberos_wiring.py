@@ -21,8 +21,8 @@ from adsuite.connectors.ldap_gssapi import SealedSocket  # needs the kerberos ex
 from adsuite.connectors.winrm import WinRmError, open_session
 from adsuite.connectors.winrm import psrp as psrp_module
 from adsuite.connectors.winrm.model import WinRmTarget
-from adsuite.engine.inventory import load_inventory
 from adsuite.errors import InputError
+from adsuite.runtime.inventory import load_inventory
 
 TICKET = Ticket("MEMORY:adsuite-unit", "svc-adsuite@GROUP.EXAMPLE.COM")
 

@@ -16,7 +16,9 @@ PACKAGE = ROOT / "adsuite"
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("formats",),  # pure codecs, LDAP queries as data
     ("connectors",),  # LDAP, SMB, WinRM, credentials, probes
-    ("resources", "journal", "lab"),  # pure kinds; the journal; the lab DC
+    ("journal", "lab"),  # the journal; the lab DC
+    ("runtime",),  # what a run works with: inventory, typed connections, progress, lease
+    ("resources",),  # one package per kind family: pure planning, and its io beside it
     ("engine",),  # the pipeline: load, facts, plan, apply, drift, rollback
     ("audit", "tickets", "health", "recovery", "schedule"),  # jobs built on the pipeline
     ("admin",),  # super-administrator check-out, logon usage (uses tickets)
@@ -24,6 +26,16 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("serve",),  # the service-desk endpoint
     ("cli",),  # the only place that prints
 )
+ROOT_MODULES = {p.stem for p in PACKAGE.glob("*.py")}  # errors, source, templates, ...
+SHARED_RESOURCE_MODULES = {
+    "__init__",
+    "base",  # Kind, Desired, Change, PlanContext
+    "attributes",  # attribute tables as data
+    "naming",  # names AD accepts
+    "regulations",  # the regulation floors
+    "schema_limits",  # rangeUpper of what adsuite writes
+    "registry",  # every kind, by its task key
+}
 FLOOR = {layer: level for level, layers in enumerate(FLOORS) for layer in layers}
 FORBIDDEN = {layer: {other for other in FLOOR if FLOOR[other] >= FLOOR[layer] and other != layer}
              for layer in FLOOR}  # fmt: skip
@@ -53,6 +65,31 @@ def test_imports_point_one_way() -> None:
         for used in sorted(imported_layers(path) & banned)
     ]
     assert wrong == []
+
+
+# Inside a kind's package only its io modules (io.py, *_io.py) talk to the world; every
+# other module is pure: it imports formats, other resources and the root modules only.
+PURE_MAY_IMPORT = {"formats", "resources"}
+
+
+def is_io(path: Path) -> bool:
+    return path.stem == "io" or path.stem.endswith("_io")
+
+
+def test_kinds_are_pure_outside_their_io_modules() -> None:
+    impure = [
+        f"{path.relative_to(ROOT)} imports adsuite.{used}"
+        for path in sorted((PACKAGE / "resources").rglob("*.py"))
+        if not is_io(path)
+        for used in sorted(imported_layers(path) - PURE_MAY_IMPORT - ROOT_MODULES)
+    ]
+    assert impure == []
+
+
+def test_every_kind_lives_in_a_package() -> None:
+    """A kind is one folder: resources/ holds packages, and only the shared modules."""
+    loose = {p.stem for p in (PACKAGE / "resources").glob("*.py")} - SHARED_RESOURCE_MODULES
+    assert loose == set()
 
 
 def test_only_the_cli_prints() -> None:

@@ -9,9 +9,9 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.loader import NO_TAGS, Playbook, load_playbook
 from adsuite.errors import InputError
+from adsuite.runtime.inventory import Inventory, load_inventory
 from adsuite.source import Location
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from one_company import INVENTORY
 
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.loader import Playbook, load_playbook
 from adsuite.errors import InputError
-from adsuite.resources import password_policy, pso, registry, regulations
+from adsuite.resources import registry, regulations
+from adsuite.resources.password import password_policy, pso
+from adsuite.runtime.inventory import Inventory, load_inventory
 
 PSO_SETTINGS = """\
       name: Strict

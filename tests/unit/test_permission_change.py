@@ -15,14 +15,15 @@ from typing import Any
 
 import pytest
 
-from adsuite.engine.file_grants_io import grants_by_folder
-from adsuite.engine.inventory import load_inventory
 from adsuite.engine.loader import load_playbook
 from adsuite.errors import InputError
 from adsuite.journal.store import Journal
-from adsuite.resources import file_acl, registry
+from adsuite.resources import registry
 from adsuite.resources.base import Action, Change
-from adsuite.resources.file_acl_grants import fold, folder_key
+from adsuite.resources.file_acl import file_acl
+from adsuite.resources.file_acl.grants import fold, folder_key
+from adsuite.resources.file_acl.grants_io import grants_by_folder
+from adsuite.runtime.inventory import load_inventory
 from adsuite.tickets.runner import Checked, check_offline
 
 RULES = Path(__file__).resolve().parents[2] / "playbooks" / "approvals.yml"

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from helpers import load_cases
 
-from adsuite.engine.inventory import Domain
 from adsuite.engine.planner import build_plan
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
@@ -22,6 +21,7 @@ from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.security_descriptor import to_bytes
 from adsuite.resources import registry
 from adsuite.resources.base import Desired, SecretRef
+from adsuite.runtime.inventory import Domain
 from adsuite.source import Location
 
 CASES = Path(__file__).parent / "plan_cases"

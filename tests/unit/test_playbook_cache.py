@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from adsuite.engine import playbook_cache
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.loader import Playbook, load_playbook
 from adsuite.errors import InputError
 from adsuite.resources import registry
+from adsuite.runtime.inventory import Inventory, load_inventory
 
 REPO = Path(__file__).resolve().parents[2]
 KINDS = registry.specs()

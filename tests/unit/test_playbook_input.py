@@ -13,12 +13,12 @@ from one_company import INVENTORY, load_in
 
 from adsuite.engine import drift
 from adsuite.engine.drift import MAX_SHOWN
-from adsuite.engine.inventory import Inventory, load_inventory
 from adsuite.engine.loader import load_playbook
-from adsuite.engine.yamlsource import MAX_FILE_BYTES
 from adsuite.errors import InputError
 from adsuite.formats import dn
+from adsuite.formats.yaml_source import MAX_FILE_BYTES
 from adsuite.resources import registry
+from adsuite.runtime.inventory import Inventory, load_inventory
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 from one_company import load_in
 
 from adsuite.engine import loader, templating
-from adsuite.engine.inventory import Inventory
 from adsuite.engine.loader import MAX_LOOP_ITEMS, load_playbook
 from adsuite.errors import InputError
 from adsuite.resources import registry
+from adsuite.runtime.inventory import Inventory
 
 
 @pytest.fixture

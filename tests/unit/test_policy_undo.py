@@ -29,10 +29,10 @@ from adsuite.formats import dn as dnlib
 from adsuite.formats.gpttmpl_inf import parse_gpttmpl
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.journal.records import ChangeRecord
-from adsuite.resources import default_domain_policy as ddp
-from adsuite.resources import gpo_requests as io
 from adsuite.resources import registry
 from adsuite.resources.base import LdapWrite
+from adsuite.resources.gpo import default_domain_policy as ddp
+from adsuite.resources.gpo import requests as io
 
 BASE = "DC=group,DC=example,DC=com"
 CASES = Path(__file__).parent / "rollback_cases" / "policy.yml"

@@ -9,8 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from adsuite.formats.ldap_query import Entry, Query
-from adsuite.resources import password_policy, pso, site, subnet
 from adsuite.resources.base import Change, Desired, Expect, LdapWrite, PlanContext
+from adsuite.resources.directory import site, subnet
+from adsuite.resources.password import password_policy, pso
 from adsuite.source import Location
 
 BASE = "DC=group,DC=example,DC=com"

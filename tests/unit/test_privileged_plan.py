@@ -24,7 +24,7 @@ from adsuite.formats.ldap_query import Entry, Query
 from adsuite.formats.sid import sid_to_bytes
 from adsuite.resources import registry
 from adsuite.resources.base import Desired
-from adsuite.resources.privileged_facts import (
+from adsuite.resources.privileged.facts import (
     BUILTIN_SIDS,
     DOMAIN_RIDS,
     Principal,
@@ -32,7 +32,7 @@ from adsuite.resources.privileged_facts import (
     PrivilegedRead,
     PrivilegedState,
 )
-from adsuite.resources.privileged_rest import Resting, RestingRead
+from adsuite.resources.privileged.rest import Resting, RestingRead
 from adsuite.source import Location
 
 CASES = Path(__file__).parent / "plan_cases" / "privileged"

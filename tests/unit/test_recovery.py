@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from adsuite.compliance.report import read_journal
-from adsuite.engine.inventory import load_inventory
 from adsuite.errors import InputError
 from adsuite.formats.ldap_query import Entry
 from adsuite.journal.evidence import Recent
@@ -19,6 +18,7 @@ from adsuite.journal.records import ChangeRecord, RunRecord
 from adsuite.journal.store import Journal
 from adsuite.recovery import backup as backuplib
 from adsuite.recovery import expected, retention
+from adsuite.runtime.inventory import load_inventory
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 REALM = "group.example.com"

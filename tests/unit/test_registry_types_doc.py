@@ -11,7 +11,7 @@ import yaml
 
 from adsuite.errors import InputError
 from adsuite.formats.registry_pol import reg_type, type_names
-from adsuite.resources.gpo_spec import RegistryPolicy
+from adsuite.resources.gpo.spec import RegistryPolicy
 
 DOC = Path(__file__).parents[2] / "docs" / "playbook-input.md"
 ROW = re.compile(r"^\| `(\w+)` \| (REG_\w+) \| (.*) \|$")

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.journal.records import ChangeRecord
 from adsuite.recovery import expected
-from adsuite.resources import site, site_link
 from adsuite.resources.base import Desired, LdapWrite, PlanContext
+from adsuite.resources.directory import site, site_link
 from adsuite.source import Location
 
 BASE = "DC=group,DC=example,DC=com"

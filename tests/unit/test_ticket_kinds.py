@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from adsuite.engine.inventory import Domain, load_inventory
 from adsuite.engine.loader import load_playbook
 from adsuite.engine.planner import build_plan
 from adsuite.errors import InputError
 from adsuite.formats.ldap_query import Entry, Query
-from adsuite.resources import password_reset, registry
+from adsuite.resources import registry
+from adsuite.resources.accounts import password_reset
+from adsuite.resources.accounts.password_reset import PasswordWrite
 from adsuite.resources.base import Desired, Expect, SecretRef
-from adsuite.resources.password_reset import PasswordWrite
+from adsuite.runtime.inventory import Domain, load_inventory
 from adsuite.source import Location
 
 INVENTORY = """\

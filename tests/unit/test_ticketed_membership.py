@@ -24,7 +24,7 @@ from adsuite.errors import InputError
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.resources import registry
 from adsuite.resources.base import Desired, Expect, LdapWrite
-from adsuite.resources.member_tickets import (
+from adsuite.resources.membership.tickets import (
     SOURCES,
     GroupTickets,
     Member,
@@ -32,7 +32,7 @@ from adsuite.resources.member_tickets import (
     fold,
     grant_record,
 )
-from adsuite.resources.member_tickets import Grant as TicketGrant
+from adsuite.resources.membership.tickets import Grant as TicketGrant
 from adsuite.source import Location
 
 CASES = Path(__file__).parent / "plan_cases" / "ticketed_membership"

@@ -32,10 +32,10 @@ from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.ldap_query import Entry, Query
 from adsuite.journal.records import ChangeRecord
 from adsuite.journal.store import Journal
-from adsuite.resources import dacl
 from adsuite.resources.base import Change, LdapWrite
-from adsuite.resources.delegation_facts import AcePrincipals
-from adsuite.resources.privileged_facts import PrivilegedRead, PrivilegedState
+from adsuite.resources.delegation import dacl
+from adsuite.resources.delegation.facts import AcePrincipals
+from adsuite.resources.privileged.facts import PrivilegedRead, PrivilegedState
 
 BASE = "DC=group,DC=example,DC=com"
 HQ = f"OU=HQ,{BASE}"
@@ -90,7 +90,7 @@ def delegation_change(name: str) -> tuple[Change, bytes]:
 
 
 def written(sd: bytes, edit: Any) -> bytes:
-    """What the writer (engine/dacl_io.py) makes of *sd*, for trustees that have SIDs."""
+    """What the writer (resources/delegation/io.py) makes of *sd*, for trustees that have SIDs."""
     assert isinstance(edit, dacl.DaclEdit)
     add = [g.shape.for_sid(g.sid) for g in edit.grants if g.sid] + list(edit.puts)
     return dacl.edit(sd, add, edit.revokes)

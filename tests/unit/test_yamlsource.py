@@ -7,14 +7,14 @@ import textwrap
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from adsuite.engine.yamlsource import (
+from adsuite.errors import InputError
+from adsuite.formats.yaml_source import (
     SourceDoc,
     dotted,
     parse_yaml,
     short_repr,
     validation_error,
 )
-from adsuite.errors import InputError
 
 
 def parse(text: str) -> SourceDoc:

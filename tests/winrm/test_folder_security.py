@@ -24,10 +24,10 @@ from fakes.fake_windows_folders import FakeFolders
 from fakes.fake_winrm_canned import CannedError, CannedScript
 
 from adsuite.connectors.winrm import WinRmScriptFailed, WinRmSessions
-from adsuite.engine import winrm_folders_io as foldersio
 from adsuite.formats import sddl
 from adsuite.formats import security_descriptor as sdlib
-from adsuite.resources.folder_requests import DACL, OWNER, SACL
+from adsuite.resources.file_acl import winrm_io as foldersio
+from adsuite.resources.file_acl.requests import DACL, OWNER, SACL
 from adsuite.templates import powershell_script
 
 LIVE_FOLDER = os.environ.get("ADSUITE_TEST_WINRM_FOLDER", "C:\\Windows\\Temp\\adsuite-tests")

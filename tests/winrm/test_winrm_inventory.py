@@ -10,9 +10,9 @@ from fakes.fake_winrm_endpoint import FakeWinRmEndpoint
 from twins import TWINS
 
 from adsuite.connectors.credentials import Secret
-from adsuite.engine.connections import Connections, winrm_target
-from adsuite.engine.inventory import Inventory
 from adsuite.errors import InputError
+from adsuite.runtime.connections import Connections, winrm_target
+from adsuite.runtime.inventory import Inventory
 
 
 def _inventory(endpoint: FakeWinRmEndpoint, client: str) -> Inventory:
