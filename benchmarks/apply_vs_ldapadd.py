@@ -35,16 +35,16 @@ from adsuite.resources.base import LdapWrite
 
 log = logging.getLogger(__name__)
 
-TOP = "ApplyBench"
+TOP = "ApplyBench"  # --top: a fresh tree when the last one is too big to delete
 APPLY_DIR = OUT_DIR / "apply"
 INVENTORY = APPLY_DIR / "inventory.yml"
 
 
-def playbook_text(kind: str, ou: str, prefix: str, objects: int) -> str:
+def playbook_text(top: str, kind: str, ou: str, prefix: str, objects: int) -> str:
     tasks: list[dict[str, Any]] = []
     for i in range(objects):
         name = f"{prefix}{i:04d}"
-        spec = {"name": name, "ou": f"{TOP}/{ou}", "description": f"bench {kind} {i}"}
+        spec = {"name": name, "ou": f"{top}/{ou}", "description": f"bench {kind} {i}"}
         tasks.append({"name": name, kind: spec})
     return yaml.safe_dump({"name": f"{objects} {kind} creates", "tasks": tasks}, sort_keys=False)
 
@@ -73,11 +73,11 @@ def ldif_of(session: Session) -> str:
     return "\n\n".join(records) + "\n"
 
 
-def prepare(target: LabTarget, kind: str, objects: int, runs: int) -> None:
+def prepare(target: LabTarget, top: str, kind: str, objects: int, runs: int) -> None:
     APPLY_DIR.mkdir(parents=True, exist_ok=True)
     inventory = write_inventory(target, INVENTORY)
     conn = connect(target)
-    top_dn = f"OU={TOP},{target.base_dn}"
+    top_dn = f"OU={top},{target.base_dn}"
     ous = [f"OU={side}{kind}{k},{top_dn}" for k in range(1, runs + 1) for side in "AB"]
     for dn in [top_dn, *ous]:  # made here, untimed: each side then sends only its creates
         if not conn.add(dn, "organizationalUnit") and conn.result["result"] != 68:
@@ -85,9 +85,11 @@ def prepare(target: LabTarget, kind: str, objects: int, runs: int) -> None:
     conn.unbind()
     for k in range(1, runs + 1):
         a = APPLY_DIR / f"{kind}-a-{k}.yml"
-        a.write_text(playbook_text(kind, f"A{kind}{k}", f"a{k}{kind[0]}", objects))
+        a.write_text(playbook_text(top, kind, f"A{kind}{k}", f"{top}a{k}{kind[0]}", objects))
         b_playbook = APPLY_DIR / f"{kind}-b-{k}.yml"
-        b_playbook.write_text(playbook_text(kind, f"B{kind}{k}", f"b{k}{kind[0]}", objects))
+        b_playbook.write_text(
+            playbook_text(top, kind, f"B{kind}{k}", f"{top}b{k}{kind[0]}", objects)
+        )
         ldif = ldif_of(Session.from_files(b_playbook, inventory, APPLY_DIR / "plan.sqlite"))
         (APPLY_DIR / f"{kind}-b-{k}.ldif").write_text(ldif)
     for side in "ab":
@@ -100,10 +102,10 @@ def prepare(target: LabTarget, kind: str, objects: int, runs: int) -> None:
     print(f"prepared {runs} runs of {objects} {kind} creates per side in {APPLY_DIR}")
 
 
-def cleanup(target: LabTarget) -> None:
+def cleanup(target: LabTarget, top: str) -> None:
     conn = connect(target)
-    conn.delete(f"OU={TOP},{target.base_dn}", controls=[TREE_DELETE])
-    print(f"tree delete of OU={TOP}: {conn.result['description']}")
+    conn.delete(f"OU={top},{target.base_dn}", controls=[TREE_DELETE])
+    print(f"tree delete of OU={top}: {conn.result['description']}")
     conn.unbind()
 
 
@@ -114,13 +116,14 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--state-dir", type=Path)
+    parser.add_argument("--top", default=TOP, help="the OU holding every run's OU")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     target = lab_target(args.state_dir)
     if args.action == "prepare":
-        prepare(target, args.kind, args.objects, args.runs)
+        prepare(target, args.top, args.kind, args.objects, args.runs)
     else:
-        cleanup(target)
+        cleanup(target, args.top)
 
 
 if __name__ == "__main__":
