@@ -4,8 +4,10 @@ Every write appends one entry to the chain (see :mod:`adsuite.journal.chain`) un
 the database write lock, so two processes appending to one file extend one chain.
 A change is journaled twice: its intent (with before and after images) is committed
 and fsynced before the engine touches the directory, its outcome after; a crash in
-between leaves a visible pending change. Rollback plans are built from the before
-images.
+between leaves a visible pending change. Apply commits the intents of a batch of
+changes together, and their outcomes (:meth:`Journal.record_intents`,
+:meth:`Journal.record_outcomes`): one sync per batch, not two per change. Rollback
+plans are built from the before images.
 
 The journal knows nothing of secrets: the engine redacts values before it calls the
 journal, and whatever it is given is stored and exported as given.
