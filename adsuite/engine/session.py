@@ -338,7 +338,8 @@ def warn_pending(journal_path: Path, tell: Notice) -> None:
     for run_id, changes in by_run.items():
         tell(
             f"run {run_id} has {len(changes)} pending change(s), intended but with no "
-            f"outcome in the journal (check them in the directory): {'; '.join(changes)}"
+            f"outcome in the journal: sent or not, the run stopped first (check them in "
+            f"the directory): {'; '.join(changes)}"
         )
 
 

@@ -4,8 +4,10 @@ Every write appends one entry to the chain (see :mod:`adsuite.journal.chain`) un
 the database write lock, so two processes appending to one file extend one chain.
 A change is journaled twice: its intent (with before and after images) is committed
 and fsynced before the engine touches the directory, its outcome after; a crash in
-between leaves a visible pending change. Rollback plans are built from the before
-images.
+between leaves a visible pending change. Apply commits the intents of a batch of
+changes together, and their outcomes (:meth:`Journal.record_intents`,
+:meth:`Journal.record_outcomes`): one sync per batch, not two per change. Rollback
+plans are built from the before images.
 
 The journal knows nothing of secrets: the engine redacts values before it calls the
 journal, and whatever it is given is stored and exported as given.
@@ -23,6 +25,7 @@ import socket
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -60,6 +63,30 @@ from adsuite.journal.witness import (
     journal_name,
     problems_against,
 )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A change about to be made, as the journal keeps it (see :meth:`Journal.record_intents`)."""
+
+    resource: str
+    target: str
+    action: str
+    before: Any
+    after: Any
+    via: str | None = None  # the client end (address:port) of the connection that makes it
+
+    def body(self, change_no: int) -> dict[str, Any]:
+        body = {
+            "change_no": change_no,
+            "resource": self.resource,
+            "target": self.target,
+            "action": self.action,
+            "before": self.before,
+            "after": self.after,
+        }
+        return {**body, "via": self.via} if self.via else body
+
 
 _LAST = "SELECT seq, hash, mac FROM entries ORDER BY seq DESC LIMIT 1"
 _MAC_SINCE = "SELECT MIN(seq) FROM entries WHERE mac IS NOT NULL"
@@ -184,39 +211,47 @@ class Journal:
         *via* is the client end (``address:port``) of the directory connection that
         makes it. The entry is committed and synced to disk before this returns.
         """
-        _require_text(resource=resource, target=target, action=action)
+        intent = Intent(resource, target, action, before, after, via)
+        return self.record_intents(run_id, [intent])[0]
+
+    def record_intents(self, run_id: str, intents: Sequence[Intent]) -> list[int]:
+        """Record changes about to be made, in one transaction (one sync to disk), and
+        return their numbers. Each may be sent only after this returns; one that never
+        is still gets an outcome (skipped), and a crash leaves the rest pending."""
+        for intent in intents:
+            _require_text(resource=intent.resource, target=intent.target, action=intent.action)
+        numbers: list[int] = []
         with self._write():
             if not queries.run_is_open(self._conn, run_id):
                 raise JournalError(f"run {run_id} has finished; it takes no more changes")
-            change_no = queries.next_change_no(self._conn, run_id)
-            body = {
-                "change_no": change_no,
-                "resource": resource,
-                "target": target,
-                "action": action,
-                "before": before,
-                "after": after,
-            }
-            if via:
-                body["via"] = via
-            self._append(run_id, KIND_CHANGE_INTENT, body)
-        return change_no
+            first = queries.next_change_no(self._conn, run_id)
+            for change_no, intent in enumerate(intents, start=first):
+                self._append(run_id, KIND_CHANGE_INTENT, intent.body(change_no))
+                numbers.append(change_no)
+        return numbers
 
     def record_outcome(
         self, run_id: str, change_no: int, outcome: str, error: str | None = None
     ) -> None:
         """Record what became of an intended change: applied, failed, skipped or conflict."""
-        if outcome not in OUTCOMES:
-            known = ", ".join(sorted(OUTCOMES))
-            raise JournalError(f"unknown change outcome {outcome!r}; use one of {known}")
+        self.record_outcomes(run_id, [(change_no, outcome, error)])
+
+    def record_outcomes(self, run_id: str, outcomes: Sequence[tuple[int, str, str | None]]) -> None:
+        """Record what became of intended changes, ``(change_no, outcome, error)`` each,
+        in one transaction."""
+        for _, outcome, _ in outcomes:
+            if outcome not in OUTCOMES:
+                known = ", ".join(sorted(OUTCOMES))
+                raise JournalError(f"unknown change outcome {outcome!r}; use one of {known}")
+        count = queries.change_entry_count
         with self._write():
-            count = queries.change_entry_count
-            if count(self._conn, run_id, change_no, KIND_CHANGE_INTENT) == 0:
-                raise JournalError(f"run {run_id} has no change {change_no}")
-            if count(self._conn, run_id, change_no, KIND_CHANGE_OUTCOME) > 0:
-                raise JournalError(f"change {change_no} of run {run_id} already has an outcome")
-            body = {"change_no": change_no, "outcome": outcome, "error": error}
-            self._append(run_id, KIND_CHANGE_OUTCOME, body)
+            for change_no, outcome, error in outcomes:
+                if count(self._conn, run_id, change_no, KIND_CHANGE_INTENT) == 0:
+                    raise JournalError(f"run {run_id} has no change {change_no}")
+                if count(self._conn, run_id, change_no, KIND_CHANGE_OUTCOME) > 0:
+                    raise JournalError(f"change {change_no} of run {run_id} already has an outcome")
+                body = {"change_no": change_no, "outcome": outcome, "error": error}
+                self._append(run_id, KIND_CHANGE_OUTCOME, body)
 
     def finish_run(
         self,
