@@ -105,7 +105,7 @@ def sent(monkeypatch: pytest.MonkeyPatch, journal: Journal) -> list[tuple[int, i
 
 
 def conn() -> Any:
-    return SimpleNamespace(directory=SimpleNamespace(client="127.0.0.1:5000"))
+    return SimpleNamespace(ldap=SimpleNamespace(client="127.0.0.1:5000"))
 
 
 def test_every_intent_of_a_batch_is_durable_before_its_first_write(
