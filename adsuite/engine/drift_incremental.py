@@ -52,12 +52,22 @@ SECRET = frozenset(
 )  # fmt: skip
 
 
-def volatile(attr: Attr | None) -> bool:
+# marked not replicated (systemFlags 1) in the schema, yet fixed at creation or changed
+# exactly when uSNChanged is (a DN change of an ancestor is caught by its own rule)
+STEADY = frozenset(
+    ("objectguid", "objectsid", "whencreated", "whenchanged", "usncreated", "usnchanged",
+     "distinguishedname", "name")
+)  # fmt: skip
+
+
+def volatile(attr: Attr | None, name: str = "") -> bool:
     """Whether an attribute can change without the object's uSNChanged rising: unknown,
     non-replicated (systemFlags 1), constructed (4), a back link (odd linkID); and
     confidential ones (searchFlags 0x80) are never stored."""
     if attr is None:
         return True
+    if name in STEADY:
+        return False
     backlink = attr.link_id % 2 == 1
     return bool(attr.system_flags & 0x5) or backlink or bool(attr.search_flags & 0x80)
 
@@ -69,11 +79,11 @@ def eligible(query: Query, schema: dict[str, Attr], ncs: tuple[str, ...]) -> boo
     if naming_context(query.base, ncs) is None:
         return False
     names = {a.lower() for a in query.attributes}
-    if names & SECRET or any(volatile(schema.get(a)) for a in names):
+    if names & SECRET or any(volatile(schema.get(a), a) for a in names):
         return False
     for name in ext.filter_attributes(query.filter):
         attr = schema.get(name)
-        if volatile(attr) or name in SECRET:
+        if volatile(attr, name) or name in SECRET:
             return False
         if attr is not None and attr.syntax in ext.DN_SYNTAXES and name != "objectcategory":
             return False  # a DN value in a filter can change with no change to the object
@@ -161,6 +171,7 @@ class SnapshotReader:
         self.reason: str | None = None  # why the read is full
         self.results: dict[Query, list[Stored]] = {}
         self.searched = 0  # searches sent to the DC for eligible queries
+        self.merged = 0  # eligible queries answered from the snapshot and the changes
 
     def start(self, *, full: bool, max_age_hours: float, now: float | None = None) -> None:
         started = time.time() if now is None else now
@@ -183,6 +194,8 @@ class SnapshotReader:
         out["usn_mark"] = self.old.dc.usn if self.old else None
         out["usn_now"] = self.live.usn
         out["changed_objects"] = len(self.changed) if self.old else None
+        out["queries_merged"] = self.merged
+        out["searches"] = self.searched
         if self.reason:
             out["full_because"] = self.reason
         return out
@@ -256,6 +269,7 @@ class SnapshotReader:
 
     def _merged(self, query: Query, stored: list[Stored]) -> list[Stored]:
         assert self.old is not None
+        self.merged += 1
         changed = set(self.changed)
         again = [s.guid for s in stored if s.guid not in changed and not s.refs.isdisjoint(changed)]
         fresh: list[Stored] = []
