@@ -231,6 +231,8 @@ class SnapshotReader:
     def _moved_in(self, old: Snapshot) -> str | None:
         """A changed object that was not stored and lies in a read scope may have been
         moved there with its subtree (whose objects keep their uSNChanged)."""
+        if not self.changed:
+            return None
         known = {s.guid: dnlib.key(s.entry.dn) for items in old.queries.values() for s in items}
         known.update({guid: key for guid, (key, _) in old.ancestors.items()})
         unknown = [
@@ -287,6 +289,12 @@ class SnapshotReader:
         """Keep what this run read (its mark read before it) for the next drift."""
         if self.old is None and not self.results:
             return
+        if (
+            self.old is not None
+            and not self.changed
+            and self.results.keys() == self.old.queries.keys()
+        ):
+            return  # the stored snapshot still holds: from its mark nothing has changed
         keep = Snapshot(self.live, self.full_at, self.schema, dict(self.results))
         keep.ancestors = self._ancestors(keep)
         snap.save(self.path, keep)
