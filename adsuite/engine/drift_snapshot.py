@@ -8,9 +8,12 @@ containers above the stored entries (DN and a digest of their security descripto
 Nothing secret is stored: eligible queries read no confidential, constructed or
 password attribute (drift_incremental.eligible).
 
-Stored like the playbook cache: JSON (values as latin-1 text, never pickle), 0600 in a
+Stored as :mod:`marshal` data (a 10,000-user snapshot loads in a fraction of the time
+JSON takes; marshal builds values, it never runs code, and never pickle), 0600 in a
 0700 folder under the cache dir, keyed by the DC's URL, the bind identity, the domain
-and adsuite's code. A missing, foreign or malformed file is no snapshot, never an error.
+and adsuite's code; a file that is not the user's own and private is not read, and
+every loaded value's type is checked. A missing, foreign or malformed file is no
+snapshot, never an error.
 """
 
 from __future__ import annotations
@@ -19,17 +22,19 @@ import dataclasses
 import hashlib
 import json
 import logging
+import marshal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adsuite.engine.playbook_cache import _read_private, _write_private, cache_dir, code_digest
+from adsuite.engine.playbook_cache import cache_dir, code_digest, read_private_bytes, write_private
 from adsuite.formats.ldap_query import Entry, Query
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
+MAGIC = b"adsuite-drift-snapshot\n"
 DEFAULT_MAX_AGE_HOURS = 24.0
 
 
@@ -104,14 +109,6 @@ def sd_digest(values: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _text(value: bytes) -> str:
-    return value.decode("latin-1")
-
-
-def _bytes(text: str) -> bytes:
-    return text.encode("latin-1")
-
-
 def _query_doc(query: Query) -> dict[str, Any]:
     return dataclasses.asdict(query)
 
@@ -120,43 +117,63 @@ def _query(doc: dict[str, Any]) -> Query:
     return Query(**{**doc, "attributes": tuple(doc["attributes"])})
 
 
-def _stored_doc(item: Stored) -> list[Any]:
-    attributes = {name: [_text(v) for v in vs] for name, vs in item.entry.attributes.items()}
-    return [item.guid.hex(), item.entry.dn, attributes, [r.hex() for r in sorted(item.refs)]]
-
-
-def _stored(doc: list[Any]) -> Stored:
-    guid, dn, attributes, refs = doc
-    values = {name: tuple(_bytes(v) for v in texts) for name, texts in attributes.items()}
-    return Stored(bytes.fromhex(guid), Entry(dn, values), frozenset(bytes.fromhex(r) for r in refs))
-
-
 def save(path: Path, snapshot: Snapshot) -> None:
-    items = snapshot.queries.items()
     doc = {
         "format": FORMAT,
         "dc": dataclasses.asdict(snapshot.dc),
         "full_at": snapshot.full_at,
         "schema": {name: dataclasses.astuple(attr) for name, attr in snapshot.schema.items()},
-        "queries": [[_query_doc(q), [_stored_doc(s) for s in v]] for q, v in items],
-        "ancestors": {g.hex(): list(pair) for g, pair in snapshot.ancestors.items()},
-    }
-    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    _write_private(path, data)
+        "queries": [
+            (_query_doc(q), [(s.guid, s.entry.dn, dict(s.entry.attributes), tuple(s.refs))
+                             for s in items])
+            for q, items in snapshot.queries.items()
+        ],
+        "ancestors": snapshot.ancestors,
+    }  # fmt: skip
+    write_private(path, MAGIC + marshal.dumps(doc))
 
 
 def load(path: Path) -> Snapshot | None:
-    doc = _read_private(path)
-    if doc is None or doc.get("format") != FORMAT:
+    raw = read_private_bytes(path)
+    if raw is None or not raw.startswith(MAGIC):
         return None
     try:
+        doc = marshal.loads(raw[len(MAGIC) :])
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            return None
         return Snapshot(
             dc=Dc(**doc["dc"]),
             full_at=float(doc["full_at"]),
-            schema={name: Attr(*values) for name, values in doc["schema"].items()},
-            queries={_query(q): [_stored(s) for s in items] for q, items in doc["queries"]},
-            ancestors={bytes.fromhex(g): (p[0], p[1]) for g, p in doc["ancestors"].items()},
+            schema={str(name): Attr(*values) for name, values in doc["schema"].items()},
+            queries={_query(q): _entries(items) for q, items in doc["queries"]},
+            ancestors=_ancestors(doc["ancestors"]),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (EOFError, KeyError, TypeError, ValueError) as error:
         log.debug("drift snapshot %s ignored: %s", path, type(error).__name__)
         return None
+
+
+def _entries(items: list[Any]) -> list[Stored]:
+    """Stored entries, every value checked to be what save wrote (bytes, str, tuples)."""
+    out = []
+    for guid, dn, attributes, refs in items:
+        if type(guid) is not bytes or type(dn) is not str or type(refs) is not tuple:
+            raise TypeError("a stored entry is malformed")
+        for name, values in attributes.items():
+            if type(name) is not str or type(values) is not tuple:
+                raise TypeError("a stored attribute is malformed")
+            if not all(type(v) is bytes for v in values):
+                raise TypeError("a stored value is not bytes")
+        if not all(type(r) is bytes for r in refs):
+            raise TypeError("a stored reference is not bytes")
+        out.append(Stored(guid, Entry(dn, attributes), frozenset(refs)))
+    return out
+
+
+def _ancestors(doc: dict[Any, Any]) -> dict[bytes, tuple[str, str]]:
+    out = {}
+    for guid, (key, sd) in doc.items():
+        if type(guid) is not bytes or type(key) is not str or type(sd) is not str:
+            raise TypeError("a stored container is malformed")
+        out[guid] = (key, sd)
+    return out

@@ -3,6 +3,7 @@ from a snapshot, extended DNs taken apart, and the snapshot file kept private.""
 
 from __future__ import annotations
 
+import marshal
 import os
 from pathlib import Path
 
@@ -145,4 +146,15 @@ def test_a_snapshot_round_trips_through_a_private_file(tmp_path: Path) -> None:
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert snap.load(path) == kept
     path.write_text("{not json", encoding="utf-8")
+    assert snap.load(path) is None
+
+
+def test_a_snapshot_whose_values_are_not_what_save_writes_is_no_snapshot(tmp_path: Path) -> None:
+    query = Query(BASE, "(objectClass=user)", ("description",))
+    kept = Snapshot(DC, NOW, SCHEMA, {query: [Stored(GUID, Entry(f"CN=u,{BASE}"), frozenset())]})
+    path = tmp_path / "drift" / "one.json"
+    snap.save(path, kept)
+    doc = marshal.loads(path.read_bytes()[len(snap.MAGIC) :])
+    doc["queries"][0][1][0] = (GUID, f"CN=u,{BASE}", {"description": ("text, not bytes",)}, ())
+    path.write_bytes(snap.MAGIC + marshal.dumps(doc))
     assert snap.load(path) is None
