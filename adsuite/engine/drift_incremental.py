@@ -168,6 +168,7 @@ class SnapshotReader:
         self.path = snap.path_for(directory.endpoint.url, username, base_dn)
         self.old: Snapshot | None = None  # the snapshot being merged with, if one is used
         self.changed: dict[bytes, str] = {}  # GUID -> DN now, of objects changed since the mark
+        self.older: set[bytes] = set()  # the changed objects created before the mark
         self.reason: str | None = None  # why the read is full
         self.results: dict[Query, list[Stored]] = {}
         self.searched = 0  # searches sent to the DC for eligible queries
@@ -206,12 +207,14 @@ class SnapshotReader:
         if list(self.directory.search_wire(Query(self.schema_nc, mark, (), "sub"))):
             return "the schema changed"
         for nc in sorted(n for n in ncs if n):
-            query = Query(nc, mark, (), "sub", show_deleted=True, extended_dn=True)
+            query = Query(nc, mark, ("uSNCreated",), "sub", show_deleted=True, extended_dn=True)
             for entry in self.directory.search_wire(query):
                 dn, guid = ext.split_dn(entry.dn)
                 if guid is None:
                     return f"a changed object without a GUID ({dn})"
                 self.changed[guid] = dn
+                if (entry.integer("uSNCreated") or 0) <= old.dc.usn:
+                    self.older.add(guid)
         return self._containers_changed(old) or self._moved_in(old)
 
     def _containers_changed(self, old: Snapshot) -> str | None:
@@ -230,14 +233,17 @@ class SnapshotReader:
 
     def _moved_in(self, old: Snapshot) -> str | None:
         """A changed object that was not stored and lies in a read scope may have been
-        moved there with its subtree (whose objects keep their uSNChanged)."""
+        moved there with its subtree (whose objects keep their uSNChanged). One created
+        after the mark cannot have brought older objects along (moving them in raises
+        their own uSNChanged: they are changed objects themselves)."""
         if not self.changed:
             return None
         known = {s.guid: dnlib.key(s.entry.dn) for items in old.queries.values() for s in items}
         known.update({guid: key for guid, (key, _) in old.ancestors.items()})
         unknown = [
             dn for guid, dn in self.changed.items()
-            if known.get(guid) != dnlib.key(dn) and "\\0ADEL:" not in dn.upper()
+            if guid in self.older and known.get(guid) != dnlib.key(dn)
+            and "\\0ADEL:" not in dn.upper()
             and any(in_scope(dn, q) for q in old.queries)
         ]  # fmt: skip
         if len(unknown) > MOVED_IN_CHECKS:

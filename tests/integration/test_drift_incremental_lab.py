@@ -21,6 +21,7 @@ from labkit import Cli, Lab
 from sysvol import BASE, gpc, gpt_file
 
 from adsuite.connectors.ldap import Directory
+from adsuite.engine import drift as driftlib
 from adsuite.journal.store import Journal
 
 pytestmark = pytest.mark.lab
@@ -31,10 +32,10 @@ def playbook(top: str) -> str:
 tasks:
   - ou: {{path: {top}, description: top}}
   - ou: {{path: {top}/Users, description: users}}
-  - ou: {{path: {top}/Other, description: other}}
-  - user: {{name: {top}-a, ou: {top}/Users, description: a}}
+  - ou: {{path: "{top}/其他, Other", description: "其他 other"}}
+  - user: {{name: {top}-a, ou: "{top}/Users", description: a}}
   - user: {{name: {top}-b, ou: {top}/Users, description: b, manager: {top}-a}}
-  - user: {{name: {top}-c, ou: {top}/Users, description: c}}
+  - user: {{name: {top}-c, ou: {top}/Users, description: c, display_name: "张 c, \\ +"}}
   - user: {{name: {top}-d, ou: {top}/Users, description: d}}
   - group: {{name: {top}-g, ou: {top}, scope: global, category: security, description: g}}
   - membership: {{group: {top}-g, members: [{top}-a, {top}-b], mode: exact}}
@@ -75,14 +76,22 @@ def reading(lab: Lab, doc: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def without_snapshot(lab: Lab, path: Path) -> list[tuple[str, str]]:
+    """The findings of a plan read with plain searches (no snapshot, no extended DNs)."""
+    session = lab.session(path)
+    with session.connect(write=False) as conn:
+        return sorted((f.id, f.text) for f in driftlib.findings(session.plan(conn)))
+
+
 def same_both_ways(
     lab: Lab, cli: Callable[..., Cli], path: Path
 ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-    """The incremental drift's findings (asserted equal to a full drift's) and how it read."""
+    """The incremental drift's findings (asserted equal to a full drift's and to a plain
+    read's) and how it read."""
     incremental = drift(cli, path, lab.inventory)
     full = drift(cli, path, lab.inventory, "--full")
     assert reading(lab, full)["read"] == "full"
-    assert findings(incremental) == findings(full)
+    assert findings(incremental) == findings(full) == without_snapshot(lab, path)
     return findings(incremental), reading(lab, incremental)
 
 
@@ -104,7 +113,7 @@ def test_incremental_drift_finds_what_a_full_read_finds_after_every_kind_of_chan
     ldif = f"dn: CN={top}-c,{users}\nchangetype: modify\nreplace: description\ndescription: x\n"
     by_hand(lab_env, "ldbmodify", stdin=ldif)  # an attribute
     by_hand(lab_env, "group", "addmembers", f"{top}-g", f"{top}-c")  # a membership
-    by_hand(lab_env, "user", "move", f"{top}-a", f"OU=Other,OU={top},{BASE}")  # a move
+    by_hand(lab_env, "user", "move", f"{top}-a", f"OU=其他\\, Other,OU={top},{BASE}")  # a move
     by_hand(lab_env, "user", "delete", f"{top}-d")  # a delete
     planted, how = same_both_ways(lab_env, cli, path)
     assert how["read"] == "incremental" and how["queries_merged"] > 0, how
