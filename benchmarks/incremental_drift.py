@@ -8,7 +8,7 @@ the second one as a whole process, paired with ldapsearch of the full domain:
     python3 benchmarks/incremental_drift.py run          # the timed command
 
 ``prepare`` takes a full drift (the snapshot), keeps a copy of the snapshot aside, then
-changes the description of N seeded users by hand (ldbmodify on the DC's own
+changes the department (declared) of N seeded users by hand (ldbmodify on the DC's own
 database, not through adsuite). ``run`` puts the copy back and runs ``adsuite drift``,
 so every timed run merges the same N changes (with ``--changes 0``: no change).
 ``ldapsearch`` prints the ldapsearch baseline command: OUs, groups and users of the
@@ -28,7 +28,7 @@ from benchlab import INVENTORY, OUT_DIR, PLAYBOOK, lab_target
 
 CACHE = OUT_DIR / "incremental-cache"
 JOURNAL = OUT_DIR / "incremental-journal.sqlite"
-KEPT = OUT_DIR / "incremental-snapshot.json"
+KEPT = OUT_DIR / "incremental-snapshot"
 ATTRIBUTES = [
     "ou",
     "description",
@@ -76,6 +76,7 @@ def prepare(changes: int) -> None:
     if code != 0:
         raise SystemExit(f"the full drift of the fresh seed exits {code}, not 0")
     shutil.copyfile(snapshot_file(), KEPT)
+    KEPT.chmod(0o600)
     target = lab_target()
     sam = target.state_dir / "private" / "sam.ldb"
     users = subprocess.run(
@@ -84,7 +85,7 @@ def prepare(changes: int) -> None:
     ).stdout  # fmt: skip
     dns = sorted(line[4:] for line in users.splitlines() if line.startswith("dn: "))[:changes]
     ldif = "".join(
-        f"dn: {dn}\nchangetype: modify\nreplace: description\ndescription: changed {i}\n\n"
+        f"dn: {dn}\nchangetype: modify\nreplace: department\ndepartment: changed {i}\n\n"
         for i, dn in enumerate(dns)
     )
     if ldif:

@@ -173,6 +173,7 @@ class SnapshotReader:
         self.results: dict[Query, list[Stored]] = {}
         self.searched = 0  # searches sent to the DC for eligible queries
         self.merged = 0  # eligible queries answered from the snapshot and the changes
+        self.fresh: list[Stored] = []  # entries this run read from the DC
 
     def start(self, *, full: bool, max_age_hours: float, now: float | None = None) -> None:
         started = time.time() if now is None else now
@@ -238,12 +239,12 @@ class SnapshotReader:
         their own uSNChanged: they are changed objects themselves)."""
         if not self.changed:
             return None
-        known = {s.guid: dnlib.key(s.entry.dn) for items in old.queries.values() for s in items}
-        known.update({guid: key for guid, (key, _) in old.ancestors.items()})
+        stored = {s.guid: s.entry.dn for items in old.queries.values() for s in items}
+        stored.update({guid: key for guid, (key, _) in old.ancestors.items()})
         unknown = [
             dn for guid, dn in self.changed.items()
-            if guid in self.older and known.get(guid) != dnlib.key(dn)
-            and "\\0ADEL:" not in dn.upper()
+            if guid in self.older and "\\0ADEL:" not in dn.upper()
+            and (guid not in stored or dnlib.key(stored[guid]) != dnlib.key(dn))
             and any(in_scope(dn, q) for q in old.queries)
         ]  # fmt: skip
         if len(unknown) > MOVED_IN_CHECKS:
@@ -273,6 +274,7 @@ class SnapshotReader:
             if stored is None:
                 raise DirectoryError(f"search {query.base}: an entry came back without its GUID")
             out.append(stored)
+        self.fresh += out
         return out
 
     def _merged(self, query: Query, stored: list[Stored]) -> list[Stored]:
@@ -307,16 +309,17 @@ class SnapshotReader:
 
     def _ancestors(self, keep: Snapshot) -> dict[bytes, tuple[str, str]]:
         """The containers above every stored entry: GUID -> (DN key, digest of the
-        security descriptor), known ones kept, the others read (500 DNs a search)."""
+        security descriptor), the others read (500 DNs a search). Merging kept the
+        snapshot's (start() checked that none was renamed or had its ACL changed, so
+        entries kept from it have theirs there): only the entries read now add any."""
+        entries = self.fresh if self.old else [s for v in keep.queries.values() for s in v]
         wanted: dict[str, str] = {}
-        for items in keep.queries.values():
-            for item in items:
-                for dn in _above(item.entry.dn, self.ncs):
-                    wanted.setdefault(dnlib.key(dn), dn)
-        known = self.old.ancestors if self.old else {}
-        out = {g: pair for g, pair in known.items() if g not in self.changed and pair[0] in wanted}
-        missing = [wanted[k] for k in wanted.keys() - {key for key, _ in out.values()}]
-        return {**out, **self._read_containers(missing)}
+        for item in entries:
+            for dn in _above(item.entry.dn, self.ncs):
+                wanted.setdefault(dnlib.key(dn), dn)
+        known = dict(self.old.ancestors) if self.old else {}
+        missing = [wanted[k] for k in wanted.keys() - {key for key, _ in known.values()}]
+        return {**known, **self._read_containers(missing)}
 
     def _read_containers(self, dns: list[str]) -> dict[bytes, tuple[str, str]]:
         out = {}
