@@ -26,6 +26,7 @@ from adsuite.cli.console import (
 )
 from adsuite.cli.handover import write_output
 from adsuite.engine import drift as driftlib
+from adsuite.engine.drift_snapshot import DEFAULT_MAX_AGE_HOURS
 from adsuite.engine.session import Session, previous_findings
 from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
 from adsuite.journal.records import RunRecord
@@ -119,6 +120,17 @@ def apply(
     metavar="RUN|last",
     help="Compare with an earlier drift check (run id or 'last'); exit 2 only on new drift.",
 )
+@click.option(
+    "--full", is_flag=True, help="Read everything again instead of what changed since the last."
+)
+@click.option(
+    "--max-age",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_MAX_AGE_HOURS,
+    show_default=True,
+    metavar="HOURS",
+    help="Read everything again when the last full read is older than this.",
+)
 @click.pass_context
 def drift(
     ctx: click.Context,
@@ -127,8 +139,13 @@ def drift(
     fmt: str,
     output: Path | None,
     compare: str | None,
+    full: bool,
+    max_age: float,
 ) -> None:
     """Report what has moved away from the declared state.
+
+    The directory is read incrementally: only what changed on the DC since the last
+    drift check (its USN), merged with what that check read; see docs/drift.md.
 
     Exit status: 0 clean, 2 drift found, 1 error."""
     session = _session(playbook, inventory)
@@ -139,8 +156,10 @@ def drift(
             notice("no earlier drift check of this playbook in the journal: every finding is new")
             previous = []
     with session.connect(write=False) as conn:
+        reader = session.snapshot_reader(conn, full=full, max_age_hours=max_age)
         result = session.plan(conn, Bar())
-        run_id = session.record_drift(result, conn)
+        reader.save()
+        run_id = session.record_drift(result, conn, reader.summary())
     comparison = None
     if previous is not None:
         comparison = driftlib.compare(driftlib.findings(result), previous)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +52,7 @@ CONNECTION_OPTIONS: dict[str, Any] = {
     "read_only": False,
 }
 SHOW_DELETED = ("1.2.840.113556.1.4.417", True, None)  # LDAP_SERVER_SHOW_DELETED_OID, critical
+EXTENDED_DN = ("1.2.840.113556.1.4.529", True, None)  # LDAP_SERVER_EXTENDED_DN_OID, critical
 
 # Entries keep raw values under lower-cased names (see ldap_wire and _entry); other
 # replies ldap3 still decodes need no case-insensitive dicts. Process-wide, and only
@@ -107,6 +108,8 @@ class Directory:
         self.bound_at = datetime.now(UTC).isoformat(timespec="microseconds")  # just bound
         self.client = _local_endpoint(connection)
         endpoints.record(self.client)
+        # a drift run answers searches from its snapshot (engine/drift_incremental.py)
+        self.reader: Callable[[Query], Iterator[Entry]] | None = None
 
     @classmethod
     def connect(cls, endpoint: Endpoint, password: Login, timeout: int = 15) -> Directory:
@@ -185,10 +188,19 @@ class Directory:
             raise DirectoryError(f"{operation} {dn}: {_describe(error)}") from None
 
     def search(self, query: Query) -> Iterator[Entry]:
-        """Run one paged search; referrals are skipped, a missing base yields nothing."""
+        """Run one paged search, or let :attr:`reader` answer it."""
+        if self.reader is not None:
+            return self.reader(query)
+        return self.search_wire(query)
+
+    def search_wire(self, query: Query) -> Iterator[Entry]:
+        """Run one paged search on the DC; referrals are skipped, a missing base yields
+        nothing."""
         controls = security_descriptor_control(sdflags=query.sd_flags) if query.sd_flags else []
         if query.show_deleted:
             controls = [*controls, SHOW_DELETED]
+        if query.extended_dn:
+            controls = [*controls, EXTENDED_DN]
         cookie: bytes | None = None
         while True:
             with self._talking("search", query.base):

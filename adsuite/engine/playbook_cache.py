@@ -132,7 +132,7 @@ class Cache:
             for shown, (resolved, sha) in zip(playbook.files, digests.items(), strict=True)
         ]
         entry = {"key": self.key, "sha256": playbook.sha256, "files": files, "plays": plays}
-        _write_private(self.file, json.dumps(entry, separators=(",", ":")).encode())
+        write_private(self.file, json.dumps(entry, separators=(",", ":")).encode())
 
 
 def _files_unchanged(files: list[dict[str, str]]) -> bool:
@@ -182,6 +182,17 @@ def _playbook(path: Path, entry: dict[str, Any], kinds: Mapping[str, type[BaseMo
 def _read_private(path: Path) -> dict[str, Any] | None:
     """The entry's JSON if it is a regular file of this user that no one else can
     write, else None."""
+    raw = read_private_bytes(path)
+    try:
+        data = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_private_bytes(path: Path) -> bytes | None:
+    """The file's bytes if it is a regular file of this user, mode 0600 or stricter, at
+    most MAX_ENTRY_BYTES, else None."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
@@ -193,16 +204,15 @@ def _read_private(path: Path) -> dict[str, Any] | None:
             return None
         with os.fdopen(descriptor, "rb") as handle:
             descriptor = -1
-            data = json.loads(handle.read())
-    except (OSError, ValueError):
+            return handle.read()
+    except OSError:
         return None
     finally:
         if descriptor >= 0:
             os.close(descriptor)
-    return data if isinstance(data, dict) else None
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")  # 0600

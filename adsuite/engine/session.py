@@ -18,7 +18,7 @@ from typing import Any
 from adsuite.connectors import credentials, endpoints
 from adsuite.connectors.credentials import Login, Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import bind_check, drift, planner, rollback
+from adsuite.engine import bind_check, drift, drift_incremental, planner, rollback
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.journal_guard import guard_from
 from adsuite.engine.loader import Play, Playbook, load_playbook
@@ -200,6 +200,15 @@ class Session:
     def plan(self, conn: Connections, progress: Progress | None = None) -> Plan:
         return self.plan_for(self.playbook, conn, progress)
 
+    def snapshot_reader(
+        self, conn: Connections, *, full: bool, max_age_hours: float
+    ) -> drift_incremental.SnapshotReader:
+        """Let a drift run read through its snapshot of this DC (docs/drift.md)."""
+        username = self.inventory.credentials[self.domain.credential].username
+        reader = drift_incremental.SnapshotReader(conn.ldap, username, self.domain.base_dn)
+        reader.start(full=full, max_age_hours=max_age_hours)
+        return reader
+
     def plan_for(
         self, playbook: Playbook, conn: Connections, progress: Progress | None = None
     ) -> Plan:
@@ -274,12 +283,17 @@ class Session:
             journal.finish_run(run_id, status=result.status, counts=counts)
         return result
 
-    def record_drift(self, plan: Plan, conn: Connections) -> str:
-        """Journal that a drift check ran and what it found (no changes are made)."""
-        found = {  # the domain: a finding's identity across playbooks is (domain, id)
+    def record_drift(
+        self, plan: Plan, conn: Connections, reading: Mapping[str, Any] | None = None
+    ) -> str:
+        """Journal that a drift check ran and what it found (no changes are made), and
+        how it read the directory (*reading*: full or incremental, the USN mark)."""
+        found: dict[str, Any] = {  # a finding's identity across playbooks is (domain, id)
             "findings": [f.to_dict() for f in drift.findings(plan)],
             "domain": self.domain_key,
         }
+        if reading is not None:
+            found["reading"] = dict(reading)
         with Journal.open(self.journal_path) as journal:
             run_id = self._start(journal, "drift", conn, None, found, False)
             drifted = drift.drifted(drift.findings(plan))

@@ -57,6 +57,7 @@ class Query:
     sd_flags: int | None = None
     size_limit: int = 0
     show_deleted: bool = False  # also tombstones (CN=Deleted Objects): the Show Deleted control
+    extended_dn: bool = False  # DNs with <GUID=..>;<SID=..>; in front (formats/extended_dn.py)
 
 
 Search = Callable[[Query], Iterable[Entry]]  # Directory.search, or a run's facts

@@ -1,0 +1,352 @@
+"""Incremental drift: answer a drift run's searches from the last snapshot plus what
+changed on the DC since its USN mark, with results identical to searching again.
+
+Why the merge gives exactly what a new search would (docs/drift.md has the long form):
+
+- An object whose uSNChanged is at most the mark has, on this DC, the stored attributes
+  it had then — *except* what Samba and AD change without raising uSNChanged, measured on
+  Samba 4.17: a DN when a container above it is renamed or moved, inherited ACEs when a
+  container's ACL changes, DN-valued attributes (member, manager, …) when the object they
+  name is renamed, moved or deleted, back links (memberOf), constructed and
+  non-replicated attributes. So: queries that read or filter on the last three are not
+  eligible (always searched); a change to a container above a stored entry (its DN or
+  its security descriptor) forces a full read; an entry naming a changed object is read
+  again; a changed object of unknown origin that has children and lies in a read scope
+  (a subtree moved in) forces a full read.
+- Every object whose uSNChanged is above the mark is dropped from the stored results and
+  found again, if it matches now, by the same search ANDed with ``(uSNChanged>=mark+1)``;
+  deleted objects are among the changed (Show Deleted) and simply not found again.
+- The mark is read before anything else, so a change made during a read is read again
+  next time, never missed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from adsuite.connectors.ldap import Directory
+from adsuite.engine import drift_snapshot as snap
+from adsuite.engine.drift_snapshot import Attr, Dc, Snapshot, Stored
+from adsuite.errors import DirectoryError
+from adsuite.formats import dn as dnlib
+from adsuite.formats import extended_dn as ext
+from adsuite.formats.ldap_query import Entry, Query, or_filter
+
+log = logging.getLogger(__name__)
+
+PER_FILTER = 500
+MOVED_IN_CHECKS = 64  # more changed objects of unknown origin in a read scope: read fully
+ANCESTOR_SD_FLAGS = 0x0C  # DACL and SACL: what children inherit
+SECRET = frozenset(
+    a.lower()
+    for a in (
+        "unicodePwd", "dBCSPwd", "ntPwdHistory", "lmPwdHistory", "supplementalCredentials",
+        "currentValue", "priorValue", "initialAuthIncoming", "initialAuthOutgoing",
+        "trustAuthIncoming", "trustAuthOutgoing", "msDS-ManagedPassword", "ms-Mcs-AdmPwd",
+        "msLAPS-Password", "msLAPS-EncryptedPassword", "msFVE-RecoveryPassword",
+    )
+)  # fmt: skip
+
+
+# marked not replicated (systemFlags 1) in the schema, yet fixed at creation or changed
+# exactly when uSNChanged is (a DN change of an ancestor is caught by its own rule)
+STEADY = frozenset(
+    ("objectguid", "objectsid", "whencreated", "whenchanged", "usncreated", "usnchanged",
+     "distinguishedname", "name")
+)  # fmt: skip
+
+
+def volatile(attr: Attr | None, name: str = "") -> bool:
+    """Whether an attribute can change without the object's uSNChanged rising: unknown,
+    non-replicated (systemFlags 1), constructed (4), a back link (odd linkID); and
+    confidential ones (searchFlags 0x80) are never stored."""
+    if attr is None:
+        return True
+    if name in STEADY:
+        return False
+    backlink = attr.link_id % 2 == 1
+    return bool(attr.system_flags & 0x5) or backlink or bool(attr.search_flags & 0x80)
+
+
+def eligible(query: Query, schema: dict[str, Attr], ncs: tuple[str, ...]) -> bool:
+    """Whether *query* can be answered from a snapshot (else it is always searched)."""
+    if query.size_limit or query.show_deleted or query.extended_dn or not query.filter:
+        return False
+    if naming_context(query.base, ncs) is None:
+        return False
+    names = {a.lower() for a in query.attributes}
+    if names & SECRET or any(volatile(schema.get(a), a) for a in names):
+        return False
+    for name in ext.filter_attributes(query.filter):
+        attr = schema.get(name)
+        if volatile(attr, name) or name in SECRET:
+            return False
+        if attr is not None and attr.syntax in ext.DN_SYNTAXES and name != "objectcategory":
+            return False  # a DN value in a filter can change with no change to the object
+    return True
+
+
+def naming_context(base: str, ncs: tuple[str, ...]) -> str | None:
+    """The naming context *base* lies in (the longest that contains it)."""
+    inside = [nc for nc in ncs if base and dnlib.is_under(base, nc)]
+    return max(inside, key=len) if inside else None
+
+
+def in_scope(dn: str, query: Query) -> bool:
+    if query.scope == "base":
+        return dnlib.key(dn) == dnlib.key(query.base)
+    if query.scope == "one":
+        return dnlib.depth(dn) == dnlib.depth(query.base) + 1 and dnlib.is_under(dn, query.base)
+    return dnlib.is_under(dn, query.base)
+
+
+def _first(directory: Directory, dn: str, attributes: tuple[str, ...]) -> Entry:
+    found = list(directory.search_wire(Query(dn, "(objectClass=*)", attributes, "base")))
+    if not found:
+        raise DirectoryError(f"read {dn or 'the rootDSE'}: nothing returned")
+    return found[0]
+
+
+def live_dc(directory: Directory) -> tuple[Dc, tuple[str, ...], str]:
+    """The DC as it is now, its naming contexts and its schema's DN."""
+    names = ("highestCommittedUSN", "dsServiceName", "namingContexts", "schemaNamingContext")
+    root = _first(directory, "", names)
+    service = root.text("dsServiceName") or ""
+    ntds = _first(directory, service, ("invocationId",))
+    invocation = b"".join(ntds.raw("invocationId")).hex()
+    dc = Dc(directory.endpoint.url, service, invocation, root.integer("highestCommittedUSN") or 0)
+    return dc, tuple(root.texts("namingContexts")), root.text("schemaNamingContext") or ""
+
+
+def read_schema(directory: Directory, schema_nc: str) -> dict[str, Attr]:
+    names = ("lDAPDisplayName", "attributeSyntax", "linkID", "systemFlags", "searchFlags")
+    query = Query(schema_nc, "(objectClass=attributeSchema)", names, "one")
+    out = {}
+    for entry in directory.search_wire(query):
+        name = entry.text("lDAPDisplayName")
+        if name:
+            out[name.lower()] = Attr(
+                entry.text("attributeSyntax") or "",
+                entry.integer("linkID") or 0,
+                entry.integer("systemFlags") or 0,
+                entry.integer("searchFlags") or 0,
+            )
+    return out
+
+
+def stored_from(entry: Entry, schema: dict[str, Attr]) -> Stored | None:
+    """An entry read with the extended-DN control, as a plain entry and its GUIDs."""
+    dn, guid = ext.split_dn(entry.dn)
+    if guid is None:
+        return None
+    refs: set[bytes] = set()
+    attributes: dict[str, tuple[bytes, ...]] = {}
+    for name, values in entry.attributes.items():
+        attr = schema.get(name.split(";", 1)[0])
+        if attr is None or attr.syntax not in ext.DN_SYNTAXES:
+            attributes[name] = values
+            continue
+        plain = []
+        for value in values:
+            text, ref = ext.split(value)
+            plain.append(text)
+            if ref is not None:
+                refs.add(ref)
+        attributes[name] = tuple(plain)
+    return Stored(guid, Entry(dn, attributes), frozenset(refs))
+
+
+class SnapshotReader:
+    """Answers a drift run's searches (``Directory.reader``); see the module docstring."""
+
+    def __init__(self, directory: Directory, username: str, base_dn: str) -> None:
+        self.directory = directory
+        self.path = snap.path_for(directory.endpoint.url, username, base_dn)
+        self.old: Snapshot | None = None  # the snapshot being merged with, if one is used
+        self.changed: dict[bytes, str] = {}  # GUID -> DN now, of objects changed since the mark
+        self.older: set[bytes] = set()  # the changed objects created before the mark
+        self.reason: str | None = None  # why the read is full
+        self.results: dict[Query, list[Stored]] = {}
+        self.searched = 0  # searches sent to the DC for eligible queries
+        self.merged = 0  # eligible queries answered from the snapshot and the changes
+        self.fresh: list[Stored] = []  # entries this run read from the DC
+
+    def start(self, *, full: bool, max_age_hours: float, now: float | None = None) -> None:
+        started = time.time() if now is None else now
+        self.live, self.ncs, self.schema_nc = live_dc(self.directory)
+        old = snap.load(self.path)
+        self.reason = snap.decide(old, self.live, started, full=full, max_age_hours=max_age_hours)
+        if self.reason is None and old is not None:
+            self.reason = self._changes_since(old)
+        if self.reason is None and old is not None:
+            self.old, self.schema, self.full_at = old, old.schema, old.full_at
+        else:
+            self.schema = read_schema(self.directory, self.schema_nc)
+            self.full_at = started
+        log.info("drift read: %s", self.reason or f"incremental from USN {self.live.usn}")
+        self.directory.reader = self.search
+
+    def summary(self) -> dict[str, Any]:
+        """What the journal keeps of how this drift read the directory."""
+        out: dict[str, Any] = {"read": "incremental" if self.old else "full"}
+        out["usn_mark"] = self.old.dc.usn if self.old else None
+        out["usn_now"] = self.live.usn
+        out["changed_objects"] = len(self.changed) if self.old else None
+        out["queries_merged"] = self.merged
+        out["searches"] = self.searched
+        if self.reason:
+            out["full_because"] = self.reason
+        return out
+
+    def _changes_since(self, old: Snapshot) -> str | None:
+        ncs = {naming_context(q.base, self.ncs) for q in old.queries} - {None}
+        mark = f"(uSNChanged>={old.dc.usn + 1})"
+        if list(self.directory.search_wire(Query(self.schema_nc, mark, (), "sub"))):
+            return "the schema changed"
+        for nc in sorted(n for n in ncs if n):
+            query = Query(nc, mark, ("uSNCreated",), "sub", show_deleted=True, extended_dn=True)
+            for entry in self.directory.search_wire(query):
+                dn, guid = ext.split_dn(entry.dn)
+                if guid is None:
+                    return f"a changed object without a GUID ({dn})"
+                self.changed[guid] = dn
+                if (entry.integer("uSNCreated") or 0) <= old.dc.usn:
+                    self.older.add(guid)
+        return self._containers_changed(old) or self._moved_in(old)
+
+    def _containers_changed(self, old: Snapshot) -> str | None:
+        for guid, (key, sd) in old.ancestors.items():
+            now = self.changed.get(guid)
+            if now is None:
+                continue
+            if dnlib.key(now) != key:
+                return f"{now} was renamed or moved (entries read below it moved with it)"
+            entry = list(self.directory.search_wire(
+                Query(now, "(objectClass=*)", ("nTSecurityDescriptor",), "base", ANCESTOR_SD_FLAGS)
+            ))  # fmt: skip
+            if not entry or snap.sd_digest(entry[0].raw("nTSecurityDescriptor")) != sd:
+                return f"the security descriptor of {now} changed (its children inherit it)"
+        return None
+
+    def _moved_in(self, old: Snapshot) -> str | None:
+        """A changed object that was not stored and lies in a read scope may have been
+        moved there with its subtree (whose objects keep their uSNChanged). One created
+        after the mark cannot have brought older objects along (moving them in raises
+        their own uSNChanged: they are changed objects themselves)."""
+        if not self.changed:
+            return None
+        stored = {s.guid: s.entry.dn for items in old.queries.values() for s in items}
+        stored.update({guid: key for guid, (key, _) in old.ancestors.items()})
+        unknown = [
+            dn for guid, dn in self.changed.items()
+            if guid in self.older and "\\0ADEL:" not in dn.upper()
+            and (guid not in stored or dnlib.key(stored[guid]) != dnlib.key(dn))
+            and any(in_scope(dn, q) for q in old.queries)
+        ]  # fmt: skip
+        if len(unknown) > MOVED_IN_CHECKS:
+            return f"{len(unknown)} changed objects in read scopes, too many to check one by one"
+        for dn in unknown:
+            children = Query(dn, "(objectClass=*)", (), "one", size_limit=1)
+            if list(self.directory.search_wire(children)):
+                return f"{dn} changed and has objects below it (a subtree may have moved in)"
+        return None
+
+    def search(self, query: Query) -> Iterator[Entry]:
+        if not eligible(query, self.schema, self.ncs):
+            return self.directory.search_wire(query)
+        if query not in self.results:
+            stored = self.old.queries.get(query) if self.old else None
+            self.results[query] = self._merged(query, stored) if stored is not None else (
+                self._read(query)
+            )  # fmt: skip
+        return iter([s.entry for s in self.results[query]])
+
+    def _read(self, query: Query) -> list[Stored]:
+        self.searched += 1
+        wire = dataclasses.replace(query, extended_dn=True)
+        out = []
+        for entry in self.directory.search_wire(wire):
+            stored = stored_from(entry, self.schema)
+            if stored is None:
+                raise DirectoryError(f"search {query.base}: an entry came back without its GUID")
+            out.append(stored)
+        self.fresh += out
+        return out
+
+    def _merged(self, query: Query, stored: list[Stored]) -> list[Stored]:
+        assert self.old is not None
+        self.merged += 1
+        changed = set(self.changed)
+        again = [s.guid for s in stored if s.guid not in changed and not s.refs.isdisjoint(changed)]
+        fresh: list[Stored] = []
+        if changed:
+            fresh += self._read(_narrowed(query, f"(uSNChanged>={self.old.dc.usn + 1})"))
+        for at in range(0, len(again), PER_FILTER):
+            fresh += self._read(_narrowed(query, ext.guid_filter(again[at : at + PER_FILTER])))
+        by_guid = {s.guid: s for s in fresh}
+        stale = changed.union(again)
+        merged = [by_guid.pop(s.guid) if s.guid in by_guid else s for s in stored
+                  if s.guid in by_guid or s.guid not in stale]  # fmt: skip
+        return merged + list(by_guid.values())
+
+    def save(self) -> None:
+        """Keep what this run read (its mark read before it) for the next drift."""
+        if self.old is None and not self.results:
+            return
+        if (
+            self.old is not None
+            and not self.changed
+            and self.results.keys() == self.old.queries.keys()
+        ):
+            return  # the stored snapshot still holds: from its mark nothing has changed
+        keep = Snapshot(self.live, self.full_at, self.schema, dict(self.results))
+        keep.ancestors = self._ancestors(keep)
+        snap.save(self.path, keep)
+
+    def _ancestors(self, keep: Snapshot) -> dict[bytes, tuple[str, str]]:
+        """The containers above every stored entry: GUID -> (DN key, digest of the
+        security descriptor), the others read (500 DNs a search). Merging kept the
+        snapshot's (start() checked that none was renamed or had its ACL changed, so
+        entries kept from it have theirs there): only the entries read now add any."""
+        entries = self.fresh if self.old else [s for v in keep.queries.values() for s in v]
+        wanted: dict[str, str] = {}
+        for item in entries:
+            for dn in _above(item.entry.dn, self.ncs):
+                wanted.setdefault(dnlib.key(dn), dn)
+        known = dict(self.old.ancestors) if self.old else {}
+        missing = [wanted[k] for k in wanted.keys() - {key for key, _ in known.values()}]
+        return {**known, **self._read_containers(missing)}
+
+    def _read_containers(self, dns: list[str]) -> dict[bytes, tuple[str, str]]:
+        out = {}
+        for nc in self.ncs:
+            inside = [dn for dn in dns if naming_context(dn, self.ncs) == nc]
+            for at in range(0, len(inside), PER_FILTER):
+                search = or_filter("distinguishedName", inside[at : at + PER_FILTER])
+                attributes = ("nTSecurityDescriptor",)
+                query = Query(nc, search, attributes, "sub", ANCESTOR_SD_FLAGS, extended_dn=True)
+                for entry in self.directory.search_wire(query):
+                    dn, guid = ext.split_dn(entry.dn)
+                    if guid is not None:
+                        sd = snap.sd_digest(entry.raw("nTSecurityDescriptor"))
+                        out[guid] = (dnlib.key(dn), sd)
+        return out
+
+
+def _above(dn: str, ncs: tuple[str, ...]) -> list[str]:
+    """The DNs of the containers above *dn*, up to and including its naming context."""
+    nc = naming_context(dn, ncs)
+    out: list[str] = []
+    while nc is not None and dnlib.key(dn) != dnlib.key(nc):
+        dn = dnlib.parent(dn)
+        out.append(dn)
+    return out
+
+
+def _narrowed(query: Query, extra: str) -> Query:
+    own = query.filter if query.filter.startswith("(") else f"({query.filter})"
+    return dataclasses.replace(query, filter=f"(&{own}{extra})")
