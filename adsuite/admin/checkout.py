@@ -171,7 +171,7 @@ def _apply(
 ) -> ApplyResult:
     session = policy.session
     lookup: Callable[[str], Secret] = lambda name: generated.get(name) or conn.secret(name)  # noqa: E731
-    with_secret = Connections(conn.ldap, conn.inventory, lookup, lease=conn.lease)
+    with_secret = Connections(conn.ldap, conn.inventory, lookup, lease=conn.lease, login=conn.login)
     plan = Plan(session.domain_key, session.domain.base_dn, (change,), 1, 1)
     result = session.apply(plan, with_secret, ticket=ticket, extra=extra, mode=mode)
     log.info("%s of %s: %s (run %s)", mode, extra.get("account"), result.status, result.run_id)

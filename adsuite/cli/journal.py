@@ -11,8 +11,6 @@ from rich.table import Table
 
 from adsuite.cli.console import default_path, emit_json, format_option, inventory_option, out
 from adsuite.cli.handover import write_output
-from adsuite.connectors import credentials
-from adsuite.connectors.credentials import Secret
 from adsuite.engine.journal_guard import DIRECTORY, FILE, MAC_KEY, guard_from
 from adsuite.errors import InputError, JournalError
 from adsuite.journal.check import check_journal, unverified_runs
@@ -21,7 +19,8 @@ from adsuite.journal.records import ChangeRecord, RunRecord, VerifyReport
 from adsuite.journal.schema import connect_readonly
 from adsuite.journal.store import Journal
 from adsuite.journal.witness import Guard
-from adsuite.runtime.inventory import Inventory, load_inventory
+from adsuite.runtime import logins
+from adsuite.runtime.inventory import load_inventory
 
 journal_option = click.option(
     "--journal", "path", type=click.Path(path_type=Path), help="Journal file [env ADSUITE_JOURNAL]."
@@ -206,13 +205,9 @@ def _guard(inventory: Path | None, path: Path | None) -> tuple[Guard, Path]:
     except InputError:
         return Guard(absent=(MAC_KEY, DIRECTORY, FILE)), path or default_journal_path()
     loaded = load_inventory(inventory_path)
-    guard = guard_from(loaded, lambda name: _secret(loaded, name))
+    # the directory witness binds as the domain's credential: a password or a ticket
+    guard = guard_from(loaded, lambda name: logins.login(loaded, name))
     return guard, path or default_journal_path(loaded.journal)
-
-
-def _secret(inventory: Inventory, name: str) -> Secret:
-    entry = inventory.credentials.get(name)
-    return credentials.resolve(name, entry.secret_file if entry else None)
 
 
 @journal.command()

@@ -31,6 +31,9 @@ from adsuite.errors import CredentialError
 log = logging.getLogger(__name__)
 
 _ENVIRONMENT_LOCK = threading.RLock()
+SYSTEM_CONFIG = "/etc/krb5.conf"
+# TCP from the first request, so one sign-in is one AS exchange (the file says why)
+DEFAULTS = Path(__file__).with_name("krb5-adsuite.conf")
 
 
 @dataclass(frozen=True)
@@ -130,16 +133,14 @@ def _checked(ticket: Ticket, gssapi: Any) -> Ticket:
 
 @contextmanager
 def environment(ticket: Ticket | None) -> Iterator[None]:
-    """``KRB5CCNAME`` (and ``KRB5_CONFIG`` when the ticket names files) set to *ticket*
-    for the block; the previous values come back afterwards. Process-wide, so one
-    thread at a time."""
+    """``KRB5CCNAME`` set to *ticket* and ``KRB5_CONFIG`` to :func:`config_path` for the
+    block; the previous values come back afterwards. Process-wide, so one thread at a
+    time."""
     if ticket is None:
         yield
         return
-    wanted = {"KRB5CCNAME": ticket.ccache}
-    if ticket.config:
-        wanted["KRB5_CONFIG"] = ":".join(str(path) for path in ticket.config)
     with _ENVIRONMENT_LOCK:
+        wanted = {"KRB5CCNAME": ticket.ccache, "KRB5_CONFIG": config_path(ticket.config)}
         before = {name: os.environ.get(name) for name in wanted}
         os.environ.update(wanted)
         try:
@@ -150,6 +151,15 @@ def environment(ticket: Ticket | None) -> Iterator[None]:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+
+def config_path(config: Sequence[Path] = ()) -> str:
+    """``KRB5_CONFIG`` for a sign-in: *config* (else the process's ``KRB5_CONFIG``, else
+    the system file), then adsuite's defaults, which only fill in what those leave out."""
+    first = [str(path) for path in config] or [os.environ.get("KRB5_CONFIG") or SYSTEM_CONFIG]
+    if first[-1].endswith(str(DEFAULTS)):  # inside another sign-in's block
+        return ":".join(first)
+    return ":".join([*first, str(DEFAULTS)])
 
 
 def _words(error: Any) -> str:

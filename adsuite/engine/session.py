@@ -89,15 +89,20 @@ class Session:
         entry = self.inventory.credentials.get(name)
         return credentials.resolve(name, entry.secret_file if entry else None)
 
+    def username(self, signed_in: Login | None = None) -> str:
+        """Who the domain's credential binds as (a ccache's principal once read)."""
+        username = self.inventory.credentials[self.domain.credential].username
+        return username if signed_in is None else logins.identity(signed_in, username)
+
     def login(self, name: str) -> Login:
         """What credential *name* signs in with: its secret, or its Kerberos ticket."""
         return logins.login(self.inventory, name)
 
-    def endpoint(self, key: str | None = None) -> Endpoint:
+    def endpoint(self, key: str | None = None, signed_in: Login | None = None) -> Endpoint:
         """DC *key*'s endpoint; by default the DC this run uses (the preferred one until
-        :meth:`connect` has chosen)."""
+        :meth:`connect` has chosen). Its username is *signed_in*'s principal for a ticket."""
         dc = self.domain.dcs[key or self.dc_key or self.domain.preferred_key]
-        username = self.inventory.credentials[self.domain.credential].username
+        username = self.username(signed_in)
         ca_file = str(dc.ca_file) if dc.ca_file else None
         return Endpoint(dc.ldap_url, ca_file, dc.tls_name, username)
 
@@ -143,7 +148,7 @@ class Session:
         first_error: DcUnreachable | None = None
         for key in order:
             try:
-                directory = Directory.connect(self.endpoint(key), password)
+                directory = Directory.connect(self.endpoint(key, password), password)
             except DcUnreachable as error:
                 log.info("DC %s: %s", key, error)
                 missed.append(key)
@@ -174,9 +179,8 @@ class Session:
     def _lease(
         self, directory: Directory, password: Login, wait: float, tell: Notice
     ) -> DomainLease:
-        username = self.inventory.credentials[self.domain.credential].username
         try:
-            pdc = lease.connect_pdc(directory, self.domain, username, password)
+            pdc = lease.connect_pdc(directory, self.domain, self.username(password), password)
         except DcUnreachable as error:
             raise LeaseHeld(
                 f"the domain lease lives on the PDC emulator, which does not answer ({error}); "

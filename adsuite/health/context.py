@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from adsuite.connectors import endpoints
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.connectors.smb import SmbEndpoint, SmbHost
 from adsuite.errors import AdsuiteError, BindRefused
 from adsuite.formats.ldap_query import Entry
 from adsuite.health.model import Report, Thresholds
+from adsuite.runtime import logins
 from adsuite.runtime.inventory import Domain, DomainController, Inventory
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class HealthContext:
     domain_key: str
     domain: Domain
     username: str
-    password: Secret
+    password: Login  # a Secret, or a Kerberos ticket
     limits: Thresholds
     links: dict[str, DcLink]
     report: Report
@@ -82,7 +83,7 @@ class HealthContext:
     def smb(self, link: DcLink) -> SmbHost | None:
         """The DC's SMB session, opened on first use; None (and ``smb_error``) if refused."""
         if link.smb is None and link.smb_error is None:
-            endpoint = SmbEndpoint(link.host, SMB_PORT, self.username)
+            endpoint = SmbEndpoint(link.host, SMB_PORT, self.username, link.dc.tls_name)
             try:
                 link.smb = SmbHost.connect(endpoint, self.password, self.limits.timeout_seconds)
                 self._closers.append(link.smb.close)
@@ -98,9 +99,10 @@ def _endpoint(dc: DomainController, username: str, url: str | None = None) -> En
 
 
 def bind(
-    dc: DomainController, username: str, password: Secret, timeout: int, url: str | None = None
+    dc: DomainController, username: str, password: Login, timeout: int, url: str | None = None
 ) -> Directory:
-    """A TLS-validated bind to *dc* at *url* (default: its inventory ldap_url)."""
+    """A TLS-validated bind to *dc* at *url* (default: its inventory ldap_url); with a
+    ticket, a sealed GSSAPI bind on the DC's port 389 whatever the URL says."""
     return Directory.connect(_endpoint(dc, username, url), password, timeout=timeout)
 
 
@@ -128,12 +130,10 @@ def _refuse_if_no_dc_took_the_credential(ctx: HealthContext) -> None:
 
 
 @contextmanager
-def open_context(
-    inventory: Inventory, domain_key: str, password: Secret
-) -> Iterator[HealthContext]:
+def open_context(inventory: Inventory, domain_key: str, password: Login) -> Iterator[HealthContext]:
     """Every DC of the domain connected (or its error kept); all closed when the block ends."""
     domain = inventory.domains[domain_key]
-    username = inventory.credentials[domain.credential].username
+    username = logins.identity(password, inventory.credentials[domain.credential].username)
     report = Report(domain_key, tuple(domain.dcs))
     ctx = HealthContext(domain_key, domain, username, password, inventory.health, {}, report)
     with endpoints.scope():

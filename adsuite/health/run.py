@@ -79,9 +79,9 @@ def check_domain(
     findings and measured values are journaled with the run's end.
     """
     session = Session.for_inventory(inventory_path, domain_name, journal_path)
-    password = session.secret(session.domain.credential)
+    signed_in = session.login(session.domain.credential)  # a password or a Kerberos ticket
     with (
-        open_context(session.inventory, session.domain_key, password) as ctx,
+        open_context(session.inventory, session.domain_key, signed_in) as ctx,
         Journal.open(session.journal_path) as journal,
     ):
         run_id = journal.start_run(

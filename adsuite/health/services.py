@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from adsuite.connectors import probes
+from adsuite.connectors.kerberos import Ticket
 from adsuite.errors import AdsuiteError
 from adsuite.formats import dns_srv, krb_probe
 from adsuite.health.context import DcLink, HealthContext, bind
@@ -38,7 +39,16 @@ def _netloc(host: str) -> str:
 
 
 def ldap(ctx: HealthContext) -> Iterator[Result]:
-    """A validated bind over the inventory's ldap_url, and over the other flavour."""
+    """A validated bind over the inventory's ldap_url, and over the other flavour.
+
+    With a Kerberos ticket the bind is a sealed GSSAPI bind on port 389 (whatever the
+    URL), and LDAPS is a TLS handshake validated against the inventory's CA and
+    tls_name, without a bind: a DC that requires strong authentication refuses any
+    SASL bind inside TLS, and a ticket has no password for a simple bind.
+    """
+    if isinstance(ctx.password, Ticket):
+        yield from _ldap_with_ticket(ctx)
+        return
     for link in ctx.links.values():
         own = "ldap" if link.dc.starttls else "ldaps"
         if link.directory is None:
@@ -51,6 +61,25 @@ def ldap(ctx: HealthContext) -> Iterator[Result]:
         except AdsuiteError as error:
             ctx.report.measure(link.key, f"{other}_bind", False)
             yield finding(link.key, other, f"{link.key}: {other.upper()} does not answer: {error}")
+
+
+def _ldap_with_ticket(ctx: HealthContext) -> Iterator[Result]:
+    for link in ctx.links.values():
+        if link.directory is None:
+            text = f"{link.key}: LDAP (sealed Kerberos bind on {LDAP_PORT}) fails: {link.error}"
+            yield finding(link.key, "ldap", text)
+        ctx.report.measure(link.key, "ldap_bind", link.directory is not None)
+        ca = str(link.dc.ca_file) if link.dc.ca_file else None
+        try:
+            probes.tls_certificate(
+                link.host, LDAPS_PORT, ca, link.dc.tls_name, ctx.limits.timeout_seconds
+            )
+        except AdsuiteError as error:
+            ctx.report.measure(link.key, "ldaps_tls", False)
+            yield finding(link.key, "ldaps", f"{link.key}: LDAPS does not answer: {error}")
+            continue
+        ctx.report.measure(link.key, "ldaps_tls", True)
+        yield Info(link.key, "ldaps", f"{link.key}: LDAPS handshake checked (no bind: Kerberos)")
 
 
 def kerberos(ctx: HealthContext) -> Iterator[Result]:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from adsuite.connectors.credentials import Login
+from adsuite.connectors.kerberos import Ticket
 from adsuite.engine.session import Session
 from adsuite.errors import RecoveryError
 from adsuite.journal.records import ChangeRecord, RunRecord
@@ -56,9 +58,8 @@ def settings(session: Session) -> Backups:
     return found
 
 
-def operator(session: Session) -> dict[str, str]:
-    username = session.inventory.credentials[session.domain.credential].username
-    return {"os_user": getpass.getuser(), "bind_identity": username}
+def operator(session: Session, signed_in: Login | None = None) -> dict[str, str]:
+    return {"os_user": getpass.getuser(), "bind_identity": session.username(signed_in)}
 
 
 def missing_on_disk(runs: Sequence[RunRecord], changes: Sequence[ChangeRecord]) -> str | None:
@@ -96,15 +97,16 @@ def take(session: Session, now: datetime | None = None) -> BackupResult:
     dc = session.domain.preferred().host
     extra: dict[str, object] = {"dc": dc, "folder": str(folder)}
     extra |= {"realm": session.domain.realm.lower(), "stale_after_hours": config.stale_after_hours}
+    signed_in = session.login(session.domain.credential)  # a password or a Kerberos ticket
     with Journal.open(session.journal_path) as journal:
         run_id = journal.start_run(
             mode=MODE,
-            operator=operator(session),
+            operator=operator(session, signed_in),
             inventory=str(session.inventory_path),
             extra=extra,
         )
         try:
-            path, digest, size = _backup_into(session, journal, run_id, folder, dc)
+            path, digest, size = _backup_into(session, signed_in, journal, run_id, folder)
             removed = _apply_retention(session, config, journal, run_id, now)
         except BaseException:
             journal.finish_run(run_id, status="failed", counts={"created": 0})
@@ -115,14 +117,15 @@ def take(session: Session, now: datetime | None = None) -> BackupResult:
 
 
 def _backup_into(
-    session: Session, journal: Journal, run_id: str, folder: Path, dc: str
+    session: Session, signed_in: Login, journal: Journal, run_id: str, folder: Path
 ) -> tuple[Path, str, int]:
-    username = session.inventory.credentials[session.domain.credential].username
-    password = session.secret(session.domain.credential)
+    dc = session.domain.preferred().host
+    # Kerberos asks a ticket for the DC's name (cifs/, ldap/), which must resolve here
+    server = session.domain.preferred().tls_name or dc if isinstance(signed_in, Ticket) else dc
     work = Path(tempfile.mkdtemp(prefix=".backup-", dir=folder))
     try:
-        args = ["domain", "backup", "online", f"--server={dc}", f"--targetdir={work}"]
-        sambatool.run([*args, "-U", username], password=password)
+        args = ["domain", "backup", "online", f"--server={server}", f"--targetdir={work}"]
+        sambatool.run(args, password=signed_in, username=session.username(signed_in))
         made = [p for p in work.iterdir() if retention.parse_name(p.name) is not None]
         if len(made) != 1:
             raise RecoveryError(f"samba-tool left {len(made)} backup files in {work}, not one")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adsuite.connectors.credentials import Secret
+from adsuite.connectors.credentials import Login
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.engine.session import Session
 from adsuite.errors import AdsuiteError, ConnectionFailed, RecoveryError
@@ -130,8 +130,10 @@ def _restore_and_check(
         step("starting the scratch DC")
         scratch.start()
         step("waiting for an LDAPS bind to the scratch DC")
-        endpoint = _endpoint(session, scratch)
-        password = session.secret(session.domain.credential)
+        # a ticket binds sealed on the scratch DC's 389 and asks a service ticket of the
+        # KDC its krb5 configuration names for the realm (inside the scratch namespace)
+        password = session.login(session.domain.credential)
+        endpoint = _endpoint(session, scratch, password)
         base_dn = session.domain.base_dn
         try:
             alive = lambda: scratch.pid() is not None  # noqa: E731
@@ -149,15 +151,15 @@ def _restore_and_check(
         scratch.remove()
 
 
-def _endpoint(session: Session, scratch: ScratchDC) -> Endpoint:
-    username = session.inventory.credentials[session.domain.credential].username
+def _endpoint(session: Session, scratch: ScratchDC, signed_in: Login) -> Endpoint:
+    username = session.username(signed_in)
     tls_name = f"{scratch.server_name}.{session.domain.realm}".lower()
     return Endpoint("ldaps://127.0.0.1:636", str(scratch.ca_file), tls_name, username)
 
 
 def _probe(
     endpoint: Endpoint,
-    password: Secret,
+    password: Login,
     base_dn: str,
     objects: list[expectedlib.Expected],
     alive: Callable[[], bool],
@@ -188,7 +190,7 @@ def _by_partition(dns: list[str], base_dn: str) -> dict[str, list[str]]:
     return out
 
 
-def _first_bind(endpoint: Endpoint, password: Secret, alive: Callable[[], bool]) -> Directory:
+def _first_bind(endpoint: Endpoint, password: Login, alive: Callable[[], bool]) -> Directory:
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         try:

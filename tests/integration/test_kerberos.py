@@ -7,7 +7,9 @@ and a wrong keytab is one line and exit 1."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -187,3 +189,122 @@ def test_a_keytab_others_can_read_is_refused_at_load(
     assert result.err.strip().splitlines()[0] == (
         f"adsuite: {inventory}:12: {shared} is readable by others (mode 644); chmod 600 it"
     ), result.err
+
+
+def kdc_logons(lab_env: Lab, principal: str) -> int:
+    """Successful Kerberos AS exchanges (4624, "Kerberos KDC") of *principal* in the DC's
+    auth audit log: each account below is this module's own and made for one test."""
+    log = lab_env.status.state_dir / "log" / "auth_audit.log"
+    count = 0
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if "{" not in line:
+            continue
+        event = json.loads(line[line.index("{") :]).get("Authentication") or {}
+        if event.get("clientAccount") == principal and event.get("serviceDescription") == (
+            "Kerberos KDC"
+        ):
+            count += 1
+    return count
+
+
+def own_account(lab_env: Lab, folder: Path, admin: bool = False) -> tuple[str, Path]:
+    """A fresh service account (its AS exchanges are this test's only) and its keytab."""
+    name = f"svc-k2-{uuid.uuid4().hex[:6]}"
+    keytab = service_keytab(
+        lab_env.status.state_dir, name, folder / "own.keytab", lab_env.status.realm
+    )
+    if admin:  # an online backup replicates every secret: Domain Admins only
+        subprocess.run(
+            ["samba-tool", "group", "addmembers", "Domain Admins", name,
+             "-s", str(lab_env.status.smb_conf), "-H", str(lab_env.status.state_dir / "private" / "sam.ldb")],
+            capture_output=True, check=True,
+        )  # fmt: skip
+    return f"{name}@{lab_env.status.realm}", keytab
+
+
+def test_health_with_only_a_keytab_binds_sealed_and_checks_ldaps_without_a_bind(
+    lab_env: Lab, tmp_path: Path, cli
+) -> None:
+    principal, keytab = own_account(lab_env, tmp_path)
+    inventory = kerberos_inventory(lab_env, tmp_path, principal, keytab)
+    assert strong_auth(lab_env) == "yes"
+    result: Cli = cli("health", "-i", str(inventory), "--format", "json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    measured = doc["measured"]["dc1"]
+    assert (measured["ldap_bind"], measured["ldaps_tls"], measured["smb_sysvol"]) == (
+        True,
+        True,
+        True,
+    )
+    assert "ldaps_bind" not in measured  # no bind over TLS is claimed
+    with Journal.open(lab_env.journal) as journal:
+        run = journal.run(doc["run_id"])
+    assert (run.mode, run.status, run.operator["bind_identity"]) == ("health", "healthy", principal)
+    assert kdc_logons(lab_env, principal) == 1  # one AS exchange for the whole run
+
+
+def test_backup_with_only_a_keytab_runs_samba_tool_on_a_private_ccache(
+    lab_env: Lab, tmp_path: Path
+) -> None:
+    principal, keytab = own_account(lab_env, tmp_path, admin=True)
+    inventory = kerberos_inventory(lab_env, tmp_path, principal, keytab)
+    backups = tmp_path / "backups"
+    with inventory.open("a", encoding="utf-8") as handle:
+        handle.write(f"backups: {{folder: {backups}, keep: 2}}\n")
+    # Kerberos names the DC by its DNS name, which the lab's DNS does not publish for a
+    # loopback address: the child process gets a hosts file saying it (as a domain
+    # member's resolver would), in a mount namespace of its own.
+    hosts = tmp_path / "hosts"
+    hosts.write_text(
+        Path("/etc/hosts").read_text() + f"127.0.0.1 {lab_env.status.tls_name}\n", "utf-8"
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    script = 'mount --bind "$0" /etc/hosts && exec "$@"'
+    done = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script, str(hosts),
+         sys.executable, "-m", "adsuite", "backup", "-i", str(inventory), "--format", "json"],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        env={**os.environ, "ADSUITE_JOURNAL": str(lab_env.journal), "TMPDIR": str(temp)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert Path(doc["path"]).is_file()
+    assert list(temp.iterdir()) == []  # the private ccache and its folder are gone
+    with Journal.open(lab_env.journal) as journal:
+        run = journal.run(doc["run_id"])
+    assert (run.mode, run.status, run.operator["bind_identity"]) == ("backup", "ok", principal)
+    assert kdc_logons(lab_env, principal) == 1
+
+
+def test_a_ccache_credential_journals_the_principal_it_holds(
+    lab_env: Lab, account: tuple[str, Path], tmp_path: Path, cli
+) -> None:
+    principal, keytab = account
+    cache = tmp_path / "cc"
+    config = ":".join(str(p) for p in kerberos_config(lab_env.status.state_dir))
+    subprocess.run(
+        ["kinit", "-k", "-t", str(keytab), principal],
+        env={**os.environ, "KRB5CCNAME": f"FILE:{cache}", "KRB5_CONFIG": config},
+        check=True, capture_output=True,
+    )  # fmt: skip
+    cache.chmod(0o600)
+    inventory = kerberos_inventory(lab_env, tmp_path, principal, keytab)
+    text = inventory.read_text(encoding="utf-8")
+    keytab_lines = f"      keytab: {keytab}\n      principal: {principal}\n"
+    inventory.write_text(text.replace(keytab_lines, f"      ccache: {cache}\n"), "utf-8")
+    assert principal not in inventory.read_text(encoding="utf-8")
+    result: Cli = cli("drift", str(tmp_path / "ddp.yml"), "-i", str(inventory), "--format", "json")
+    assert result.code in (0, 2), result.err
+    with Journal.open(lab_env.journal) as journal:
+        operator = journal.run(json.loads(result.out)["run_id"]).operator
+    assert operator["bind_identity"] == principal
+
+
+def test_a_drift_run_asks_the_kdc_once(lab_env: Lab, tmp_path: Path, cli) -> None:
+    principal, keytab = own_account(lab_env, tmp_path)
+    inventory = kerberos_inventory(lab_env, tmp_path, principal, keytab)
+    result: Cli = cli("drift", str(tmp_path / "ddp.yml"), "-i", str(inventory))
+    assert result.code in (0, 2), result.err
+    assert kdc_logons(lab_env, principal) == 1  # LDAP, SYSVOL over SMB: one TGT

@@ -106,9 +106,24 @@ def test_the_environment_points_at_the_ticket_only_inside_the_block(
     ticket = Ticket("MEMORY:adsuite-x", "a@B.C", (Path("/lab/overlay"), Path("/lab/krb5.conf")))
     with kerberos.environment(ticket):
         assert os.environ["KRB5CCNAME"] == "MEMORY:adsuite-x"
-        assert os.environ["KRB5_CONFIG"] == "/lab/overlay:/lab/krb5.conf"
+        assert os.environ["KRB5_CONFIG"] == f"/lab/overlay:/lab/krb5.conf:{kerberos.DEFAULTS}"
     assert os.environ["KRB5CCNAME"] == "FILE:/tmp/krb5cc_user"
     assert "KRB5_CONFIG" not in os.environ
+
+
+def test_adsuites_krb5_defaults_come_after_the_operators_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MIT krb5 takes a relation's first value: the operator's files decide, adsuite's
+    TCP default only fills in."""
+    monkeypatch.delenv("KRB5_CONFIG", raising=False)
+    assert kerberos.config_path() == f"/etc/krb5.conf:{kerberos.DEFAULTS}"
+    monkeypatch.setenv("KRB5_CONFIG", "/site/krb5.conf")
+    assert kerberos.config_path() == f"/site/krb5.conf:{kerberos.DEFAULTS}"
+    ticket = Ticket("MEMORY:adsuite-y", "a@B.C")
+    with kerberos.environment(ticket), kerberos.environment(ticket):  # nested: once
+        assert os.environ["KRB5_CONFIG"] == f"/site/krb5.conf:{kerberos.DEFAULTS}"
+    assert "udp_preference_limit = 1" in kerberos.DEFAULTS.read_text(encoding="utf-8")
 
 
 @dataclass
