@@ -17,12 +17,14 @@ smbprotocol's; the attributes used here are named in :data:`CONNECTION_ATTRIBUTE
 from __future__ import annotations
 
 import logging
+import os
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from smbprotocol.connection import Request
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM
+from smbprotocol.connection import Ciphers, Dialects, Request
 from smbprotocol.exceptions import SMBException
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,6 @@ CONNECTION_ATTRIBUTES = (
     "supports_multi_credit",
     "outstanding_requests",
     "transport",
-    "_encrypt",
     "_generate_signature",
     "_check_worker_running",
 )
@@ -53,6 +54,8 @@ _CREATE = struct.Struct("<HBBIQQIIIIIHHII")
 _QUERY_INFO = struct.Struct("<HBBIHHIII16s")
 _QUERY_DIRECTORY = struct.Struct("<HBBI16sHHI")
 _CLOSE = struct.Struct("<HHI16s")
+_TRANSFORM = struct.Struct("<16sIHHQ")  # nonce, original size, reserved, flags, session id
+_GCM = frozenset({Ciphers.AES_128_GCM, Ciphers.AES_256_GCM})
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,18 @@ def send(connection: Any, session: Any, tree_connect: Any, messages: Sequence[Pa
     requests[0].related_ids = [first + i for i in range(1, len(messages))]
     data = b"".join(frames)
     if session.encrypt_data or tree_connect.encrypt_data:
-        data = connection._encrypt(data, session)
+        data = encrypt(connection, session, data)
     connection._check_worker_running()
     connection.transport.send(data)
     return requests
+
+
+def encrypt(connection: Any, session: Any, data: bytes) -> bytes:
+    """*data* sealed in an SMB2 TRANSFORM_HEADER with the session's key (MS-SMB2 3.1.4.3),
+    as smbprotocol's ``Connection._encrypt`` seals it, without building a Structure."""
+    gcm = connection.dialect >= Dialects.SMB_3_1_1 and connection.cipher_id in _GCM
+    nonce = os.urandom(12 if gcm else 11)
+    authenticated = _TRANSFORM.pack(nonce.ljust(16, b"\x00"), len(data), 0, 1, session.session_id)
+    cipher = AESGCM(session.encryption_key) if gcm else AESCCM(session.encryption_key)
+    sealed = cipher.encrypt(nonce, data, authenticated)
+    return b"\xfdSMB" + sealed[-16:] + authenticated + sealed[:-16]

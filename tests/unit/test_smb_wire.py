@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import pytest
-from smbprotocol.connection import Connection
+from smbprotocol.connection import Ciphers, Connection, Dialects, SMB2TransformHeader
 
 from adsuite.connectors import smb, smb_walk, smb_wire
 
@@ -103,3 +103,29 @@ def test_send_refuses_when_credits_run_out() -> None:
     with pytest.raises(smb_wire.SMBException):
         smb_wire.send(connection, _Session(), _TreeConnect(), [smb_wire.close()] * 3)
     assert connection.sequence_window["low"] == 40 and not connection.transport.sent
+
+
+@pytest.mark.parametrize(
+    ("dialect", "cipher"),
+    [
+        (Dialects.SMB_3_1_1, Ciphers.AES_128_GCM),
+        (Dialects.SMB_3_1_1, Ciphers.AES_256_GCM),
+        (Dialects.SMB_3_1_1, Ciphers.AES_128_CCM),
+        (Dialects.SMB_3_0_2, None),
+    ],
+)
+def test_encrypt_seals_as_smbprotocol_and_it_opens(
+    dialect: int, cipher: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection, session = _connection(), _Session()
+    connection.dialect, connection.cipher_id = dialect, cipher
+    key = bytes(range(32)) if cipher == Ciphers.AES_256_GCM else bytes(range(16))
+    session.encryption_key = session.decryption_key = key  # type: ignore[attr-defined]
+    connection.session_table = {session.session_id: session}
+    monkeypatch.setattr("os.urandom", lambda n: bytes(range(100, 100 + n)))
+    plain = b"\xfeSMB" + bytes(range(200))
+    ours = smb_wire.encrypt(connection, session, plain)
+    assert ours == connection._encrypt(plain, session).pack()
+    received = SMB2TransformHeader()
+    received.unpack(ours)
+    assert connection._decrypt(received) == plain
