@@ -273,8 +273,8 @@ def main() -> None:
         os.environ["ADSUITE_JOURNAL"] = str(JOURNAL)
         seen = check_same_work(cmds, setup)
         if args.prepare_only:
-            for name, command in cmds.items():
-                print(f"{name}: ADSUITE_JOURNAL={JOURNAL} {subprocess.list2cmdline(command)}")
+            print(f"A: ADSUITE_JOURNAL={JOURNAL} {subprocess.list2cmdline(cmds['adsuite'])}")
+            print(f"B: {subprocess.list2cmdline(cmds['smbclient'])}")
             return
         times = pair(cmds, args.pairs)
         paths = [setup.root, *tree_paths(setup.root, setup.folders)]
