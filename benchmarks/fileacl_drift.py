@@ -1,15 +1,28 @@
-"""Benchmark: a file_acl drift check over a tree of 5,000 folders, against smbcacls
-reading the same descriptors one by one, in the same run on the same lab share.
+"""Benchmark: ``adsuite drift`` of a file_acl ``check_tree`` over N folders, against one
+smbclient session reading the same security descriptors, paired and interleaved.
 
-    adsuite lab up          # or scripts/lab-in-netns.sh NS up, then run under ip netns exec NS
-    .venv/bin/python benchmarks/fileacl_drift.py [--state-dir DIR] [--folders 5000]
+    scripts/lab-in-netns.sh NS up
+    ip netns exec NS .venv/bin/python benchmarks/fileacl_drift.py --state-dir /tmp/NS-lab \
+        --folders 500 --pairs 5
 
-It applies a small playbook (an OU, a group, one managed folder with ``check_tree``),
-creates the tree below it over SMB (50 folders of 99 subfolders for 5,000, pipelined),
-gives 5 of them an explicit ACE (drift), then times ``adsuite drift``'s plan (facts +
-plan, in process; best of 3) and ``smbcacls --sddl --query-security-info=7`` run once
-per folder. ``--smbcacls-sample N`` times only N folders and extrapolates. Results go
-to benchmarks/out/fileacl_drift.json and stdout as a Markdown table.
+It applies a small playbook (an OU, a group, one managed folder ``BenchFS/Tree<N>`` with
+``check_tree``), creates N folders below it over SMB (50 top folders, the rest spread
+under them; pipelined), gives 5 of them an explicit ACE (drift), then times, whole
+process against whole process, in turn (A B A B ...):
+
+- A: ``adsuite drift PLAYBOOK -i INVENTORY`` (process start, imports, LDAPS bind, SMB
+  session, the tree walk, SID naming, planning, the journal run);
+- B: ``smbclient //HOST/data -A AUTH --client-protection=encrypt -D BenchFS/Tree<N>
+  -c 'showacls; recurse; ls'``: one session listing every folder below the root and
+  reading its owner, group and DACL. ``--client-protection=encrypt`` because adsuite's
+  session is encrypted (SMB 3.1.1, AES-128-GCM); ``--b-protection default`` times
+  smbclient's default (signed, not encrypted) instead.
+
+The password reaches smbclient through an authentication file (mode 0600, removed at
+the end), never argv. ``--smbcacls-sample N`` also times smbcacls once per folder for N
+folders (the first round's baseline). ``--prepare-only`` builds the tree, writes the
+inputs and prints both command lines (to time them with another tool). Results go to
+benchmarks/out/fileacl_drift_<N>.json and stdout.
 """
 
 from __future__ import annotations
@@ -17,15 +30,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import resource
 import statistics
 import subprocess
-import tempfile
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from benchlab import OUT_DIR, LabTarget, lab_target, machine
+from benchlab import OUT_DIR, REPO_DIR, LabTarget, lab_target, machine
 
 from adsuite.connectors import smb, smb_walk
 from adsuite.connectors.credentials import Secret
@@ -35,15 +51,32 @@ from adsuite.formats import security_descriptor as sdlib
 
 log = logging.getLogger(__name__)
 
-ROOT = "BenchFS\\Tree"
 DRIFTED = 5
 INVENTORY = OUT_DIR / "fileacl_inventory.yml"
-PLAYBOOK = OUT_DIR / "fileacl_playbook.yml"
-RESULT = OUT_DIR / "fileacl_drift.json"
 JOURNAL = OUT_DIR / "fileacl_journal.sqlite"
+AUTH = OUT_DIR / "fileacl_smbclient.auth"
 
 
-def write_inputs(target: LabTarget) -> None:
+@dataclass(frozen=True)
+class Setup:
+    """One tree size: its root folder, playbook and result file."""
+
+    folders: int
+
+    @property
+    def root(self) -> str:
+        return f"BenchFS\\Tree{self.folders}"
+
+    @property
+    def playbook(self) -> Path:
+        return OUT_DIR / f"fileacl_playbook_{self.folders}.yml"
+
+    @property
+    def result(self) -> Path:
+        return OUT_DIR / f"fileacl_drift_{self.folders}.json"
+
+
+def write_inputs(target: LabTarget, setup: Setup) -> None:
     inventory = {
         "domains": {
             "bench": {
@@ -64,11 +97,12 @@ def write_inputs(target: LabTarget) -> None:
         "credentials": {
             "bench-admin": {"username": target.username, "secret_file": str(target.secret_file)}
         },
+        "journal": JOURNAL.name,  # relative to the inventory: benchmarks/out/
     }
     folder = {
         "host": "fs1",
         "share": "data",
-        "path": ROOT.replace("\\", "/"),
+        "path": setup.root.replace("\\", "/"),
         "data_owner": {"department": "Bench", "head": "bench.head"},
         "inherit": False,
         "access": [
@@ -87,13 +121,22 @@ def write_inputs(target: LabTarget) -> None:
     }
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     INVENTORY.write_text(yaml.safe_dump(inventory, sort_keys=False), encoding="utf-8")
-    PLAYBOOK.write_text(yaml.safe_dump(playbook, sort_keys=False, allow_unicode=True), "utf-8")
+    setup.playbook.write_text(yaml.safe_dump(playbook, sort_keys=False), encoding="utf-8")
 
 
-def tree_paths(count: int) -> list[str]:
-    """*count* folders below ROOT: 50 top folders, the rest spread evenly under them."""
+def write_auth(target: LabTarget) -> None:
+    """smbclient's authentication file, created 0600 before the password is written."""
+    AUTH.unlink(missing_ok=True)
+    descriptor = os.open(AUTH, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    user = target.username.split("@")[0]
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(f"username={user}\npassword={target.password()}\ndomain={target.netbios}\n")
+
+
+def tree_paths(root: str, count: int) -> list[str]:
+    """*count* folders below *root*: 50 top folders, the rest spread evenly under them."""
     tops = min(50, count)
-    paths = [f"{ROOT}\\d{i:02d}" for i in range(tops)]
+    paths = [f"{root}\\d{i:02d}" for i in range(tops)]
     for n in range(count - tops):
         paths.append(f"{paths[n % tops]}\\s{n // tops:03d}")
     return paths
@@ -117,117 +160,161 @@ def create_tree(tree: Tree, paths: list[str]) -> float:
 
 
 def add_drift(tree: Tree, paths: list[str]) -> list[str]:
+    """An explicit ACE on DRIFTED folders (again on a second run: set, not added twice)."""
     chosen = paths[:: max(1, len(paths) // DRIFTED)][:DRIFTED]
+    extra = sdlib.Ace(sdlib.AceType.ACCESS_ALLOWED, 0, 0x1200A9, "S-1-5-11")
     for path in chosen:
         sd = sdlib.parse(smb.query_security(tree, path, smb.DACL_INFO) or b"")
-        extra = sdlib.Ace(sdlib.AceType.ACCESS_ALLOWED, 0, 0x1200A9, "S-1-5-11")
         dacl = sd.dacl or sdlib.Acl(2)
-        changed = sd.with_dacl(sdlib.Acl(dacl.revision, (extra, *dacl.aces)))
+        aces = tuple(a for a in dacl.aces if a != extra)
+        changed = sd.with_dacl(sdlib.Acl(dacl.revision, (extra, *aces)))
         smb.set_security(tree, path, sdlib.to_bytes(changed), smb.DACL_INFO)
     return chosen
 
 
-def time_drift(rounds: int) -> tuple[list[float], int, int]:
-    session = Session.from_files(PLAYBOOK, INVENTORY, JOURNAL)
-    times, findings, read = [], 0, 0
-    for _ in range(rounds):
-        started = time.perf_counter()
-        with session.connect() as conn:
-            plan = session.plan(conn)
-        times.append(time.perf_counter() - started)
-        findings, read = len(plan.changes), plan.objects_read
-    return times, findings, read
-
-
-def time_smbcacls(target: LabTarget, paths: list[str], sample: int | None) -> tuple[float, int]:
-    chosen = paths if not sample else paths[:: max(1, len(paths) // sample)][:sample]
-    with tempfile.TemporaryDirectory() as folder:
-        auth = Path(folder) / "auth"
-        user = target.username.split("@")[0]
-        auth.write_text(f"username={user}\npassword={target.password()}\ndomain={target.netbios}\n")
-        auth.chmod(0o600)
-        started = time.perf_counter()
-        for path in chosen:
-            done = subprocess.run(
-                [
-                    "smbcacls",
-                    f"//{target.host}/data",
-                    path.replace("\\", "/"),
-                    "-A",
-                    str(auth),
-                    "--sddl",
-                    "--query-security-info=7",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise SystemExit(f"smbcacls failed on {path}: {done.stdout}{done.stderr}")
-        return time.perf_counter() - started, len(chosen)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--state-dir", type=Path, default=None)
-    parser.add_argument("--folders", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--smbcacls-sample", type=int, default=0)
-    args = parser.parse_args()
-    target = lab_target(args.state_dir)
-    write_inputs(target)
-    setup = Session.from_files(PLAYBOOK, INVENTORY, JOURNAL)
-    with setup.connect() as conn:
-        setup.apply(setup.plan(conn), conn)
+def prepare(target: LabTarget, setup: Setup) -> tuple[float, list[str]]:
+    write_inputs(target, setup)
+    session = Session.from_files(setup.playbook, INVENTORY, JOURNAL)
+    with session.connect() as conn:
+        session.apply(session.plan(conn), conn)
     host = SmbHost.connect(
         SmbEndpoint(target.host, 445, target.username), Secret(target.password())
     )
-    paths = tree_paths(args.folders)
     try:
         tree = host.tree("data")
-        created_in = create_tree(tree, paths)
-        drifted = add_drift(tree, paths)
+        paths = tree_paths(setup.root, setup.folders)
+        return create_tree(tree, paths), add_drift(tree, paths)
     finally:
         host.close()
-    times, findings, read = time_drift(args.rounds)
-    tool_seconds, tool_count = time_smbcacls(target, [ROOT, *paths], args.smbcacls_sample)
-    per_folder = tool_seconds / tool_count
-    report(args, created_in, drifted, times, findings, read, per_folder, len(paths) + 1)
 
 
-def report(
-    args: argparse.Namespace,
-    created_in: float,
-    drifted: list[str],
-    times: list[float],
-    findings: int,
-    read: int,
-    per_folder: float,
-    total: int,
-) -> None:
-    best, median = min(times), statistics.median(times)
-    smbcacls_all = per_folder * total
-    result = {
-        "machine": machine(),
-        "folders": total,
-        "created_in_s": round(created_in, 2),
-        "drift_findings": findings,
-        "drift_expected": len(drifted),
-        "objects_read": read,
-        "adsuite_drift_s": {"best": round(best, 2), "median": round(median, 2)},
-        "smbcacls_per_folder_ms": round(per_folder * 1000, 1),
-        "smbcacls_all_s": round(smbcacls_all, 1),
-        "smbcacls_sampled": args.smbcacls_sample or total,
-        "speedup": round(smbcacls_all / best, 1),
+def commands(target: LabTarget, setup: Setup, protection: str) -> dict[str, list[str]]:
+    adsuite = str(REPO_DIR / ".venv" / "bin" / "adsuite")
+    drift = [adsuite, "drift", str(setup.playbook), "-i", str(INVENTORY)]
+    smbclient = ["smbclient", f"//{target.host}/data", "-A", str(AUTH)]
+    if protection != "default":
+        smbclient.append(f"--client-protection={protection}")
+    smbclient += ["-D", setup.root.replace("\\", "/"), "-c", "showacls; recurse; ls"]
+    return {"adsuite": drift, "smbclient": smbclient}
+
+
+def run_once(command: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system of the child) and stdout of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode not in (0, 2):  # drift exits 2 when it finds drift
+        raise SystemExit(f"{command[0]} exited {done.returncode}: {done.stderr[-400:]}")
+    return wall, cpu, done.stdout
+
+
+def pair(cmds: dict[str, list[str]], pairs: int) -> dict[str, dict[str, list[float]]]:
+    """One warm-up each, then A B A B ...; wall and CPU seconds of every counted run."""
+    times: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n in cmds}
+    for command in cmds.values():
+        run_once(command)
+    for _ in range(pairs):
+        for name, command in cmds.items():
+            wall, cpu, _ = run_once(command)
+            times[name]["wall"].append(wall)
+            times[name]["cpu"].append(cpu)
+    return times
+
+
+def check_same_work(cmds: dict[str, list[str]], setup: Setup) -> int:
+    """Both read every folder: smbclient lists N folders below the root, drift finds 5."""
+    _, _, listing = run_once(cmds["smbclient"])
+    folders = sum(1 for line in listing.splitlines() if line.startswith("FILENAME:"))
+    if folders != setup.folders:
+        raise SystemExit(f"smbclient saw {folders} folders, expected {setup.folders}")
+    _, _, drift = run_once(cmds["adsuite"])
+    if f"Drift: {DRIFTED} findings" not in drift:
+        raise SystemExit(f"adsuite drift did not report {DRIFTED} findings:\n{drift[-400:]}")
+    return folders
+
+
+def time_smbcacls(target: LabTarget, paths: list[str], sample: int) -> float:
+    """Seconds per folder of smbcacls, one process per folder, over *sample* folders."""
+    chosen = paths[:: max(1, len(paths) // sample)][:sample]
+    started = time.perf_counter()
+    for path in chosen:
+        sddl = ["--sddl", "--query-security-info=7"]
+        unc = f"//{target.host}/data"
+        run_once(["smbcacls", unc, path.replace("\\", "/"), "-A", str(AUTH), *sddl])
+    return (time.perf_counter() - started) / len(chosen)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
     }
-    RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    sampled = f" (timed {args.smbcacls_sample}, extrapolated)" if args.smbcacls_sample else ""
-    print(f"| what | {total} folders |\n|---|---|")
-    print(f"| adsuite drift (facts + plan, best of {len(times)}) | {best:.1f} s |")
-    print(f"| smbcacls, one process per folder{sampled} | {smbcacls_all:.1f} s |")
-    print(f"| speed-up | {smbcacls_all / best:.0f}× |")
-    print(f"findings: {findings} (expected {len(drifted)}); result in {RESULT}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, default=None)
+    parser.add_argument("--folders", type=int, default=500)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--b-protection", choices=("encrypt", "sign", "default"), default="encrypt")
+    parser.add_argument("--smbcacls-sample", type=int, default=0)
+    parser.add_argument("--prepare-only", action="store_true")
+    args = parser.parse_args()
+    target, setup = lab_target(args.state_dir), Setup(args.folders)
+    load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    created_in, drifted = prepare(target, setup)
+    write_auth(target)
+    try:
+        cmds = commands(target, setup, args.b_protection)
+        os.environ["ADSUITE_JOURNAL"] = str(JOURNAL)
+        seen = check_same_work(cmds, setup)
+        if args.prepare_only:
+            print(f"A: ADSUITE_JOURNAL={JOURNAL} {subprocess.list2cmdline(cmds['adsuite'])}")
+            print(f"B: {subprocess.list2cmdline(cmds['smbclient'])}")
+            return
+        times = pair(cmds, args.pairs)
+        paths = [setup.root, *tree_paths(setup.root, setup.folders)]
+        sample = args.smbcacls_sample
+        per_folder = time_smbcacls(target, paths, sample) if sample else 0.0
+    finally:
+        if not args.prepare_only:
+            AUTH.unlink(missing_ok=True)
+    walls = [t["wall"] for t in times.values()]
+    result = {
+        "machine": {**machine(), "load average at start": load_at_start},
+        "load average at end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "folders": seen,
+        "created_in_s": round(created_in, 2),
+        "drifted": drifted,
+        "commands": {n: subprocess.list2cmdline(c) for n, c in cmds.items()},
+        "pairs": args.pairs,
+        "seconds": {n: {k: summary(v) for k, v in t.items()} for n, t in times.items()},
+        "ratio_wall": summary([a / b for a, b in zip(*walls, strict=True)]),
+        "smbcacls_per_folder_ms": round(per_folder * 1000, 1) if per_folder else None,
+    }
+    setup.result.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    report(result, setup)
+
+
+def report(result: dict[str, Any], setup: Setup) -> None:
+    out = sys.stdout
+    out.write(f"| {result['folders']} folders, {result['pairs']} pairs | median | min–max |\n")
+    out.write("|---|---|---|\n")
+    for name, seconds in result["seconds"].items():
+        for what in ("wall", "cpu"):
+            s = seconds[what]
+            out.write(f"| {name} {what} s | {s['median']:.2f} | {s['min']:.2f}–{s['max']:.2f} |\n")
+    r = result["ratio_wall"]
+    out.write(f"| adsuite / smbclient, wall, pair by pair | {r['median']:.2f} |")
+    out.write(f" {r['min']:.2f}–{r['max']:.2f} |\n")
+    if result["smbcacls_per_folder_ms"]:
+        out.write(f"smbcacls, one process per folder: {result['smbcacls_per_folder_ms']} ms\n")
+    load = result["machine"]["load average at start"]
+    out.write(f"load average {load} → {result['load average at end']}; {setup.result}\n")
 
 
 if __name__ == "__main__":

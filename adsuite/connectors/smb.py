@@ -41,7 +41,7 @@ from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 from spnego.exceptions import SpnegoError
 
-from adsuite.connectors import endpoints, kerberos
+from adsuite.connectors import endpoints, kerberos, smb_wire
 from adsuite.connectors.credentials import Login
 from adsuite.connectors.kerberos import Ticket
 from adsuite.errors import AdsuiteError, ConnectionFailed
@@ -138,6 +138,8 @@ class Tree:
     def send(self, messages: Sequence[Any]) -> list[Any]:
         """Send *messages* as one related compound; returns the pending requests."""
         connection = self.host.connection
+        if messages and all(isinstance(m, smb_wire.Packed) for m in messages):
+            return smb_wire.send(connection, self.host.session, self._tc, messages)
         session_id = self.host.session.session_id
         requests: list[Any] = connection.send_compound(
             list(messages), session_id, self._tc.tree_connect_id, related=len(messages) > 1
@@ -149,7 +151,9 @@ class Tree:
         replies = []
         for request in requests:
             try:
-                header = self.host.connection.receive(request, timeout=RECEIVE_TIMEOUT)
+                header = self.host.connection.receive(
+                    request, timeout=RECEIVE_TIMEOUT, resolve_symlinks=not smb_wire.packed(request)
+                )
             except SMBResponseException as error:
                 replies.append(Reply(int(error.status), b""))
             except SMBException as error:

@@ -22,6 +22,7 @@ from smbprotocol.file_info import FileInformationClass
 from smbprotocol.open import SMB2QueryDirectoryRequest
 
 from adsuite.connectors import smb
+from adsuite.connectors import smb_wire as wire
 from adsuite.connectors.smb import Reply, Tree
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,10 @@ def read_many(
     """The descriptor of every path (None where it does not exist), pipelined."""
     found: dict[str, bytes | None] = {}
 
+    access, after_open = smb.access_for_reading(info), [wire.query_security(info), wire.close()]
+
     def build(path: str) -> list[Any]:
-        access = smb.access_for_reading(info)
-        opening = smb.create_request(path, access, directory=None)
-        return [opening, smb.query_security_request(info), smb.close_request()]
+        return [wire.create(path, access, directory=None), *after_open]
 
     def handle(path: str, replies: list[Reply]) -> None:
         opened, queried = replies[0], replies[1]
@@ -136,16 +137,11 @@ def walk(
 
 def _walk_messages(info: int) -> Callable[[str], list[Any]]:
     access = smb.access_for_reading(info) | smb.FILE_LIST_DIRECTORY
+    after_open = [wire.query_security(info), wire.query_directory(LIST_BUFFER)]
+    after_open += [wire.query_directory(LIST_BUFFER), wire.close()]
 
     def build(path: str) -> list[Any]:
-        listing = query_directory_request()
-        return [
-            smb.create_request(path, access),
-            smb.query_security_request(info),
-            listing,
-            query_directory_request(),
-            smb.close_request(),
-        ]
+        return [wire.create(path, access), *after_open]
 
     return build
 

@@ -116,7 +116,7 @@ def read_trees(
 def sids_in(descriptors: Iterable[bytes]) -> set[str]:
     """Every SID the descriptors name that the directory may know."""
     found: set[str] = set()
-    for raw in descriptors:
+    for raw in set(descriptors):  # a tree's folders mostly share a few descriptors
         sd = sdlib.parse(raw)
         found |= {s for s in (sd.owner, sd.group) if s}
         for acl in (sd.dacl, sd.sacl):
