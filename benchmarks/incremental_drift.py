@@ -7,9 +7,10 @@ the second one as a whole process, paired with ldapsearch of the full domain:
     python3 benchmarks/incremental_drift.py prepare --changes 100
     python3 benchmarks/incremental_drift.py run          # the timed command
 
-``prepare`` takes a full drift (the snapshot), keeps a copy of the snapshot aside, then
+``prepare`` takes a full drift (the snapshot), keeps a copy of the snapshot and of the
+journal that vouches for it (its digest, docs/drift.md) aside, then
 changes the department (declared) of N seeded users by hand (ldbmodify on the DC's own
-database, not through adsuite). ``run`` puts the copy back and runs ``adsuite drift``,
+database, not through adsuite). ``run`` puts the copies back and runs ``adsuite drift``,
 so every timed run merges the same N changes (with ``--changes 0``: no change).
 ``ldapsearch`` prints the ldapsearch baseline command: OUs, groups and users of the
 whole domain with the attributes the drift reads.
@@ -29,6 +30,7 @@ from benchlab import INVENTORY, OUT_DIR, PLAYBOOK, lab_target
 CACHE = OUT_DIR / "incremental-cache"
 JOURNAL = OUT_DIR / "incremental-journal.sqlite"
 KEPT = OUT_DIR / "incremental-snapshot"
+KEPT_JOURNAL = OUT_DIR / "incremental-journal.kept"
 ATTRIBUTES = [
     "ou",
     "description",
@@ -76,7 +78,9 @@ def prepare(changes: int) -> None:
     if code != 0:
         raise SystemExit(f"the full drift of the fresh seed exits {code}, not 0")
     shutil.copyfile(snapshot_file(), KEPT)
+    shutil.copyfile(JOURNAL, KEPT_JOURNAL)  # its last drift run vouches for that snapshot
     KEPT.chmod(0o600)
+    KEPT_JOURNAL.chmod(0o600)
     target = lab_target()
     sam = target.state_dir / "private" / "sam.ldb"
     users = subprocess.run(
@@ -96,6 +100,9 @@ def prepare(changes: int) -> None:
 
 def run() -> int:
     shutil.copyfile(KEPT, snapshot_file())
+    for stale in ("-wal", "-shm"):  # SQLite's side files of the journal being replaced
+        JOURNAL.with_name(JOURNAL.name + stale).unlink(missing_ok=True)
+    shutil.copyfile(KEPT_JOURNAL, JOURNAL)
     return drift()
 
 

@@ -93,8 +93,38 @@ def plan_doc(plan: Plan, playbook: str, mode: str) -> dict[str, Any]:
     }
 
 
-def drift_text(plan: Plan, playbook: str, comparison: drift.Comparison | None = None) -> str:
+def reading_line(reading: Mapping[str, Any], now: datetime | None = None) -> str:
+    """How a drift read the directory, in words (docs/drift.md)."""
+    if reading.get("read") != "incremental":
+        return f"read in full: {reading.get('full_because') or 'no snapshot was used'}"
+    n = reading.get("changed_objects") or 0
+    line = f"read incrementally: {n} object{'s' if n != 1 else ''} changed since USN "
+    line += str(reading.get("usn_mark"))
+    try:
+        full_at = datetime.fromisoformat(str(reading["full_read_at"]))
+    except (KeyError, ValueError):
+        return line
+    seconds = max(0.0, ((now or datetime.now(UTC)) - full_at).total_seconds())
+    return f"{line} (full read {_ago(seconds)})"
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.0f} h ago"
+
+
+def drift_text(
+    plan: Plan,
+    playbook: str,
+    comparison: drift.Comparison | None = None,
+    reading: Mapping[str, Any] | None = None,
+) -> str:
     lines = [f"Drift check of domain {plan.domain} against {playbook}"]
+    if reading is not None:
+        lines.append(f"  {reading_line(reading)}")
     for found in drift.findings(plan):
         where = f"  (declared at {found.source})" if found.source else ""
         label = "DRIFT" if found.severity != "warning" else "WARN "
@@ -117,10 +147,13 @@ def drift_json(
     playbook: str,
     comparison: drift.Comparison | None = None,
     run_id: str | None = None,
+    reading: Mapping[str, Any] | None = None,
 ) -> str:
     doc: dict[str, Any] = {"run_id": run_id} if run_id is not None else {}
     doc |= plan_doc(plan, playbook, "drift")
     doc["findings"] = [f.to_dict() for f in drift.findings(plan)]
+    if reading is not None:
+        doc["reading"] = dict(reading)
     if comparison is not None:
         doc["compare"] = {
             "new": [f.id for f in comparison.new],

@@ -157,16 +157,19 @@ def drift(
             previous = []
     with session.connect(write=False) as conn:
         reader = session.snapshot_reader(conn, full=full, max_age_hours=max_age)
+        if reader.warning is not None:
+            notice(f"warning: {reader.warning}; reading the directory in full")
         result = session.plan(conn, Bar())
         reader.save()
-        run_id = session.record_drift(result, conn, reader.summary())
+        reading = reader.summary()
+        run_id = session.record_drift(result, conn, reading)
     comparison = None
     if previous is not None:
         comparison = driftlib.compare(driftlib.findings(result), previous)
     name = str(session.playbook.path)
     renderers = {
-        "text": lambda: render.drift_text(result, name, comparison),
-        "json": lambda: render.drift_json(result, name, comparison, run_id),
+        "text": lambda: render.drift_text(result, name, comparison, reading),
+        "json": lambda: render.drift_json(result, name, comparison, run_id, reading),
         "junit": lambda: render.drift_junit(result, name),
         "html": lambda: render.drift_html(
             result, name, [c.code for c in session.inventory.companies], _runs(session), run_id

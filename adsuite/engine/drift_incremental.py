@@ -18,6 +18,10 @@ Why the merge gives exactly what a new search would (docs/drift.md has the long 
   deleted objects are among the changed (Show Deleted) and simply not found again.
 - The mark is read before anything else, so a change made during a read is read again
   next time, never missed.
+
+A snapshot is used only if the journal vouches for it: the latest drift run that wrote
+its file journaled the same SHA-256 (drift_snapshot.distrust); otherwise the read is full
+and :attr:`SnapshotReader.warning` says why.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from adsuite.connectors.ldap import Directory
@@ -37,6 +42,9 @@ from adsuite.formats import extended_dn as ext
 from adsuite.formats.ldap_query import Entry, Query, or_filter
 
 log = logging.getLogger(__name__)
+
+# the journal's word on a snapshot file (Journal.snapshot_writer): (run id, what it wrote)
+Vouched = Callable[[str], tuple[str, dict[str, Any]] | None]
 
 PER_FILTER = 500
 MOVED_IN_CHECKS = 64  # more changed objects of unknown origin in a read scope: read fully
@@ -174,12 +182,19 @@ class SnapshotReader:
         self.searched = 0  # searches sent to the DC for eligible queries
         self.merged = 0  # eligible queries answered from the snapshot and the changes
         self.fresh: list[Stored] = []  # entries this run read from the DC
+        self.warning: str | None = None  # the snapshot found is not the one journaled
+        self.vouched_by: str | None = None  # the run that journaled the snapshot used
+        self.written: dict[str, Any] | None = None  # the snapshot this run wrote, to journal
 
-    def start(self, *, full: bool, max_age_hours: float, now: float | None = None) -> None:
+    def start(
+        self, *, full: bool, max_age_hours: float, vouched: Vouched, now: float | None = None
+    ) -> None:
         started = time.time() if now is None else now
         self.live, self.ncs, self.schema_nc = live_dc(self.directory)
-        old = snap.load(self.path)
-        self.reason = snap.decide(old, self.live, started, full=full, max_age_hours=max_age_hours)
+        old = None if full else self._trusted(vouched)
+        self.reason = self.warning or snap.decide(
+            old, self.live, started, full=full, max_age_hours=max_age_hours
+        )
         if self.reason is None and old is not None:
             self.reason = self._changes_since(old)
         if self.reason is None and old is not None:
@@ -190,6 +205,22 @@ class SnapshotReader:
         log.info("drift read: %s", self.reason or f"incremental from USN {self.live.usn}")
         self.directory.reader = self.search
 
+    def _trusted(self, vouched: Vouched) -> Snapshot | None:
+        """The snapshot file, if the journal vouches for it; sets :attr:`warning` if a
+        file is there that it does not vouch for. Its digest is checked before it is
+        unmarshalled."""
+        raw = snap.read(self.path)
+        if raw is None:
+            return None
+        said = vouched(self.path.name)
+        record = snap.journaled(*said) if said is not None else None
+        self.warning = snap.distrust(raw, record, self.live.url)
+        if self.warning is not None or record is None:
+            log.info("drift snapshot %s: %s", self.path.name, self.warning)  # the CLI warns
+            return None
+        self.vouched_by = record.run_id
+        return snap.load(raw, record.sha256)
+
     def summary(self) -> dict[str, Any]:
         """What the journal keeps of how this drift read the directory."""
         out: dict[str, Any] = {"read": "incremental" if self.old else "full"}
@@ -198,8 +229,14 @@ class SnapshotReader:
         out["changed_objects"] = len(self.changed) if self.old else None
         out["queries_merged"] = self.merged
         out["searches"] = self.searched
+        full_at = datetime.fromtimestamp(self.full_at, UTC)
+        out["full_read_at"] = full_at.isoformat(timespec="seconds")
+        if self.old:
+            out["snapshot_from"] = self.vouched_by
         if self.reason:
             out["full_because"] = self.reason
+        if self.written is not None:
+            out["snapshot"] = self.written
         return out
 
     def _changes_since(self, old: Snapshot) -> str | None:
@@ -305,7 +342,10 @@ class SnapshotReader:
             return  # the stored snapshot still holds: from its mark nothing has changed
         keep = Snapshot(self.live, self.full_at, self.schema, dict(self.results))
         keep.ancestors = self._ancestors(keep)
-        snap.save(self.path, keep)
+        sha256 = snap.save(self.path, keep)
+        if sha256 is not None:  # journaled with the run: what the next drift checks
+            self.written = {"file": self.path.name, "sha256": sha256,
+                            "usn_mark": self.live.usn, "dc": self.live.url}  # fmt: skip
 
     def _ancestors(self, keep: Snapshot) -> dict[bytes, tuple[str, str]]:
         """The containers above every stored entry: GUID -> (DN key, digest of the

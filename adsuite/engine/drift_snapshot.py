@@ -8,18 +8,23 @@ containers above the stored entries (DN and a digest of their security descripto
 Nothing secret is stored: eligible queries read no confidential, constructed or
 password attribute (drift_incremental.eligible).
 
-Stored as :mod:`marshal` data (a 10,000-user snapshot loads in a fraction of the time
-JSON takes; marshal builds values, it never runs code, and never pickle), 0600 in a
-0700 folder under the cache dir, keyed by the DC's URL, the bind identity, the domain
-and adsuite's code; a file that is not the user's own and private is not read, and
-every loaded value's type is checked. A missing, foreign or malformed file is no
-snapshot, never an error.
+Stored as :mod:`marshal` data (docs/drift.md: it loads several times faster than JSON;
+it builds values, never runs code; never pickle), 0600 in a 0700 folder under the
+cache dir, keyed by the DC's URL, the bind identity, the domain and adsuite's code.
+The file mode keeps other users out; it does not make the file trustworthy: whoever
+can write it could make a drift see the declared state instead of the DC's. What does
+is the journal: the drift run that writes a snapshot journals its SHA-256
+(:func:`save` returns it), and :func:`load` unmarshals only bytes whose digest is the
+one the journal holds for that file (:func:`distrust` says why not), checked before
+anything is unmarshalled. A missing, foreign or malformed file is no snapshot, never an
+error; every loaded value's type is checked.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import logging
 import marshal
@@ -65,6 +70,16 @@ class Stored:
     guid: bytes
     entry: Entry
     refs: frozenset[bytes] = frozenset()
+
+
+@dataclass(frozen=True)
+class Journaled:
+    """What the journal says of a snapshot file: the latest drift run that wrote it."""
+
+    run_id: str
+    sha256: str
+    dc: str  # the DC's URL
+    usn_mark: int
 
 
 @dataclass
@@ -117,7 +132,45 @@ def _query(doc: dict[str, Any]) -> Query:
     return Query(**{**doc, "attributes": tuple(doc["attributes"])})
 
 
-def save(path: Path, snapshot: Snapshot) -> None:
+def journaled(run_id: str, doc: dict[str, Any]) -> Journaled | None:
+    """The journal's record of a snapshot (``extra.reading.snapshot``), None if malformed."""
+    sha256, dc, mark = doc.get("sha256"), doc.get("dc"), doc.get("usn_mark")
+    if not isinstance(sha256, str) or not isinstance(dc, str) or not isinstance(mark, int):
+        return None
+    return Journaled(run_id, sha256, dc, mark)
+
+
+def digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def read(path: Path) -> bytes | None:
+    """The snapshot file's bytes, or None (missing, not this user's own, not private)."""
+    return read_private_bytes(path)
+
+
+MISMATCH = "the snapshot does not match the journal"
+
+
+def distrust(raw: bytes, journaled: Journaled | None, url: str) -> str | None:
+    """Why the snapshot *raw* (read from the file of the DC at *url*) is not the one the
+    journal's latest drift run wrote there, or None if it is."""
+    if journaled is None:
+        return f"{MISMATCH}: no drift run in this journal wrote it"
+    if journaled.dc != url:
+        return f"{MISMATCH}: run {journaled.run_id} wrote it for {journaled.dc}"
+    found = digest(raw)
+    if not hmac.compare_digest(found, journaled.sha256):
+        return (
+            f"{MISMATCH}: run {journaled.run_id} wrote SHA-256 {journaled.sha256[:12]}…, "
+            f"the file has {found[:12]}…"
+        )
+    return None
+
+
+def save(path: Path, snapshot: Snapshot) -> str | None:
+    """Write *snapshot*; the SHA-256 of what was written (for the journal), or None if
+    it could not be written."""
     doc = {
         "format": FORMAT,
         "dc": dataclasses.asdict(snapshot.dc),
@@ -130,12 +183,14 @@ def save(path: Path, snapshot: Snapshot) -> None:
         ],
         "ancestors": snapshot.ancestors,
     }  # fmt: skip
-    write_private(path, MAGIC + marshal.dumps(doc))
+    raw = MAGIC + marshal.dumps(doc)
+    return digest(raw) if write_private(path, raw) else None
 
 
-def load(path: Path) -> Snapshot | None:
-    raw = read_private_bytes(path)
-    if raw is None or not raw.startswith(MAGIC):
+def load(raw: bytes, journaled_sha256: str) -> Snapshot | None:
+    """The snapshot in *raw*, only if its SHA-256 is *journaled_sha256* (checked before
+    anything is unmarshalled): the one way a snapshot is loaded."""
+    if not hmac.compare_digest(digest(raw), journaled_sha256) or not raw.startswith(MAGIC):
         return None
     try:
         doc = marshal.loads(raw[len(MAGIC) :])
@@ -149,7 +204,7 @@ def load(path: Path) -> Snapshot | None:
             ancestors=_ancestors(doc["ancestors"]),
         )
     except (EOFError, KeyError, TypeError, ValueError) as error:
-        log.debug("drift snapshot %s ignored: %s", path, type(error).__name__)
+        log.debug("drift snapshot ignored: %s", type(error).__name__)
         return None
 
 

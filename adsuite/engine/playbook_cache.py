@@ -212,7 +212,8 @@ def read_private_bytes(path: Path) -> bytes | None:
             os.close(descriptor)
 
 
-def write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> bool:
+    """Write *data* to *path* 0600 (its folder 0700) atomically; whether it was written."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")  # 0600
@@ -225,3 +226,5 @@ def write_private(path: Path, data: bytes) -> None:
             raise
     except OSError as error:
         log.debug("playbook cache not written (%s): %s", path.parent, type(error).__name__)
+        return False
+    return True

@@ -210,7 +210,8 @@ class Session:
         """Let a drift run read through its snapshot of this DC (docs/drift.md)."""
         username = self.inventory.credentials[self.domain.credential].username
         reader = drift_incremental.SnapshotReader(conn.ldap, username, self.domain.base_dn)
-        reader.start(full=full, max_age_hours=max_age_hours)
+        with Journal.open(self.journal_path) as journal:  # it vouches for the snapshot
+            reader.start(full=full, max_age_hours=max_age_hours, vouched=journal.snapshot_writer)
         return reader
 
     def plan_for(

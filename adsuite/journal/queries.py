@@ -16,6 +16,7 @@ from typing import Any
 from adsuite.errors import JournalError
 from adsuite.journal.chain import GENESIS
 from adsuite.journal.records import (
+    KIND_RUN_START,
     OUTCOME_PENDING,
     STATUS_INCOMPLETE,
     STATUS_RUNNING,
@@ -23,6 +24,7 @@ from adsuite.journal.records import (
     ChangeRecord,
     RunRecord,
 )
+from adsuite.journal.seal import NO_MAC, entry_mac, same_mac
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,16 @@ LEFT JOIN entries AS o ON o.seq = (
       AND json_extract(x.body, '$.change_no') = json_extract(i.body, '$.change_no'))
 WHERE i.kind = 'change_intent' AND {where}
 ORDER BY i.seq
+"""
+
+# the partial expression index entries_drift_snapshot (schema.INDEXES) answers this
+_SNAPSHOT_WRITER = """
+SELECT e.seq, e.at, e.run_id, e.body, e.mac, p.mac
+FROM entries AS e LEFT JOIN entries AS p ON p.seq = e.seq - 1
+WHERE e.kind = 'run_start' AND json_extract(e.body, '$.extra.reading.snapshot.file') = ?
+  AND json_extract(e.body, '$.mode') = 'drift'
+ORDER BY e.seq DESC
+LIMIT 1
 """
 
 Row = tuple[Any, ...]
@@ -97,6 +109,25 @@ def fetch_takeovers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "SELECT seq, at, body FROM entries WHERE kind = 'lease_takeover' ORDER BY seq"
     )
     return [load_body(seq, body) | {"at": at} for seq, at, body in rows]
+
+
+def fetch_snapshot_writer(
+    conn: sqlite3.Connection, file: str, key: bytes | None
+) -> tuple[str, dict[str, Any]] | None:
+    """(run id, ``extra.reading.snapshot``) of the latest drift run that wrote the drift
+    snapshot *file*, or None. With the journal's MAC *key*, an entry whose MAC does not
+    hold is None too: a row forged without the key vouches for nothing."""
+    row = conn.execute(_SNAPSHOT_WRITER, (file,)).fetchone()
+    if row is None:
+        return None
+    seq, at, run_id, text, mac, prev_mac = row
+    if key is not None:
+        expected = entry_mac(key, prev_mac or NO_MAC, seq, at, run_id, KIND_RUN_START, text)
+        if not same_mac(expected, mac):
+            log.warning("journal entry %d: its MAC does not hold; it vouches for nothing", seq)
+            return None
+    snapshot = ((load_body(seq, text).get("extra") or {}).get("reading") or {}).get("snapshot")
+    return (str(run_id), dict(snapshot)) if isinstance(snapshot, dict) else None
 
 
 def fetch_run(conn: sqlite3.Connection, run_id: str) -> RunRecord:

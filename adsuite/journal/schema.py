@@ -17,6 +17,8 @@ Beside ``entries`` the file holds one side table, ``logon_events`` (the
 super-administrator accounts' logons, too many to chain one by one: each collection is a
 journaled change holding their digest; :mod:`adsuite.journal.logon_events`). Side tables
 are created, if missing, whenever a writer opens the file; they are append-only too.
+So are the indexes of :data:`INDEXES` (``entries_drift_snapshot``: the drift run that
+wrote a drift snapshot file, found with one indexed lookup, :mod:`adsuite.journal.queries`).
 """
 
 from __future__ import annotations
@@ -74,6 +76,12 @@ SIDE_TABLES = (
     BEGIN SELECT RAISE(ABORT, 'logon events are append-only: UPDATE refused'); END""",
     """CREATE TRIGGER IF NOT EXISTS logon_events_no_delete BEFORE DELETE ON logon_events
     BEGIN SELECT RAISE(ABORT, 'logon events are append-only: DELETE refused'); END""",
+)
+
+INDEXES = (
+    """CREATE INDEX IF NOT EXISTS entries_drift_snapshot
+    ON entries (json_extract(body, '$.extra.reading.snapshot.file'))
+    WHERE kind = 'run_start'""",
 )
 
 
@@ -176,7 +184,7 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
             _create_schema(conn)
         else:
             _check_version(conn, path, names)
-        for statement in SIDE_TABLES:
+        for statement in SIDE_TABLES + INDEXES:
             conn.execute(statement)
 
 

@@ -335,6 +335,12 @@ class Journal:
         with self._guard("read"):
             return queries.fetch_run(self._conn, run_id)
 
+    def snapshot_writer(self, file: str) -> tuple[str, dict[str, Any]] | None:
+        """(run id, ``extra.reading.snapshot``) of the latest drift run that wrote the
+        drift snapshot *file*; None if there is none or its entry's MAC does not hold."""
+        with self._guard("read"):
+            return queries.fetch_snapshot_writer(self._conn, file, self._mac_key(required=False))
+
     def changes(self, run_id: str) -> list[ChangeRecord]:
         """The changes of one run, in order; JournalError if the journal has no such run."""
         with self._guard("read"), transaction(self._conn, "BEGIN"):

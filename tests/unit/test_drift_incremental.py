@@ -142,11 +142,14 @@ def test_a_snapshot_round_trips_through_a_private_file(tmp_path: Path) -> None:
     kept = Snapshot(DC, NOW, SCHEMA, {query: [Stored(GUID, entry, frozenset({bytes(16)}))]})
     kept.ancestors = {GUID: (BASE.lower(), "00")}
     path = tmp_path / "drift" / "one.json"
-    snap.save(path, kept)
+    sha256 = snap.save(path, kept)
     assert os.stat(path).st_mode & 0o777 == 0o600
-    assert snap.load(path) == kept
+    raw = snap.read(path)
+    assert raw is not None and sha256 == snap.digest(raw)
+    assert snap.load(raw, sha256) == kept
     path.write_text("{not json", encoding="utf-8")
-    assert snap.load(path) is None
+    garbage = path.read_bytes()
+    assert snap.load(garbage, snap.digest(garbage)) is None
 
 
 def test_a_snapshot_whose_values_are_not_what_save_writes_is_no_snapshot(tmp_path: Path) -> None:
@@ -156,5 +159,5 @@ def test_a_snapshot_whose_values_are_not_what_save_writes_is_no_snapshot(tmp_pat
     snap.save(path, kept)
     doc = marshal.loads(path.read_bytes()[len(snap.MAGIC) :])
     doc["queries"][0][1][0] = (GUID, f"CN=u,{BASE}", {"description": ("text, not bytes",)}, ())
-    path.write_bytes(snap.MAGIC + marshal.dumps(doc))
-    assert snap.load(path) is None
+    raw = snap.MAGIC + marshal.dumps(doc)
+    assert snap.load(raw, snap.digest(raw)) is None  # even with its digest vouched for
