@@ -44,8 +44,6 @@ READ_CHUNK = 65536  # one credit per READ; GPT files are rarely larger
 WRITE_CHUNK = 65536
 SD_INFO = smb.OWNER_INFO | smb.GROUP_INFO | smb.DACL_INFO
 STATUS_END_OF_FILE = 0xC0000011
-_ENTRY = struct.Struct("<I52xII")  # NextEntryOffset, FileAttributes, FileNameLength
-_ATTR_DIRECTORY = 0x10
 
 
 @dataclass(frozen=True)
@@ -192,46 +190,12 @@ def set_descriptor(tree: Tree, path: str, descriptor: bytes) -> None:
     smb.set_security(tree, path, descriptor, SD_INFO)
 
 
-def _entries(listing: bytes) -> list[tuple[str, bool]]:
-    """(name, is folder) of a FileDirectoryInformation buffer, without . and .."""
-    found, position = [], 0
-    while listing:
-        following, attributes, length = _ENTRY.unpack_from(listing, position)
-        name = listing[position + 64 : position + 64 + length].decode("utf-16-le")
-        if name not in (".", ".."):
-            found.append((name, bool(attributes & _ATTR_DIRECTORY)))
-        if not following:
-            return found
-        position += following
-    return found
-
-
 def list_folder(tree: Tree, path: str) -> list[tuple[str, bool]] | None:
     """(name, is folder) of everything in *path*; None if the folder does not exist."""
-    opening = smb.create_request(path, smb.FILE_LIST_DIRECTORY | smb.SYNCHRONIZE)
-    opened, *_ = tree.compound([opening])
-    if opened.status in smb.NOT_FOUND:
+    found = smb_walk.list_entries(tree, path)
+    if found is None:
         return None
-    if not opened.ok:
-        raise smb.FileServerError(f"cannot list {tree.unc}\\{path}: {smb.words(opened.status)}")
-    file_id = opened.body[64:80]
-    found: list[tuple[str, bool]] = []
-    try:
-        while True:
-            request = smb_walk.query_directory_request()
-            request["file_id"] = file_id
-            (listed,) = tree.compound([request])
-            if listed.status == smb.STATUS_NO_MORE_FILES:
-                return found
-            if not listed.ok:
-                raise smb.FileServerError(
-                    f"cannot list {tree.unc}\\{path}: {smb.words(listed.status)}"
-                )
-            found += _entries(listed.buffer())
-    finally:
-        closing = smb.close_request()
-        closing["file_id"] = file_id
-        tree.compound([closing])
+    return [(name, bool(attributes & smb_walk.ATTR_DIRECTORY)) for name, attributes in found]
 
 
 def list_tree(tree: Tree, path: str) -> list[tuple[str, bool]] | None:

@@ -52,19 +52,28 @@ def query_directory_request() -> SMB2QueryDirectoryRequest:
     return request
 
 
-def subfolders(listing: bytes) -> list[str]:
-    """Folder names in a FileDirectoryInformation buffer (MS-FSCC 2.4.10), no . or .."""
-    names, position = [], 0
+def entries(listing: bytes) -> list[tuple[str, int]]:
+    """(name, FileAttributes) of a FileDirectoryInformation buffer (MS-FSCC 2.4.10), no . or .."""
+    found, position = [], 0
     while listing:
         following, attributes, length = _ENTRY.unpack_from(listing, position)
         name = listing[position + 64 : position + 64 + length].decode("utf-16-le")
-        is_folder = attributes & ATTR_DIRECTORY and not attributes & ATTR_REPARSE_POINT
-        if is_folder and name not in (".", ".."):
-            names.append(name)
+        if name not in (".", ".."):
+            found.append((name, attributes))
         if not following:
             break
         position += following
-    return names
+    return found
+
+
+def is_folder(attributes: int) -> bool:
+    """A folder a walk goes into: a directory, and not a reparse point (a link)."""
+    return bool(attributes & ATTR_DIRECTORY and not attributes & ATTR_REPARSE_POINT)
+
+
+def subfolders(listing: bytes) -> list[str]:
+    """Folder names in a FileDirectoryInformation buffer, no . or .. and no links."""
+    return [name for name, attributes in entries(listing) if is_folder(attributes)]
 
 
 def pipeline(
@@ -167,25 +176,35 @@ def _walk_handler(
 
 def list_folders(tree: Tree, path: str) -> list[str]:
     """The subfolders of one folder, however many listings that takes."""
-    opened, *_ = tree.compound(
-        [smb.create_request(path, smb.FILE_LIST_DIRECTORY | smb.SYNCHRONIZE)]
-    )
+    found = list_entries(tree, path)
+    if found is None:
+        raise smb.FileServerError(f"cannot list {tree.unc}\\{path}: it does not exist")
+    return [name for name, attributes in found if is_folder(attributes)]
+
+
+def list_entries(tree: Tree, path: str) -> list[tuple[str, int]] | None:
+    """(name, FileAttributes) of everything in *path*, however many listings that takes;
+    None if the folder does not exist."""
+    opening = smb.create_request(path, smb.FILE_LIST_DIRECTORY | smb.SYNCHRONIZE)
+    opened, *_ = tree.compound([opening])
+    if opened.status in smb.NOT_FOUND:
+        return None
     if not opened.ok:
         raise smb.FileServerError(f"cannot list {tree.unc}\\{path}: {smb.words(opened.status)}")
     file_id = opened.body[64:80]
-    names: list[str] = []
+    found: list[tuple[str, int]] = []
     try:
         while True:
             request = query_directory_request()
             request["file_id"] = file_id
             (listed,) = tree.compound([request])
             if listed.status == smb.STATUS_NO_MORE_FILES:
-                return names
+                return found
             if not listed.ok:
                 raise smb.FileServerError(
                     f"cannot list {tree.unc}\\{path}: {smb.words(listed.status)}"
                 )
-            names += subfolders(listed.buffer())
+            found += entries(listed.buffer())
     finally:
         closing = smb.close_request()
         closing["file_id"] = file_id
