@@ -120,7 +120,7 @@ class AccountKind:
         after = {"ou": want.ou, **{k: v for k, v in values.items() if v is not None}}
         write = LdapWrite("add", dn, attributes=add)
         created = Change(
-            self.name, Action.CREATE, dn, None, after, item.location, (write,), Expect(False)
+            self.name, Action.CREATE, dn, None, after, item.location, (write,), _ABSENT
         )
         if not later:
             return [created]
@@ -178,6 +178,9 @@ class AccountKind:
                 expect,
             )
         ]
+
+
+_ABSENT = Expect(False)  # frozen: every create shares one, not 3 empty dicts each
 
 
 def _dn(name: str, ou: str, ctx: PlanContext) -> str:
