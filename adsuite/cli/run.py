@@ -59,7 +59,7 @@ def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
             result = session.plan(conn, Bar())
         name = str(session.playbook.path)
         if fmt == "json":
-            emit_json(render.plan_doc(result, name, "plan"))
+            emit_json(render.plan_doc(result, name, "plan", stream=True))
         else:
             out.print(render.plan_text(result, name))
 
