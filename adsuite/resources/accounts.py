@@ -7,7 +7,7 @@ one round trip per object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,11 +93,17 @@ class AccountKind:
     def plan(
         self,
         desired: Sequence[Desired],
-        wants: Sequence[Want],
+        wants: Iterable[Want],
         ctx: PlanContext,
         create_attributes: Callable[[Want], dict[str, Any]],
+        names: Sequence[str] | None = None,
     ) -> list[Change]:
-        found = self.found([w.name for w in wants], ctx)
+        """Given the *names* the wants carry, *wants* may be a generator: one Want and its
+        values alive at a time, not 160,000 dicts of every field at once."""
+        if names is None:
+            wants = list(wants)
+            names = [w.name for w in wants]
+        found = self.found(names, ctx)
         changes: list[Change] = []
         for item, want in zip(desired, wants, strict=True):
             entry = found.get(want.name.lower())
@@ -114,6 +120,8 @@ class AccountKind:
         self, item: Desired, want: Want, ctx: PlanContext, create: Callable[[Want], dict[str, Any]]
     ) -> list[Change]:
         dn = _dn(self.cn_of(want.name), want.ou, ctx)
+        if ctx.names.get(want.name.lower()) == dn:
+            dn = ctx.names[want.name.lower()]  # the string declares made: one copy, not two
         later = ctx.deferred(want.values, self.dn_fields)
         values = {k: v for k, v in want.values.items() if k not in later}
         add = {**create(want), **attrs.add_attributes(values, self.table)}
