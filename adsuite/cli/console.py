@@ -20,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from adsuite.cli import json_stream
 from adsuite.errors import InputError
 
 out = Console(highlight=False, soft_wrap=True)
@@ -115,25 +116,19 @@ def json_text(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2)
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, indent=2)  # what json_text writes
-_CHUNKS_PER_WRITE = 65536
-
-
 def emit_json(doc: Mapping[str, Any], *, run_id: str | None = None) -> None:
     """Print *doc* as the command's one JSON object on stdout; with *run_id*, as the
     journal run the command started (``"run_id"`` first, so tools and people find it).
 
-    The text is written as it is encoded, a batch of pieces at a time: a plan of
-    200,000 changes is 85 MB of JSON, which ``json_text`` would hold whole, next to
-    its millions of pieces, before the first byte is written.
+    The text is what ``json_text`` gives, written as it is encoded, a batch of pieces at
+    a time (cli/json_stream.py): a plan of 200,000 changes is 85 MB of JSON. A list in
+    *doc* may be given as an iterator, written as a JSON array without being held whole.
     """
-    batch: list[str] = []
-    for chunk in _JSON.iterencode({"run_id": run_id, **doc} if run_id is not None else doc):
-        batch.append(chunk)
-        if len(batch) >= _CHUNKS_PER_WRITE:
-            click.echo("".join(batch), nl=False)
-            batch.clear()
-    click.echo("".join(batch))
+    json_stream.write(
+        {"run_id": run_id, **doc} if run_id is not None else doc,
+        lambda text: click.echo(text, nl=False),
+    )
+    click.echo("")
 
 
 def notice(text: str) -> None:

@@ -76,15 +76,19 @@ def plan_json(plan: Plan, playbook: str, mode: str) -> str:
     return json_text(plan_doc(plan, playbook, mode))
 
 
-def plan_doc(plan: Plan, playbook: str, mode: str) -> dict[str, Any]:
-    """A plan as JSON data: the shape `plan`, `apply`, `rollback` and `drift` share."""
+def plan_doc(plan: Plan, playbook: str, mode: str, *, stream: bool = False) -> dict[str, Any]:
+    """A plan as JSON data: the shape `plan`, `apply`, `rollback` and `drift` share.
+
+    With *stream*, ``changes`` is an iterator of their summaries, for ``emit_json``:
+    a 200,000-change plan's summaries are never all held at once."""
+    summaries = (c.summary() for c in plan.changes)
     return {
         "mode": mode,
         "playbook": playbook,
         "domain": plan.domain,
         "base_dn": plan.base_dn,
         "counts": plan.counts(),
-        "changes": [c.summary() for c in plan.changes],
+        "changes": summaries if stream else list(summaries),
         "notices": [
             {"kind": n.kind, "target": n.target, "severity": n.severity, "text": n.text}
             for n in plan.notices

@@ -26,6 +26,7 @@ from adsuite.cli.console import (
 )
 from adsuite.cli.handover import write_output
 from adsuite.engine import drift as driftlib
+from adsuite.engine import gc_pause
 from adsuite.engine.drift_snapshot import DEFAULT_MAX_AGE_HOURS
 from adsuite.engine.session import Session, previous_findings
 from adsuite.errors import EXIT_DRIFT, EXIT_ERROR, InputError
@@ -53,14 +54,15 @@ def plan(playbook: Path | None, inventory: Path | None, fmt: str) -> None:
     """Show what apply would change, and change nothing (a dry run).
 
     Exit status: 0 planned (changes or none), 1 error."""
-    session = _session(playbook, inventory)
-    with session.connect(write=False) as conn:
-        result = session.plan(conn, Bar())
-    name = str(session.playbook.path)
-    if fmt == "json":
-        emit_json(render.plan_doc(result, name, "plan"))
-    else:
-        out.print(render.plan_text(result, name))
+    with gc_pause.paused():  # a large plan is millions of objects, none of them cyclic
+        session = _session(playbook, inventory)
+        with session.connect(write=False) as conn:
+            result = session.plan(conn, Bar())
+        name = str(session.playbook.path)
+        if fmt == "json":
+            emit_json(render.plan_doc(result, name, "plan", stream=True))
+        else:
+            out.print(render.plan_text(result, name))
 
 
 @click.command()

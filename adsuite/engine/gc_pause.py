@@ -5,7 +5,8 @@ Loading a 200,000-task playbook and planning it allocate millions of small objec
 cycles. The collector's full passes scan every one of them again and again: about a
 third of such a load's time, for no garbage found. Within :func:`paused` it does not
 run; reference counting still frees everything as usual, and any cyclic garbage made
-meanwhile is collected by the first pass after it.
+meanwhile is collected by the first pass after it. ``adsuite plan`` pauses it for the
+whole command: the plan's change records and their JSON summaries are as many again.
 """
 
 from __future__ import annotations

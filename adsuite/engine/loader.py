@@ -25,7 +25,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Undefined
 from pydantic import BaseModel, ValidationError
 
-from adsuite.engine import gc_pause, playbook_cache, templating
+from adsuite.engine import gc_pause, playbook_cache, spec_sharing, templating
 from adsuite.engine.playbook import Play, Playbook, Task
 from adsuite.errors import InputError
 from adsuite.formats.yaml_source import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
@@ -183,6 +183,7 @@ class _Loader:
         self.root = Path.cwd()
         self._digests: dict[Path, str] = {}
         self._chain: list[tuple[Path, str]] = []  # (resolved, shown) of files being loaded
+        self.field_sets = spec_sharing.FieldSets()
 
     def digests(self) -> dict[Path, str]:
         """The sha256 of every file this load read, by resolved path."""
@@ -373,7 +374,7 @@ class _Loader:
         scope.doc.refuse_control_characters(path, rendered)
         model = self.kinds[kind]
         try:
-            return model.model_validate(rendered)
+            return self.field_sets.share(model.model_validate(rendered))
         except ValidationError as exc:
             raise validation_error(
                 scope.doc, exc, base=path, what=f"{kind} task", model=model, suffix=scope.suffix

@@ -129,8 +129,7 @@ def _order(change: Change) -> tuple[int, int, int, str]:
 def _depth_and_key(target: str) -> tuple[int, str]:
     """A DN by its RDNs; another target (a UNC path like \\\\fs1\\data\\HQ) by its parts."""
     if dnlib.looks_like_dn(target):
-        parts = dnlib.split(target)
-        return len(parts), dnlib.join(parts).lower()
+        return dnlib.depth(target), dnlib.key(target)
     return target.strip("\\").count("\\"), target.lower()
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 import adsuite
+from adsuite.engine import spec_sharing
 from adsuite.engine.playbook import Play, Playbook, Task
 from adsuite.runtime.inventory import Inventory
 from adsuite.source import Location
@@ -168,9 +169,17 @@ def _round_trips(playbook: Playbook, kinds: Mapping[str, type[BaseModel]]) -> bo
 
 def _playbook(path: Path, entry: dict[str, Any], kinds: Mapping[str, type[BaseModel]]) -> Playbook:
     plays = []
+    field_sets = spec_sharing.FieldSets()  # as the loader shares them
+    places: dict[tuple[str, int], Location] = {}  # a loop's tasks share their task's
     for play in entry["plays"]:
         tasks = tuple(
-            Task(kind, name, kinds[kind].model_validate(spec), Location(file, line), index)
+            Task(
+                kind,
+                name,
+                field_sets.share(kinds[kind].model_validate(spec)),
+                places.setdefault((file, line), Location(file, line)),
+                index,
+            )
             for kind, name, spec, file, line, index in play["tasks"]
         )
         location = Location(*play["location"])

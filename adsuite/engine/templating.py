@@ -27,6 +27,8 @@ from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from adsuite.engine import templating_direct
+
 log = logging.getLogger(__name__)
 
 MAX_RANGE = 10_000  # items one range() may give
@@ -45,6 +47,8 @@ class TemplateLimit(SecurityError):
 
 
 def _sized(value: Any) -> Any:
+    if type(value) is str and len(value) <= MAX_VALUE_CHARS:
+        return value  # most values: checked at once
     if isinstance(value, str | bytes | list | tuple | dict) and len(value) > MAX_VALUE_CHARS:
         raise TemplateLimit(f"a value of over {MAX_VALUE_CHARS} characters or items")
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
@@ -92,7 +96,7 @@ def _join(items: Iterable[Any], separator: str = "", attribute: Any = None) -> s
 
 
 def _bounded_concat(parts: list[Any]) -> str:
-    return str(_sized("".join(str(part) for part in parts)))
+    return str(_sized("".join(map(str, parts))))
 
 
 def _bounded_iter(items: Any) -> Iterator[Any]:
@@ -218,17 +222,35 @@ class Variables:
         self.merged: dict[str, Any] = {**ENV.globals, **context}
 
 
+@functools.lru_cache(maxsize=512)
+def _direct(text: str) -> templating_direct.Direct | None:
+    return templating_direct.compile_direct(ENV, text)
+
+
 def render(text: str, context: Mapping[str, Any] | Variables) -> Any:
-    """Render ``text`` with a fresh step budget; the result's size is checked too."""
+    """Render ``text`` with a fresh step budget; the result's size is checked too.
+
+    A simple template is evaluated directly (engine/templating_direct.py), jinja2's
+    runtime only where that cannot give the same value (or to word an error).
+    """
     variables = context if isinstance(context, Variables) else Variables(context)
+    direct = _direct(text)
+    if direct is not None:
+        try:
+            return _finished(concat(direct(variables.merged)))
+        except Exception:  # jinja2 renders it again, and words any error
+            pass
     token = _steps.set([0])
     try:
-        result = _render(compile_template(text), variables)
-        if isinstance(result, Iterator):  # e.g. `product(...)` without `| list`
-            return _sized(list(itertools.islice(result, MAX_VALUE_CHARS + 1)))
-        return _sized(result)
+        return _finished(_render(compile_template(text), variables))
     finally:
         _steps.reset(token)
+
+
+def _finished(result: Any) -> Any:
+    if isinstance(result, Iterator):  # e.g. `product(...)` without `| list`
+        return _sized(list(itertools.islice(result, MAX_VALUE_CHARS + 1)))
+    return _sized(result)
 
 
 def _render(template: Template, variables: Variables) -> Any:

@@ -27,6 +27,10 @@ _VALUE_CHAR = r'[^,=+"\\<>;\x00-\x1f]'
 _VALUE_LAST = r'[^ ,=+"\\<>;\x00-\x1f]'
 _PLAIN_RDN = rf" *[A-Za-z][A-Za-z0-9-]* *= *{_VALUE_FIRST}(?:{_VALUE_CHAR}*{_VALUE_LAST})? *"
 _PLAIN_DN = re.compile(rf"{_PLAIN_RDN}(?:,{_PLAIN_RDN})*\Z")
+# a plain DN already in canonical spelling (upper-case types, no spaces around , and =),
+# as join writes it: split, normalize, depth and rdn_value need not parse it
+_NORMAL_RDN = rf"[A-Z][A-Z0-9-]*={_VALUE_FIRST}(?:{_VALUE_CHAR}*{_VALUE_LAST})?"
+_NORMAL_DN = re.compile(rf"{_NORMAL_RDN}(?:,{_NORMAL_RDN})*\Z")
 
 
 _NEEDS_ESCAPE = re.compile(r'[,+"\\<>;=\x00]|^[ #]| $')
@@ -89,6 +93,8 @@ def join(parts: list[tuple[str, str]]) -> str:
 @functools.lru_cache(maxsize=65536)
 def normalize(dn: str) -> str:
     """Canonical spelling: upper-case types, no spaces around separators."""
+    if _NORMAL_DN.match(dn):
+        return dn  # a 200,000-object plan normalizes as many DNs that join wrote
     return join(split(dn))
 
 
@@ -102,6 +108,8 @@ def key(dn: str) -> str:
 def looks_like_dn(text: str) -> bool:
     if not _DN_START.match(text):
         return False
+    if _NORMAL_DN.match(text):
+        return True
     try:
         split(text)
     except ValueError:
@@ -119,10 +127,14 @@ def parent(dn: str) -> str:
 
 
 def rdn_value(dn: str) -> str:
+    if _NORMAL_DN.match(dn):
+        return dn.partition(",")[0].partition("=")[2]
     return split(dn)[0][1]
 
 
 def depth(dn: str) -> int:
+    if _NORMAL_DN.match(dn):
+        return dn.count(",") + 1
     return len(split(dn))
 
 

@@ -83,8 +83,8 @@ def add_attributes(values: Mapping[str, Any], table: Sequence[Attr]) -> dict[str
     by_field = {attr.field: attr for attr in table}
     out: dict[str, Any] = {}
     for name, value in values.items():
-        if name in by_field and ldap_values(value):
-            out[by_field[name].ldap] = ldap_values(value)
+        if name in by_field and (found := ldap_values(value)):
+            out[by_field[name].ldap] = found
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,14 +35,17 @@ class SecretRef:
     generate: bool = False
 
 
+_NONE: Mapping[str, Any] = MappingProxyType({})  # one read-only empty mapping, not one dict each
+
+
 @dataclass(frozen=True, slots=True)
 class LdapWrite:
     """One directory write. ``changes`` maps attribute → (op, values) for modify."""
 
     op: str  # add | modify | delete | move
     dn: str
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    changes: Mapping[str, tuple[str, Sequence[Any]]] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=lambda: _NONE)
+    changes: Mapping[str, tuple[str, Sequence[Any]]] = field(default_factory=lambda: _NONE)
     sd_flags: int | None = None
     new_parent: str | None = None
     sd_edit: Callable[[bytes], bytes] | None = None  # op "sd_edit": read, edit, write back
@@ -56,10 +60,10 @@ class Expect:
     """
 
     exists: bool | None  # None: created earlier in the same run, not checked
-    raw: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
+    raw: Mapping[str, tuple[bytes, ...]] = field(default_factory=lambda: _NONE)
     sd_flags: int | None = None
-    has_dns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    lacks_dns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    has_dns: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _NONE)
+    lacks_dns: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _NONE)
 
 
 @dataclass(frozen=True, slots=True)

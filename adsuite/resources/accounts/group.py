@@ -135,7 +135,9 @@ def create_attributes(want: accounts.Want) -> dict[str, Any]:
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    return ACCOUNTS.plan(desired, [_want(d, ctx) for d in desired], ctx, create_attributes)
+    wants = (_want(d, ctx) for d in desired)
+    names = [_spec(d).name for d in desired]  # as _want names them
+    return ACCOUNTS.plan(desired, wants, ctx, create_attributes, names)
 
 
 def identity(spec: Spec) -> str:

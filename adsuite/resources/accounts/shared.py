@@ -7,7 +7,7 @@ one round trip per object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,11 +93,17 @@ class AccountKind:
     def plan(
         self,
         desired: Sequence[Desired],
-        wants: Sequence[Want],
+        wants: Iterable[Want],
         ctx: PlanContext,
         create_attributes: Callable[[Want], dict[str, Any]],
+        names: Sequence[str] | None = None,
     ) -> list[Change]:
-        found = self.found([w.name for w in wants], ctx)
+        """Given the *names* the wants carry, *wants* may be a generator: one Want and its
+        values alive at a time, not 160,000 dicts of every field at once."""
+        if names is None:
+            wants = list(wants)
+            names = [w.name for w in wants]
+        found = self.found(names, ctx)
         changes: list[Change] = []
         for item, want in zip(desired, wants, strict=True):
             entry = found.get(want.name.lower())
@@ -114,13 +120,15 @@ class AccountKind:
         self, item: Desired, want: Want, ctx: PlanContext, create: Callable[[Want], dict[str, Any]]
     ) -> list[Change]:
         dn = _dn(self.cn_of(want.name), want.ou, ctx)
+        if ctx.names.get(want.name.lower()) == dn:
+            dn = ctx.names[want.name.lower()]  # the string declares made: one copy, not two
         later = ctx.deferred(want.values, self.dn_fields)
         values = {k: v for k, v in want.values.items() if k not in later}
         add = {**create(want), **attrs.add_attributes(values, self.table)}
         after = {"ou": want.ou, **{k: v for k, v in values.items() if v is not None}}
         write = LdapWrite("add", dn, attributes=add)
         created = Change(
-            self.name, Action.CREATE, dn, None, after, item.location, (write,), Expect(False)
+            self.name, Action.CREATE, dn, None, after, item.location, (write,), _ABSENT
         )
         if not later:
             return [created]
@@ -178,6 +186,9 @@ class AccountKind:
                 expect,
             )
         ]
+
+
+_ABSENT = Expect(False)  # frozen: every create shares one, not 3 empty dicts each
 
 
 def _dn(name: str, ou: str, ctx: PlanContext) -> str:

@@ -164,7 +164,9 @@ def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
             out["userPrincipalName"] = [default_upn(spec.name, ctx.realm)]
         return out
 
-    changes = ACCOUNTS.plan(desired, [_want(d, ctx) for d in desired], ctx, create)
+    wants = (_want(d, ctx) for d in desired)
+    names = [_spec(d).name for d in desired]  # as _want names them
+    changes = ACCOUNTS.plan(desired, wants, ctx, create, names)
     return [_with_password_note(c, specs, ctx.realm) for c in changes]
 
 

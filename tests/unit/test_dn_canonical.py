@@ -1,0 +1,55 @@
+"""A DN already in canonical spelling is not parsed, and gets the parser's answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from adsuite.formats import dn as dnlib
+
+DNS = [
+    "CN=b0u1,OU=Unit1,OU=BigPlay,DC=group,DC=example,DC=com",  # canonical
+    "CN=Jane Doe,OU=Users,DC=group,DC=example,DC=com",
+    "CN=a#b,OU=x-y,DC=com",
+    "OU=Ünïcode,DC=com",
+    "cn=lower,dc=com",  # lower-case types
+    "CN = spaced , DC = com",
+    "CN=Doe\\, Jane,DC=com",  # escapes
+    "CN=\\#hash,DC=com",
+    "CN=a+SN=b,DC=com",  # multi-valued RDN
+    "DC=com",
+    "UID=x,DC=com",
+]
+
+
+def _parsed(dn: str) -> tuple[str, int, str, bool]:
+    """What the general parser says (the path before the canonical shortcut)."""
+    parts = list(dnlib._split.__wrapped__(dn))
+    return dnlib.join(parts), len(parts), parts[0][1], True
+
+
+@pytest.mark.parametrize("dn", DNS)
+def test_canonical_shortcut_gives_the_parsers_answers(dn: str) -> None:
+    got = (dnlib.normalize(dn), dnlib.depth(dn), dnlib.rdn_value(dn), dnlib.looks_like_dn(dn))
+    assert got == _parsed(dn)
+    assert dnlib.key(dn) == _parsed(dn)[0].lower()
+
+
+def test_only_canonical_dns_take_the_shortcut() -> None:
+    canonical = [dn for dn in DNS if dnlib._NORMAL_DN.match(dn)]
+    assert canonical == [
+        "CN=b0u1,OU=Unit1,OU=BigPlay,DC=group,DC=example,DC=com",
+        "CN=Jane Doe,OU=Users,DC=group,DC=example,DC=com",
+        "CN=a#b,OU=x-y,DC=com",
+        "OU=Ünïcode,DC=com",
+        "DC=com",
+        "UID=x,DC=com",
+    ]
+    assert all(dnlib.normalize(dn) is dn for dn in canonical)
+
+
+def test_not_a_dn_is_still_refused() -> None:
+    assert not dnlib.looks_like_dn("HQ/Users")
+    for malformed in ("CN=a,,DC=com", 'CN="quoted",DC=com', "CN=trailing\\ ,DC=com"):
+        assert not dnlib.looks_like_dn(malformed)
+        with pytest.raises(ValueError):
+            dnlib.normalize(malformed)
