@@ -85,6 +85,13 @@ def groups_on_the_dc(directory: Directory, top: str) -> set[str]:
     return {entry.dn.lower() for entry in found}
 
 
+@pytest.fixture()
+def lab_env(lab_env: Lab, tmp_path: Path) -> Lab:
+    """A journal of this test's own: the kill leaves pending intents, which every later
+    writing run on a shared journal would (rightly) warn about on its stderr."""
+    return Lab(lab_env.status, lab_env.inventory, tmp_path / "journal.sqlite")
+
+
 def test_adsuite_killed_mid_batch_leaves_every_object_on_the_dc_journaled(
     lab_env: Lab,
     directory: Directory,

@@ -39,6 +39,16 @@ def inventory_as(lab_env: Lab, folder: Path, account: str | None) -> Path:
     return path
 
 
+def domain_admin_part() -> str:
+    """group_domain.yml's tasks a Domain Admin applies: the Role Groups OU, the IT
+    administrators' groups in it and the company roots (the rest is the service account's)."""
+    data = yaml.safe_load((REPO / "playbooks/group_domain.yml").read_text(encoding="utf-8"))
+    keep = ("Role groups", "IT administrators group", "Company root OU")
+    data["tasks"] = [t for t in data["tasks"] if str(t["name"]).startswith(keep)]
+    assert len(data["tasks"]) == len(keep)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
 def teardown_playbook(account: str, companies: list[str]) -> str:
     lines = ["tasks:"]
     for target in [*companies, *CONTAINERS]:
@@ -71,6 +81,11 @@ def service_account(
     playbook = write_playbook(text.replace("  account: svc-adsuite\n", f"  account: {account}\n"))
     applied = cli("apply", str(playbook), "-i", str(lab_env.inventory), "--yes", env=env)
     assert applied.code == 0, applied.err + applied.out
+    # what only a Domain Admin creates (service-account.yml says so): the role groups and
+    # the company roots at the domain root — made here, not left to an earlier test
+    admin_part = write_playbook(domain_admin_part(), "domain-admin-part.yml")
+    made = cli("apply", str(admin_part), "-i", str(lab_env.inventory), "--yes")
+    assert made.code == 0, made.err + made.out
     env["ADSUITE_CRED_SVC"] = env["ADSUITE_CRED_SVC_ADSUITE"]  # the bind credential "svc"
     try:
         yield account, env
