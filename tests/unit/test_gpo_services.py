@@ -141,7 +141,7 @@ def test_an_explicit_automatic_appidsvc_does_not_warn(caplog: pytest.LogCaptureF
     ("services", "message"),
     [
         ({"App IDSvc": "automatic"}, "not 1 to 256"),
-        ({"AppIDSvc": "auto"}, "automatic"),
+        ({"AppIDSvc": "auto"}, "startup .auto. is not automatic, manual or disabled"),
         ({"AppIDSvc": {"startup": "automatic", "sddl": "D:(Q;;;)"}}, "SDDL"),
         ({"AppIDSvc": {"startup": "automatic", "sdl": SDDL}}, "sdl"),
         ({"AppIDSvc": "automatic", "appidsvc": "manual"}, "twice"),
@@ -217,3 +217,19 @@ def test_rollback_images_carry_the_services() -> None:
     }
     restored = MachineHalf.model_validate(whole)  # the image is a valid spec again
     assert restored.security and restored.security.services
+
+
+def test_an_unreadable_line_is_dropped_because_clients_stop_reading_the_section_at_it() -> None:
+    edited = _edited('"Spooler",4,', '"Spooler",9,')
+    diff, want = _plan({"applocker": APPLOCKER}, edited)
+    label = "Machine: [Service General Setting] unreadable lines (clients stop there)"
+    assert (diff.before, diff.after) == ({label: "1"}, {label: "0"})
+    assert want.services == {"AppIDSvc": ServiceSetting(2)}
+
+
+def test_a_second_line_for_a_declared_service_is_drift_and_removed() -> None:
+    edited = _edited('"Spooler",4,', '"appidsvc",3,""\r\n"Spooler",4,')
+    diff, want = _plan({"applocker": APPLOCKER}, edited)
+    assert diff.before == {"Machine: service AppIDSvc startup": "automatic and manual"}
+    assert diff.after == {"Machine: service AppIDSvc startup": "automatic"}
+    assert serialize_gpttmpl(want) == WINDOWS_LAYOUT

@@ -48,22 +48,39 @@ def same(a: ServiceSetting, b: ServiceSetting) -> bool:
         return False
 
 
+def _entries(template: GptTmpl | None) -> list[tuple[str, ServiceSetting] | None]:
+    """Each line of the section parsed, None for a line clients cannot read."""
+    section = template.section(SERVICE_GENERAL_SETTING) if template else None
+    out: list[tuple[str, ServiceSetting] | None] = []
+    for line in section.lines if section else ():
+        try:
+            out.append(parse_service_line(line))
+        except InputError:
+            out.append(None)
+    return out
+
+
 def render(template: GptTmpl, declared: Mapping[str, Declared | None] | None) -> GptTmpl:
-    """*template* with each declared service's line as declared (null: no line)."""
+    """*template* with each declared service's line as declared (null: no line).
+
+    A line clients cannot read is dropped: MS-GPSB (client processing of 2.2.8) has it stop
+    processing the whole section at it, the declared services included. So is a second
+    line for a declared service."""
     if not declared:
         return template
     wanted = {n.casefold(): (n, None if d is None else setting(d)) for n, d in declared.items()}
     current = template.section(SERVICE_GENERAL_SETTING)
-    lines = []
-    for line in current.lines if current else ():
-        name, have = parse_service_line(line)
-        name_want = wanted.pop(name.casefold(), None)
-        if name_want is None:
+    lines, done = [], set()
+    for line, parsed in zip(current.lines if current else (), _entries(template), strict=True):
+        if parsed is None or parsed[0].casefold() in done:
+            continue
+        name, want = wanted.get(parsed[0].casefold(), (None, None))
+        if name is None:
             lines.append(line)
-        elif name_want[1] is not None:
-            keep = same(have, name_want[1])
-            lines.append(line if keep else _line(name_want[0], name_want[1]))
-    lines += [_line(n, want) for n, want in wanted.values() if want is not None]
+        elif want is not None:
+            lines.append(line if same(parsed[1], want) else _line(name, want))
+        done.add(parsed[0].casefold())
+    lines += [_line(n, w) for k, (n, w) in wanted.items() if w is not None and k not in done]
     if not lines:
         return template.without_section(SERVICE_GENERAL_SETTING)
     return template.with_section(InfSection(SERVICE_GENERAL_SETTING, tuple(lines)))
@@ -81,23 +98,25 @@ def words(value: ServiceSetting | None) -> str:
 
 
 def word(diff: Diff, have: GptTmpl | None, declared: Mapping[str, Declared | None]) -> None:
-    """Each declared service whose line differs, in words."""
-    found = {n.casefold(): s for n, s in _services(have).items()}
+    """Each declared service whose line differs, in words; unreadable lines counted."""
+    entries = _entries(have)
+    found: dict[str, list[ServiceSetting]] = {}
+    for entry in entries:
+        if entry is not None:
+            found.setdefault(entry[0].casefold(), []).append(entry[1])
     for name, decl in declared.items():
-        was, will = found.get(name.casefold()), None if decl is None else setting(decl)
-        if was is not None and will is not None and same(was, will):
+        was, will = found.get(name.casefold(), []), None if decl is None else setting(decl)
+        if len(was) == 1 and will is not None and same(was[0], will):
             continue
-        diff.differs(f"Machine: service {name} startup", words(was), words(will))
-
-
-def _services(template: GptTmpl | None) -> dict[str, ServiceSetting]:
-    if template is None or template.section(SERVICE_GENERAL_SETTING) is None:
-        return {}
-    try:
-        return template.services
-    except InputError as error:
-        log.warning("unreadable [%s]: %s", SERVICE_GENERAL_SETTING, error)
-        return {}
+        said = " and ".join(words(w) for w in was) or NOT_SET
+        diff.differs(f"Machine: service {name} startup", said, words(will))
+    unreadable = entries.count(None)
+    if unreadable:
+        diff.differs(
+            f"Machine: [{SERVICE_GENERAL_SETTING}] unreadable lines (clients stop there)",
+            str(unreadable),
+            "0",
+        )
 
 
 def as_declared(value: ServiceSetting) -> object:

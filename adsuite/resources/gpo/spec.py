@@ -140,6 +140,16 @@ class SecuritySettings(_Model):
     application_log: Mapping[str, int | None] | None = None  # [Application Log]
     services: Mapping[str, gpo_services.Declared | None] | None = None  # System Services
 
+    @field_validator("services", mode="before")
+    @classmethod
+    def _startup_words(cls, value: Any) -> Any:
+        for name, given in value.items() if isinstance(value, Mapping) else ():
+            if isinstance(given, str) and given not in gpo_services.STARTUP:
+                raise ValueError(
+                    f"service {name} startup {given!r} is not automatic, manual or disabled"
+                )
+        return value
+
     @field_validator("services")
     @classmethod
     def _service_names(
