@@ -9,7 +9,11 @@ Samba wrote serializes back byte for byte; only blank lines are dropped, because
 Typed views read the sections the GPO engine manages (:mod:`adsuite.formats.gpttmpl_sections`
 builds them): ``system_access`` and ``event_audit`` (``key = number``), ``privilege_rights``
 (``SeRight = *S-1-...,*S-1-...``), ``group_membership`` (``*S-1-5-32-544__Members = ...``,
-``__Memberof``) and ``registry_values`` (``MACHINE\\path\\name=type,data``).
+``__Memberof``), ``registry_values`` (``MACHINE\\path\\name=type,data``) and ``services``
+(``[Service General Setting]``, MS-GPSB 2.2.8: ``"AppIDSvc",2,""`` — service name, startup
+mode 2 automatic / 3 manual / 4 disabled, security descriptor as SDDL or ``""`` for none;
+name and SDDL may be quoted or not, as the grammar allows, and are written quoted as
+Windows and Samba write them).
 
 Written files put ``[Unicode]`` and ``[Version]`` first and then the sections in Samba's
 order (the MS-GPSB 2.2 grammar also puts the two preambles first; Windows itself writes
@@ -39,6 +43,7 @@ GROUP_MEMBERSHIP = "Group Membership"
 SYSTEM_LOG = "System Log"
 SECURITY_LOG = "Security Log"
 APPLICATION_LOG = "Application Log"
+SERVICE_GENERAL_SETTING = "Service General Setting"
 
 SECTION_ORDER: tuple[str, ...] = (
     UNICODE,
@@ -51,7 +56,7 @@ SECTION_ORDER: tuple[str, ...] = (
     EVENT_AUDIT,
     REGISTRY_VALUES,
     PRIVILEGE_RIGHTS,
-    "Service General Setting",
+    SERVICE_GENERAL_SETTING,
     "Registry Keys",
     "File Security",
     GROUP_MEMBERSHIP,
@@ -61,6 +66,13 @@ SECTION_ORDER: tuple[str, ...] = (
 _HEADER = re.compile(r"\[(?P<name>[^\[\]]*)\]")
 _REGISTRY_VALUE = re.compile(r"(?P<path>.+?)=(?P<type>\d+),(?P<data>.*)\Z", re.S)
 _NUMBER = re.compile(r"-?\d+\Z")
+_SERVICE = re.compile(
+    r'\s*(?:"(?P<qname>[^"]*)"|(?P<name>[^",]*?))\s*,\s*(?P<mode>\d+)\s*,'
+    r'\s*(?:"(?P<qsddl>[^"]*)"|(?P<sddl>[^"]*?))\s*\Z'
+)
+SERVICE_NAME = re.compile(r"[A-Za-z0-9!#-+\-.:-@\[\]-`{-~]{1,256}\Z")
+"""MS-GPSB 2.2.8 ServiceName: 1 to 256 IdCharacters (no space, quote, comma, / or \\)."""
+STARTUP_MODES = (2, 3, 4)
 
 
 def _rank(name: str) -> int:
@@ -130,6 +142,39 @@ class RegistryValue:
 
     type: int
     data: int | str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServiceSetting:
+    """A ``[Service General Setting]`` entry: startup mode (2, 3, 4) and SDDL (``""``: none)."""
+
+    startup: int
+    sddl: str = ""
+
+
+def parse_service_line(line: str) -> tuple[str, ServiceSetting]:
+    """``"AppIDSvc",2,"D:AR(...)"`` (quotes optional) -> name and setting."""
+    match = _SERVICE.fullmatch(line)
+    name = match["qname"] if match and match["qname"] is not None else match and match["name"]
+    if match is None or not name or not SERVICE_NAME.match(name):
+        raise InputError(f"[{SERVICE_GENERAL_SETTING}] line {line!r} is not 'name,mode,sddl'")
+    if int(match["mode"]) not in STARTUP_MODES:
+        raise InputError(
+            f"[{SERVICE_GENERAL_SETTING}] {name} startup mode {match['mode']} is not 2, 3 or 4"
+        )
+    sddl = match["qsddl"] if match["qsddl"] is not None else match["sddl"]
+    return name, ServiceSetting(int(match["mode"]), sddl.strip())
+
+
+def service_line(name: str, setting: ServiceSetting) -> str:
+    """The line Windows and Samba write: ``"name",mode,"sddl"``."""
+    if not SERVICE_NAME.match(name):
+        raise InputError(f"service name {name!r} is not 1 to 256 letters, digits or symbols")
+    if setting.startup not in STARTUP_MODES:
+        raise InputError(f"service {name} startup mode {setting.startup!r} is not 2, 3 or 4")
+    if any(c in setting.sddl for c in '"\r\n'):
+        raise InputError(f"service {name} SDDL holds a quote or a line break")
+    return f'"{name}",{setting.startup},"{setting.sddl}"'
 
 
 @dataclass(frozen=True)
@@ -222,6 +267,18 @@ class GptTmpl:
             if match["path"].casefold() in (p.casefold() for p in result):
                 raise InputError(f"[{REGISTRY_VALUES}] sets {match['path']!r} twice")
             result[match["path"]] = registry_value_from_text(int(match["type"]), match["data"])
+        return result
+
+    @property
+    def services(self) -> dict[str, ServiceSetting]:
+        """``[Service General Setting]`` by service name (as written)."""
+        section = self.section(SERVICE_GENERAL_SETTING)
+        result: dict[str, ServiceSetting] = {}
+        for line in section.lines if section else ():
+            name, setting = parse_service_line(line)
+            if name.casefold() in (n.casefold() for n in result):
+                raise InputError(f"[{SERVICE_GENERAL_SETTING}] sets {name!r} twice")
+            result[name] = setting
         return result
 
 

@@ -26,14 +26,17 @@ from adsuite.formats.gpttmpl_inf import (
     PRIVILEGE_RIGHTS,
     REGISTRY_VALUES,
     SECURITY_LOG,
+    SERVICE_GENERAL_SETTING,
     SYSTEM_ACCESS,
     SYSTEM_LOG,
     GptTmpl,
     GroupMembership,
     InfSection,
     RegistryValue,
+    ServiceSetting,
     assemble,
     registry_value_to_text,
+    service_line,
 )
 from adsuite.formats.sid import normalize_sid
 
@@ -217,6 +220,14 @@ def registry_values_section(values: Mapping[str, RegistryValue]) -> InfSection:
     return InfSection(REGISTRY_VALUES, tuple(lines))
 
 
+def service_general_section(services: Mapping[str, ServiceSetting]) -> InfSection:
+    """``[Service General Setting]`` from ``{"AppIDSvc": ServiceSetting(2)}``, one line each."""
+    if len({name.casefold() for name in services}) != len(services):
+        raise InputError(f"[{SERVICE_GENERAL_SETTING}] names a service twice")
+    lines = tuple(service_line(name, setting) for name, setting in services.items())
+    return InfSection(SERVICE_GENERAL_SETTING, lines)
+
+
 def build_gpttmpl(
     *,
     system_access: Mapping[str, int | bool | str] | None = None,
@@ -224,6 +235,7 @@ def build_gpttmpl(
     privilege_rights: Mapping[str, Iterable[str]] | None = None,
     group_membership: Mapping[str, GroupMembership] | None = None,
     registry_values: Mapping[str, RegistryValue] | None = None,
+    services: Mapping[str, ServiceSetting] | None = None,
     other_sections: Iterable[InfSection] = (),
 ) -> GptTmpl:
     """A complete template: preamble plus every non-empty section given."""
@@ -236,6 +248,8 @@ def build_gpttmpl(
         sections.append(registry_values_section(registry_values))
     if privilege_rights:
         sections.append(privilege_rights_section(privilege_rights))
+    if services:
+        sections.append(service_general_section(services))
     if group_membership:
         sections.append(group_membership_section(group_membership))
     return assemble([*sections, *other_sections])

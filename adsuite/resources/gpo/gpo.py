@@ -18,7 +18,8 @@ SYSVOL, its links, its status and its security filtering.
           registry: [...]
           security: {system_access: {...}, event_audit: {...}, privilege_rights: {...},
                      registry_values: {"MACHINE\\...\\Name": {type: 4, data: 1}},
-                     security_log: {MaximumLogSize: 4194240}}   # also system_log, application_log
+                     security_log: {MaximumLogSize: 4194240},   # also system_log, application_log
+                     services: {AppIDSvc: automatic}}   # System Services (services.py)
           restricted_groups: [{group: HQ-Elevated, memberof: [Administrators]}]
           audit: {logon: success_and_failure}      # audit.csv (advanced audit policy)
           force_audit_subcategories: true

@@ -21,17 +21,20 @@ from adsuite.formats.gpttmpl_inf import (
     PRIVILEGE_RIGHTS,
     REGISTRY_VALUES,
     SECURITY_LOG,
+    SERVICE_GENERAL_SETTING,
     SYSTEM_ACCESS,
     SYSTEM_LOG,
     UNICODE,
     VERSION,
     GptTmpl,
+    ServiceSetting,
     parse_gpttmpl,
     registry_value_from_text,
 )
 from adsuite.formats.registry_pol import Action, RegType, parse_registry_pol
 from adsuite.resources.file_acl import principals
 from adsuite.resources.gpo import requests as io
+from adsuite.resources.gpo import services as gpo_services
 from adsuite.resources.gpo.spec import AUDIT_WORDS, FORCE_SUBCATEGORIES, MachineHalf
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,10 @@ SECTIONS = {  # SecuritySettings field -> GptTmpl.inf section
     "security_log": SECURITY_LOG,
     "application_log": APPLICATION_LOG,
 }
-_KNOWN_SECTIONS = {s.casefold() for s in (*SECTIONS.values(), UNICODE, VERSION, GROUP_MEMBERSHIP)}
+_KNOWN_SECTIONS = {
+    s.casefold()
+    for s in (*SECTIONS.values(), UNICODE, VERSION, GROUP_MEMBERSHIP, SERVICE_GENERAL_SETTING)
+}
 _AUDIT_NAMES = {setting: word for word, setting in AUDIT_WORDS.items()}
 _NUMBER = re.compile(r"-?\d+\Z")
 Args = dict[str, Any]
@@ -140,6 +146,11 @@ def declared_template(machine: MachineHalf, data: bytes | None, names: Mapping[s
                 k: _value(name, have[k.casefold()], names) if k.casefold() in have else None
                 for k in keys
             }
+    if declared and declared.services:
+        have_services = {k.casefold(): v for k, v in _services(template).items()}
+        security["services"] = {
+            name: _service(have_services.get(name.casefold())) for name in declared.services
+        }
     out: Args = {"security": security} if security else {}
     if machine.restricted_groups is not None:
         out["restricted_groups"] = _groups(template, names)
@@ -160,9 +171,27 @@ def whole_template(data: bytes | None, names: Mapping[str, str]) -> Args:
         found = template.section(section)
         if found is not None and found.lines:
             security[name] = {k: _value(name, v, names) for k, v in found.mapping().items()}
+    found_services = _services(template)
+    if found_services:
+        security["services"] = {k: _service(v) for k, v in found_services.items()}
     out: Args = {"security": security} if security else {}
     groups = _groups(template, names)
     return out | ({"restricted_groups": groups} if groups else {})
+
+
+def _services(template: GptTmpl | None) -> dict[str, ServiceSetting]:
+    if template is None or template.section(SERVICE_GENERAL_SETTING) is None:
+        return {}
+    try:
+        return template.services
+    except InputError as error:
+        raise Unrestorable(
+            f"its [{SERVICE_GENERAL_SETTING}] was unreadable ({error.message})"
+        ) from None
+
+
+def _service(value: ServiceSetting | None) -> Any:
+    return None if value is None else gpo_services.as_declared(value)
 
 
 def _groups(template: GptTmpl | None, names: Mapping[str, str]) -> list[Args]:

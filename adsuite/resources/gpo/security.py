@@ -33,6 +33,7 @@ from adsuite.formats.gpttmpl_inf import (
     serialize_gpttmpl,
 )
 from adsuite.resources.file_acl import principals
+from adsuite.resources.gpo import services
 from adsuite.resources.gpo.admin_templates import NOT_SET, Diff
 from adsuite.resources.gpo.spec import (
     AUDIT_WORDS,
@@ -186,6 +187,7 @@ def render_template(current: GptTmpl | None, machine: MachineHalf, sid_of: SidOf
     for declared in _declared_sections(machine, sid_of):
         template = template.with_section(_merge(template.section(declared.name), declared))
     template = _without(template, not_set(machine))
+    template = services.render(template, machine.security.services if machine.security else None)
     if machine.restricted_groups is not None:
         groups = _groups(machine.restricted_groups, sid_of)
         have = template.group_membership if template.section(GROUP_MEMBERSHIP) else {}
@@ -247,6 +249,8 @@ def word_template(
             if key.casefold() in folded:
                 label, show = _label(name, key, names)
                 diff.differs(label, show(folded[key.casefold()]), NOT_SET)
+    if machine.security and machine.security.services:
+        services.word(diff, have, machine.security.services)
     if machine.restricted_groups is not None:
         _word_groups(diff, have, want, names)
 

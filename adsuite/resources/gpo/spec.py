@@ -22,6 +22,7 @@ from adsuite.formats import dn as dnlib
 from adsuite.formats.gpo_ldap import check_guid
 from adsuite.formats.gpttmpl_inf import RegistryValue, registry_value_to_text
 from adsuite.formats.registry_pol import PolEntry, reg_type
+from adsuite.resources.gpo import service_spec as gpo_services
 from adsuite.resources.gpo.applocker import AppLocker, is_applocker
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,27 @@ class SecuritySettings(_Model):
     system_log: Mapping[str, int | None] | None = None  # [System Log] (MS-GPSB 2.2.3)
     security_log: Mapping[str, int | None] | None = None  # [Security Log]
     application_log: Mapping[str, int | None] | None = None  # [Application Log]
+    services: Mapping[str, gpo_services.Declared | None] | None = None  # System Services
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _startup_words(cls, value: Any) -> Any:
+        for name, given in value.items() if isinstance(value, Mapping) else ():
+            if isinstance(given, str) and given not in gpo_services.STARTUP:
+                raise ValueError(
+                    f"service {name} startup {given!r} is not automatic, manual or disabled"
+                )
+        return value
+
+    @field_validator("services")
+    @classmethod
+    def _service_names(
+        cls, value: Mapping[str, gpo_services.Declared | None] | None
+    ) -> Mapping[str, gpo_services.Declared | None] | None:
+        names = [gpo_services.check_name(name) for name in value or {}]
+        if len({n.casefold() for n in names}) != len(names):
+            raise ValueError("services names a service twice (names are case-insensitive)")
+        return value
 
     def event_logs(self) -> dict[str, Mapping[str, int | None]]:
         """The event log sections given, by GptTmpl.inf section name."""
@@ -294,6 +316,21 @@ class Spec(_Model):
     @classmethod
     def _guid(cls, value: str | None) -> str | None:
         return None if value is None else _checked(check_guid, value)
+
+    @model_validator(mode="after")
+    def _applocker_service(self) -> Spec:
+        """AppLocker rules need AppIDSvc running: set it unless the playbook says."""
+        machine = self.machine
+        if machine is None or machine.applocker is None:
+            return self
+        security = machine.security or SecuritySettings()
+        declared = dict(security.services or {})
+        if gpo_services.implied_by_applocker(declared):
+            declared[gpo_services.APPIDSVC] = "automatic"
+            machine.security = security.model_copy(update={"services": declared})
+        else:
+            gpo_services.warn_once(gpo_services.applocker_warning(self.name, declared))
+        return self
 
     @model_validator(mode="after")
     def _delete_needs_flag(self) -> Spec:
