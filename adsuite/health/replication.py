@@ -1,21 +1,23 @@
-"""Replication health of a domain's DCs: what each DC says of its inbound partners, and
-the latency of a change written on one DC until another DC shows it, measured.
+"""Replication health of a domain's DCs, the health check's part (:func:`check`): what
+each DC says of its inbound partners, and the latency of a change written on one DC
+until another DC shows it, measured.
 
-- :func:`inbound_status` reads ``repsFrom`` from every naming-context head of one DC
-  over LDAP (the admin may read it on Samba and Windows) and decodes it with
+- :func:`read_inbound` reads ``repsFrom`` from every naming-context head of one bound
+  DC over LDAP (the admin may read it on Samba and Windows) and decodes it with
   :mod:`adsuite.formats.reps_from`: partner, last success, last attempt and its result.
-- :func:`measure_latency` writes a fresh marker into the ``description`` of an
-  adsuite-owned service connection point (``CN=adsuite-replication-probe,CN=System``)
-  on the source DC and reads it back on the target DC until it appears or a bound runs
-  out. Polling with a bound is the measurement itself; its resolution is the poll step.
+  A failed last attempt, no success within the inventory's
+  ``health.replication_max_age_minutes`` and a DC no other DC pulls from are findings.
+- The latency: a fresh marker is written into the ``description`` of an adsuite-owned
+  service connection point (``CN=adsuite-replication-probe,CN=System``) on the first
+  answering DC and read back on each other DC until it appears or
+  ``health.replication_timeout_seconds`` runs out. Polling with a bound is the
+  measurement itself; its resolution is the poll step. A DC of the inventory that does
+  not answer gets no latency: that is a finding, never a silent gap.
 
-Results are plain data; nothing is printed and a DC that cannot be reached is a result
-(``error``), not an exception. :func:`check` is the health check's part: over the DCs
-it already bound, every DC's inbound links (a failed last attempt, no success within
-the inventory's ``health.replication_max_age_minutes``, a DC no other DC pulls from are
-findings), then the latency from the first answering DC to each other one. The probe
-write goes through the health run's journal (``ctx.journaled``) like any change adsuite
-makes, so `adsuite audit changes` attributes it and the journal holds it.
+The probe write is the only write of a health check, and it goes through the run's
+journal (``ctx.journaled``) like any change adsuite makes, so `adsuite audit changes`
+attributes it and the journal holds it; there is no way to write it outside a run.
+Nothing is printed.
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from adsuite.connectors.credentials import Secret
-from adsuite.connectors.ldap import Directory, Endpoint
+from adsuite.connectors.ldap import Directory
 from adsuite.errors import AdsuiteError
 from adsuite.formats import reps_from
 from adsuite.formats.ldap_query import Query
@@ -39,17 +40,7 @@ log = logging.getLogger(__name__)
 
 PROBE_CN = "adsuite-replication-probe"
 PROBE_CLASS = "serviceConnectionPoint"
-DEFAULT_TIMEOUT = 60.0
 DEFAULT_POLL = 0.1
-Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class DcTarget:
-    """One DC as the inventory names it, and how to bind to it."""
-
-    name: str
-    endpoint: Endpoint
 
 
 @dataclass(frozen=True)
@@ -67,41 +58,6 @@ class InboundLink:
     @property
     def succeeded(self) -> bool:
         return self.last_result == 0 and self.last_success is not None
-
-
-@dataclass(frozen=True)
-class InboundStatus:
-    """Every inbound replication link of one DC, or why they could not be read."""
-
-    dc: str
-    read_at: datetime
-    links: tuple[InboundLink, ...] = ()
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Latency:
-    """A change written on *source* and looked for on *target*."""
-
-    source: str
-    target: str
-    probe_dn: str
-    written_at: datetime | None  # when the source DC acknowledged the write
-    seen: bool
-    seconds: float | None  # from the write's acknowledgement to the first read showing it
-    timeout: float
-    poll: float  # the measurement's resolution
-    error: str | None = None
-
-
-def inbound_status(dc: DcTarget, password: Secret) -> InboundStatus:
-    """Bind to *dc* and read its inbound links; an unreachable DC is reported, not raised."""
-    read_at = datetime.now(UTC)
-    try:
-        with Directory.connect(dc.endpoint, password, timeout=5) as directory:
-            return InboundStatus(dc.name, read_at, read_inbound(directory))
-    except AdsuiteError as error:
-        return InboundStatus(dc.name, read_at, error=str(error))
 
 
 def read_inbound(directory: Directory) -> tuple[InboundLink, ...]:
@@ -149,48 +105,25 @@ def probe_dn(base_dn: str) -> str:
     return f"CN={PROBE_CN},CN=System,{base_dn}"
 
 
-def measure_latency(
-    source: DcTarget,
-    target: DcTarget,
-    password: Secret,
-    base_dn: str,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    poll: float = DEFAULT_POLL,
-    clock: Clock = time.monotonic,
-) -> Latency:
-    """Write a fresh marker on *source*; read *target* every *poll* s until it shows it."""
-    dn = probe_dn(base_dn)
-    unseen = Latency(source.name, target.name, dn, None, False, None, timeout, poll)
-    try:
-        with (
-            Directory.connect(source.endpoint, password, timeout=5) as writer,
-            Directory.connect(target.endpoint, password, timeout=5) as reader,
-        ):
-            marker = f"adsuite replication probe {uuid.uuid4()}"
-            _write_marker(writer, dn, marker)
-            written, start = datetime.now(UTC), clock()
-            seconds = _wait_for(reader, dn, marker, (start, start + timeout), poll, clock)
-    except AdsuiteError as error:
-        return replace(unseen, error=str(error))
-    if seconds is None:
-        return replace(unseen, written_at=written)
-    return replace(unseen, written_at=written, seen=True, seconds=seconds)
-
-
 def check(ctx: HealthContext) -> Iterator[Finding | Info]:
-    """Inbound replication of every answering DC, then the measured latency."""
+    """Inbound replication of every answering DC, then the measured latency from the
+    first answering DC to every other DC of the inventory."""
     answering = ctx.answering()
     now = datetime.now(UTC)
     for link in answering:
         assert link.directory is not None  # answering() keeps only bound DCs
         yield from _inbound(ctx, link, read_inbound(link.directory), now)
-    if len(answering) < 2:
-        yield Info(DOMAIN, "replication", "fewer than two DCs answer: no latency measured")
+    if not answering:
+        yield Info(DOMAIN, "replication", "no DC answers: no latency measured")
         return
     source = answering[0]
-    for target in answering[1:]:
-        yield from _latency(ctx, source, target)
+    for target in ctx.links.values():
+        if target.key == source.key:
+            continue
+        if target.directory is None:
+            yield _unmeasured(ctx, source, target)
+        else:
+            yield from _latency(ctx, source, target)
 
 
 def _inbound(
@@ -230,7 +163,7 @@ def _latency(ctx: HealthContext, source: DcLink, target: DcLink) -> Iterator[Fin
     ctx.journaled(writer, dn, before.text("description") if before else None, marker,
                   lambda: _write_marker(writer, dn, marker))  # fmt: skip
     timeout, start = float(ctx.limits.replication_timeout_seconds), time.monotonic()
-    seconds = _wait_for(reader, dn, marker, (start, start + timeout), DEFAULT_POLL, time.monotonic)
+    seconds = _wait_for(reader, dn, marker, (start, start + timeout), DEFAULT_POLL)
     name = f"replication_seconds_from_{source.key}"
     if seconds is None:
         text = (f"a change written on {source.key} was not seen on {target.key} within "
@@ -241,6 +174,14 @@ def _latency(ctx: HealthContext, source: DcLink, target: DcLink) -> Iterator[Fin
     ctx.report.measure(target.key, name, round(seconds, 1))
     yield Info(target.key, "replication", f"a change on {source.key} reached {target.key} "
                f"in {seconds:.1f} s (measured)")  # fmt: skip
+
+
+def _unmeasured(ctx: HealthContext, source: DcLink, target: DcLink) -> Finding:
+    """A DC that does not answer: replication to it is not confirmed, so it is found."""
+    ctx.report.measure(target.key, f"replication_seconds_from_{source.key}", None)
+    text = (f"no latency measured from {source.key} to {target.key}: "
+            f"{target.key} does not answer")  # fmt: skip
+    return finding(target.key, "replication", text, about=f"latency:{source.key}")
 
 
 def _write_marker(directory: Directory, dn: str, marker: str) -> None:
@@ -256,12 +197,11 @@ def _wait_for(
     marker: str,
     window: tuple[float, float],
     poll: float,
-    clock: Clock,
 ) -> float | None:
     start, deadline = window
     while True:
         entry = reader.read(dn, ["description"])
-        now = clock()
+        now = time.monotonic()
         if entry is not None and entry.text("description") == marker:
             return now - start
         if now >= deadline:

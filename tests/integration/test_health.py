@@ -124,6 +124,10 @@ def test_a_dc_of_the_inventory_that_does_not_answer_is_named(
     assert "does not list dc9 (dc9.group.example.com)" in dns["text"]
     assert not {f"health:dc1:{c}" for c in ("ldaps", "ldap", "kerberos", "smb")} & found
     assert report["measured"]["dc9"]["ldaps_bind"] is False
+    # replication to dc9 cannot be confirmed, and dc1 pulls from no dc9: both are found
+    assert "health:dc9:replication:latency:dc1" in found
+    assert "health:dc1:replication:dc9" in found
+    assert report["measured"]["dc9"]["replication_seconds_from_dc1"] is None
 
 
 def test_a_credential_every_dc_refuses_is_an_error_and_journals_nothing(

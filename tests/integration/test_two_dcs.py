@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,24 +16,14 @@ from labkit import Lab as LabEnv
 
 from adsuite.connectors.credentials import Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.health.replication import (
-    DcTarget,
-    inbound_status,
-    measure_latency,
-    probe_dn,
-)
+from adsuite.health.replication import probe_dn, read_inbound
 from adsuite.journal.store import Journal
 from adsuite.lab.replica import Replica, partitions
 from adsuite.lab.samba import Lab, LabStatus
 
-TIMEOUT = 60.0
 
-
-def target(name: str, status: LabStatus) -> DcTarget:
-    endpoint = Endpoint(
-        status.ldap_url, str(status.ca_file), status.tls_name, status.admin_username
-    )
-    return DcTarget(name, endpoint)
+def endpoint(status: LabStatus) -> Endpoint:
+    return Endpoint(status.ldap_url, str(status.ca_file), status.tls_name, status.admin_username)
 
 
 @pytest.fixture()
@@ -40,51 +31,29 @@ def password(lab: LabStatus) -> Secret:
     return Secret(Path(lab.secret_file).read_text(encoding="utf-8").strip())
 
 
-@pytest.fixture()
-def dcs(lab: LabStatus, second_dc: LabStatus) -> tuple[DcTarget, DcTarget]:
-    return target("dc1", lab), target("dc2", second_dc)
-
-
 def test_the_joined_dc_has_a_certificate_of_its_own_ca_valid_for_its_name(
     lab: LabStatus, second_dc: LabStatus, password: Secret
 ) -> None:
     assert second_dc.ca_file != lab.ca_file
-    with Directory.connect(target("dc2", second_dc).endpoint, password) as directory:
+    with Directory.connect(endpoint(second_dc), password) as directory:
         assert directory.endpoint.tls_name == "dc2.group.example.com"
     wrong_ca = Endpoint(second_dc.ldap_url, str(lab.ca_file), second_dc.tls_name, "x")
     with pytest.raises(Exception, match=r"certificate verify failed|cannot reach"):
         Directory.connect(wrong_ca, password)
 
 
-def test_a_change_on_dc1_is_seen_on_dc2_with_a_measured_latency(
-    dcs: tuple[DcTarget, DcTarget], lab: LabStatus, password: Secret
-) -> None:
-    dc1, dc2 = dcs
-    measured = measure_latency(dc1, dc2, password, lab.base_dn, timeout=TIMEOUT)
-    assert measured.error is None
-    assert measured.seen, f"not on dc2 within {TIMEOUT} s"
-    assert measured.seconds is not None and 0 <= measured.seconds < TIMEOUT
-    with (
-        Directory.connect(dc1.endpoint, password) as one,
-        Directory.connect(dc2.endpoint, password) as two,
-    ):
-        written = one.read(probe_dn(lab.base_dn), ["description"])
-        seen = two.read(probe_dn(lab.base_dn), ["description"])
-    assert written is not None and seen is not None
-    assert seen.text("description") == written.text("description")
-
-
 def test_dc2_reports_dc1_as_its_inbound_partner_for_every_partition(
-    dcs: tuple[DcTarget, DcTarget], lab: LabStatus, password: Secret
+    lab: LabStatus, second_dc: LabStatus, password: Secret
 ) -> None:
-    found = inbound_status(dcs[1], password)
-    assert found.error is None
-    by_context = {link.naming_context: link for link in found.links}
+    with Directory.connect(endpoint(second_dc), password) as directory:
+        read_at = datetime.now(UTC)
+        links = read_inbound(directory)
+    by_context = {link.naming_context: link for link in links}
     assert set(by_context) == set(partitions(lab.realm))
     for link in by_context.values():
         assert link.partner_host == "dc1.group.example.com"
         assert link.succeeded, link
-        assert link.last_success is not None and link.last_success <= found.read_at
+        assert link.last_success is not None and link.last_success <= read_at
 
 
 @pytest.fixture()
@@ -95,36 +64,28 @@ def stopped_dc2(second_dc: LabStatus) -> Iterator[Replica]:
     replica.up(lambda _step: None)
 
 
-def test_a_stopped_dc2_is_reported_unreachable_by_status_and_latency(
-    dcs: tuple[DcTarget, DcTarget], lab: LabStatus, password: Secret, stopped_dc2: Replica
-) -> None:
-    dc1, dc2 = dcs
-    status = inbound_status(dc2, password)
-    assert status.links == ()
-    assert status.error is not None and "127.0.0.2" in status.error
-    measured = measure_latency(dc1, dc2, password, lab.base_dn, timeout=5.0)
-    assert not measured.seen and measured.seconds is None
-    assert measured.error is not None and "127.0.0.2" in measured.error
-    assert inbound_status(dc1, password).error is None  # DC1 itself still answers
-
-
 # --- failover: DC1 (preferred, and the PDC emulator) stopped --------------------------
 
 
-def two_dc_inventory(folder: Path, lab: LabStatus, dc2: LabStatus, failover: str) -> Path:
+def two_dc_inventory(
+    folder: Path, lab: LabStatus, dc2: LabStatus, failover: str, *, first: str = "dc1"
+) -> Path:
+    """The lab's two DCs, *first* listed first (the health check measures from it)."""
+
     def line(name: str, status: LabStatus) -> str:
         return (
             f'      {name}: {{ldap_url: "{status.ldap_url}", ca_file: "{status.ca_file}", '
             f"tls_name: {status.tls_name}}}\n"
         )
 
-    path = folder / f"two-dcs-{failover}.yml"
+    dcs = {"dc1": line("dc1", lab), "dc2": line("dc2", dc2)}
+    order = [first, *(key for key in dcs if key != first)]
+    path = folder / f"two-dcs-{failover}-{first}.yml"
     path.write_text(
         f"lab: true\ndomains:\n  group:\n    realm: {lab.realm}\n    base_dn: {lab.base_dn}\n"
         f"    netbios: GROUP\n    credential: lab-admin\n    preferred_dc: dc1\n"
         f"    failover: {failover}\n    dcs:\n"
-        + line("dc1", lab)
-        + line("dc2", dc2)
+        + "".join(dcs[key] for key in order)
         + f"credentials:\n  lab-admin:\n    username: {lab.admin_username}\n"
         f"    secret_file: {lab.secret_file}\n",
         encoding="utf-8",
@@ -208,50 +169,70 @@ def test_apply_with_dc1_stopped_refuses_because_the_lease_lives_on_the_pdc(
 # --- adsuite health on two DCs -----------------------------------------------------------
 
 
-def test_health_of_two_dcs_measures_replication_and_journals_its_probe_write(
+@pytest.mark.parametrize(("source", "target"), [("dc1", "dc2"), ("dc2", "dc1")])
+def test_health_measures_replication_latency_through_its_journaled_probe(
     lab: LabStatus,
     second_dc: LabStatus,
     tmp_path: Path,
     cli: Callable[..., Cli],
     lab_env: LabEnv,
+    password: Secret,
+    source: str,
+    target: str,
 ) -> None:
     # earlier tests stopped each DC in turn, and the partner's last pull from it failed
     # then: a pull each way now makes "every link's last attempt succeeded" the fact
     Replica(lab_config_for_tests(), 2).replicate_both_ways()
-    inventory = two_dc_inventory(tmp_path, lab, second_dc, "refuse")
+    inventory = two_dc_inventory(tmp_path, lab, second_dc, "refuse", first=source)
     done = cli("health", "-i", str(inventory), "--format", "json")
     assert done.code in (0, 2), done.err
     report = json.loads(done.out)
     assert [f for f in report["findings"] if f["check"] == "replication"] == []
-    seconds = report["measured"]["dc2"]["replication_seconds_from_dc1"]
+    seconds = report["measured"][target][f"replication_seconds_from_{source}"]
     assert isinstance(seconds, float | int) and 0 <= seconds < 60
-    assert report["measured"]["dc1"]["inbound_links"] >= 1  # dc1 pulls from dc2 too
+    assert report["measured"][source]["inbound_links"] >= 1  # it pulls from the other too
     said = [i["text"] for i in report["info"] if i["check"] == "replication"]
-    assert said == [f"a change on dc1 reached dc2 in {seconds:.1f} s (measured)"]
+    assert said == [f"a change on {source} reached {target} in {seconds:.1f} s (measured)"]
     with Journal.open(lab_env.journal) as journal:
         run = journal.run(report["run_id"])
         (probe,) = journal.changes(report["run_id"])
-    assert run is not None and run.mode == "health" and run.status == report["status"]
-    assert run.extra["measured"]["dc2"]["replication_seconds_from_dc1"] == seconds
+    assert run.mode == "health" and run.status == report["status"]
+    assert run.extra["measured"][target][f"replication_seconds_from_{source}"] == seconds
     assert (probe.resource, probe.target, probe.outcome) == (
         "replication_probe", probe_dn(lab.base_dn), "applied")  # fmt: skip
-    assert probe.after == {"description": probe.after["description"]}
-    assert probe.after["description"].startswith("adsuite replication probe ")
+    assert probe.via is not None and probe.via in run.extra["clients"]
+    marker = probe.after["description"]
+    assert probe.after == {"description": marker}
+    assert marker.startswith("adsuite replication probe ")
+    # the marker the run journaled is the one the target DC shows: the latency is of
+    # that write, and no other write of the probe happened since
+    status = {"dc1": lab, "dc2": second_dc}[target]
+    with Directory.connect(endpoint(status), password) as directory:
+        seen = directory.read(probe_dn(lab.base_dn), ["description"])
+    assert seen is not None and seen.text("description") == marker
 
 
-def test_health_names_a_stopped_dc2_and_measures_nothing_to_it(
+def test_health_finds_a_stopped_dc2_unreachable_and_its_replication_unmeasured(
     lab: LabStatus,
     second_dc: LabStatus,
     tmp_path: Path,
     cli: Callable[..., Cli],
+    lab_env: LabEnv,
     stopped_dc2: Replica,
 ) -> None:
     inventory = two_dc_inventory(tmp_path, lab, second_dc, "refuse")
     done = cli("health", "-i", str(inventory), "--format", "json")
     assert done.code == 2, done.err
     report = json.loads(done.out)
-    ids = {f["id"] for f in report["findings"]}
-    assert "health:dc2:ldaps" in ids, ids
-    assert "health:dc1:replication:dc2" not in ids  # dc1 still has its link from dc2
+    by_id = {f["id"]: f for f in report["findings"]}
+    assert "127.0.0.2" in by_id["health:dc2:ldaps"]["text"]
+    assert by_id["health:dc2:replication:latency:dc1"]["text"] == (
+        "no latency measured from dc1 to dc2: dc2 does not answer"
+    )
+    assert "health:dc1:replication:dc2" not in by_id  # dc1 still has its link from dc2
+    assert report["measured"]["dc2"]["replication_seconds_from_dc1"] is None
+    assert report["measured"]["dc1"]["inbound_links"] >= 1  # DC1 itself still answers
     said = [i["text"] for i in report["info"] if i["check"] == "replication"]
-    assert said == ["fewer than two DCs answer: no latency measured"]
+    assert said == []
+    with Journal.open(lab_env.journal) as journal:
+        assert journal.changes(report["run_id"]) == []  # no probe written: none to measure

@@ -1,5 +1,5 @@
 """The pure parts of `adsuite health`: GPO versions against GPT.INI, FSMO holders in
-words, the KDC's answers, the replication hook with one DC, a check that stops part-way,
+words, the KDC's answers, the replication hook with one DC and with none answering, a check that stops part-way,
 thresholds from the inventory, and an unhealthy check as the state of clause 四.1."""
 
 from __future__ import annotations
@@ -92,6 +92,14 @@ def test_one_dc_has_no_replication_partners_and_that_is_no_finding() -> None:
     assert list(run.replication(context("dc1"))) == [
         Info("domain", "replication", "single DC: no partners")
     ]
+
+
+def test_two_dcs_of_which_none_answers_measure_no_latency_and_write_nothing() -> None:
+    ctx = context("dc1", "dc2")  # no DC bound, and no journal: a probe write would raise
+    assert list(run.replication(ctx)) == [
+        Info("domain", "replication", "no DC answers: no latency measured")
+    ]
+    assert ctx.report.measured == {}
 
 
 def test_a_check_that_stops_part_way_is_a_finding_and_the_others_still_run() -> None:
