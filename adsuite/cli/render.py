@@ -68,7 +68,7 @@ def plan_summary(plan: Plan) -> str:
     return f"Plan: {counts}. ({_read(plan)})"
 
 
-def _read(plan: Plan) -> str:
+def _read(plan: Plan | drift.Outcome) -> str:
     return f"read {plan.objects_read} objects in {plan.queries} queries"
 
 
@@ -82,17 +82,31 @@ def plan_doc(plan: Plan, playbook: str, mode: str, *, stream: bool = False) -> d
     With *stream*, ``changes`` is an iterator of their summaries, for ``emit_json``:
     a 200,000-change plan's summaries are never all held at once."""
     summaries = (c.summary() for c in plan.changes)
+    notices = [
+        {"kind": n.kind, "target": n.target, "severity": n.severity, "text": n.text}
+        for n in plan.notices
+    ]
+    head = (mode, playbook, plan.domain, plan.base_dn, plan.counts())
+    return _doc(*head, summaries if stream else list(summaries), notices)
+
+
+def _doc(
+    mode: str,
+    playbook: str,
+    domain: str,
+    base_dn: str,
+    counts: Mapping[str, int],
+    changes: Any,
+    notices: Sequence[Mapping[str, str]],
+) -> dict[str, Any]:
     return {
         "mode": mode,
         "playbook": playbook,
-        "domain": plan.domain,
-        "base_dn": plan.base_dn,
-        "counts": plan.counts(),
-        "changes": summaries if stream else list(summaries),
-        "notices": [
-            {"kind": n.kind, "target": n.target, "severity": n.severity, "text": n.text}
-            for n in plan.notices
-        ],
+        "domain": domain,
+        "base_dn": base_dn,
+        "counts": dict(counts),
+        "changes": changes,
+        "notices": list(notices),
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -109,7 +123,11 @@ def reading_line(reading: Mapping[str, Any], now: datetime | None = None) -> str
     except (KeyError, ValueError):
         return line
     seconds = max(0.0, ((now or datetime.now(UTC)) - full_at).total_seconds())
-    return f"{line} (full read {_ago(seconds)})"
+    line = f"{line} (full read {_ago(seconds)})"
+    recalled = reading.get("recalled_from")
+    if recalled:  # engine/drift_memo.py: every search returned what the last check read
+        line += f"; nothing the checks read changed: the findings of run {recalled} stand"
+    return line
 
 
 def _ago(seconds: float) -> str:
@@ -121,15 +139,15 @@ def _ago(seconds: float) -> str:
 
 
 def drift_text(
-    plan: Plan,
+    outcome: drift.Outcome,
     playbook: str,
     comparison: drift.Comparison | None = None,
     reading: Mapping[str, Any] | None = None,
 ) -> str:
-    lines = [f"Drift check of domain {plan.domain} against {playbook}"]
+    lines = [f"Drift check of domain {outcome.domain} against {playbook}"]
     if reading is not None:
         lines.append(f"  {reading_line(reading)}")
-    for found in drift.findings(plan):
+    for found in outcome.findings:
         where = f"  (declared at {found.source})" if found.source else ""
         label = "DRIFT" if found.severity != "warning" else "WARN "
         if comparison is not None:
@@ -137,25 +155,26 @@ def drift_text(
         lines.append(f"  {label} [{found.id}] {found.text}{where}")
     if comparison is not None:
         lines += [f"  FIXED [{f.id}] {f.text}" for f in comparison.fixed]
-    n = len(drift.drifted(drift.findings(plan)))
+    n = len(outcome.drifted)
     lines.append("Clean: no drift." if not n else f"Drift: {n} finding{'s' if n != 1 else ''}.")
     if comparison is not None:
         c = comparison
         lines[-1] += f" {len(c.new)} new, {len(c.persisting)} still there, {len(c.fixed)} fixed."
-    lines[-1] += f" ({_read(plan)})"
+    lines[-1] += f" ({_read(outcome)})"
     return "\n".join(lines)
 
 
 def drift_json(
-    plan: Plan,
+    outcome: drift.Outcome,
     playbook: str,
     comparison: drift.Comparison | None = None,
     run_id: str | None = None,
     reading: Mapping[str, Any] | None = None,
 ) -> str:
     doc: dict[str, Any] = {"run_id": run_id} if run_id is not None else {}
-    doc |= plan_doc(plan, playbook, "drift")
-    doc["findings"] = [f.to_dict() for f in drift.findings(plan)]
+    head = ("drift", playbook, outcome.domain, outcome.base_dn, outcome.counts)
+    doc |= _doc(*head, list(outcome.changes), outcome.notices)
+    doc["findings"] = [f.to_dict() for f in outcome.findings]
     if reading is not None:
         doc["reading"] = dict(reading)
     if comparison is not None:
@@ -167,16 +186,16 @@ def drift_json(
     return json_text(doc)
 
 
-def drift_junit(plan: Plan, playbook: str) -> str:
+def drift_junit(outcome: drift.Outcome, playbook: str) -> str:
     cases = [
         f"  <testcase classname={quoteattr(f.kind)} name={quoteattr(f.target)}>"
         f"<failure message={quoteattr(f.text)}>{_as_json(f.to_dict())}</failure></testcase>"
-        for f in drift.findings(plan)
+        for f in outcome.findings
     ]
     if not cases:
-        name = quoteattr(f"{plan.domain} matches {playbook}")
+        name = quoteattr(f"{outcome.domain} matches {playbook}")
         cases = [f'  <testcase classname="drift" name={name}/>']
-    failures = len(drift.drifted(drift.findings(plan)))
+    failures = len(outcome.drifted)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<testsuite name={quoteattr("adsuite drift " + playbook)} tests="{len(cases)}" '
@@ -189,7 +208,7 @@ def _as_json(data: Any) -> str:
 
 
 def drift_html(
-    plan: Plan,
+    outcome: drift.Outcome,
     playbook: str,
     companies: Sequence[str] = (),
     runs: Sequence[RunRecord] = (),
@@ -199,7 +218,7 @@ def drift_html(
     now = datetime.now(UTC)
     days = drift_history.history(runs, days=HISTORY_DAYS, today=now.date(), playbook=playbook)
     page = drift_page.build(
-        plan,
+        outcome,
         playbook,
         companies,
         generated=now.strftime("%Y-%m-%d %H:%M UTC"),

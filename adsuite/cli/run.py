@@ -161,13 +161,12 @@ def drift(
         reader = session.snapshot_reader(conn, full=full, max_age_hours=max_age)
         if reader.warning is not None:
             notice(f"warning: {reader.warning}; reading the directory in full")
-        result = session.plan(conn, Bar())
-        reader.save()
+        result = session.check_drift(conn, reader, Bar())
         reading = reader.summary()
         run_id = session.record_drift(result, conn, reading)
     comparison = None
     if previous is not None:
-        comparison = driftlib.compare(driftlib.findings(result), previous)
+        comparison = driftlib.compare(result.findings, previous)
     name = str(session.playbook.path)
     renderers = {
         "text": lambda: render.drift_text(result, name, comparison, reading),
@@ -185,6 +184,6 @@ def drift(
         out.print(report, markup=False)
     else:
         click.echo(report)
-    found = comparison.new if comparison is not None else driftlib.findings(result)
+    found = comparison.new if comparison is not None else result.findings
     drifted = bool(driftlib.drifted(found))  # warnings are shown, never counted as drift
     ctx.exit(EXIT_DRIFT if drifted else 0)

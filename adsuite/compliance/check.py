@@ -142,17 +142,17 @@ def _check_domain(sessions: Sequence[tuple[str, Session]]) -> dict[str, Playbook
 def _check_one(name: str, session: Session, conn: Connections) -> PlaybookCheck:
     path, sha = str(session.playbook.path), session.playbook.sha256
     try:
-        plan = session.plan(conn)
-        run_id = session.record_drift(plan, conn)
+        outcome = drift.outcome(session.plan(conn))
+        run_id = session.record_drift(outcome, conn)
     except AdsuiteError as error:
         log.info("compliance: %s: %s", name, error)
         return PlaybookCheck(name, path, ERROR, error=str(error), sha256=sha)
     return from_findings(
         name,
         path,
-        drift.findings(plan),
+        outcome.findings,
         drift_run=run_id,
         sha256=sha,
-        objects_read=plan.objects_read,
+        objects_read=outcome.objects_read,
         check_tasks=check_clauses(session.playbook),
     )

@@ -40,6 +40,26 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """A drift check's result as data: what is rendered and journaled, and what a later
+    check that finds nothing changed recalls instead of planning again (drift_memo)."""
+
+    domain: str
+    base_dn: str
+    counts: dict[str, int]
+    objects_read: int
+    queries: int
+    changes: tuple[dict[str, Any], ...]  # each planned change's summary (Change.summary)
+    notices: tuple[dict[str, str], ...]
+    findings: tuple[Finding, ...]
+    actions: tuple[str | None, ...]  # per finding: its change's action; None for a notice
+
+    @property
+    def drifted(self) -> list[Finding]:
+        return drifted(self.findings)
+
+
+@dataclass(frozen=True)
 class Comparison:
     new: tuple[Finding, ...]
     fixed: tuple[Finding, ...]
@@ -112,6 +132,21 @@ def findings(plan: Plan) -> list[Finding]:
         for c in plan.changes
     ]
     return found + [notice_finding(n) for n in plan.notices]
+
+
+def outcome(plan: Plan) -> Outcome:
+    """The outcome of a drift check that planned *plan*."""
+    found = findings(plan)
+    notices = tuple(
+        {"kind": n.kind, "target": n.target, "severity": n.severity, "text": n.text}
+        for n in plan.notices
+    )
+    actions = tuple([str(c.action) for c in plan.changes] + [None] * len(plan.notices))
+    changes = tuple(c.summary() for c in plan.changes)
+    return Outcome(
+        plan.domain, plan.base_dn, plan.counts(), plan.objects_read, plan.queries,
+        changes, notices, tuple(found), actions,
+    )  # fmt: skip
 
 
 def notice_finding(notice: Notice) -> Finding:

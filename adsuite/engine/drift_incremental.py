@@ -185,6 +185,7 @@ class SnapshotReader:
         self.warning: str | None = None  # the snapshot found is not the one journaled
         self.vouched_by: str | None = None  # the run that journaled the snapshot used
         self.written: dict[str, Any] | None = None  # the snapshot this run wrote, to journal
+        self.recalled = False  # nothing changed: the outcome came from the snapshot's memo
 
     def start(
         self, *, full: bool, max_age_hours: float, vouched: Vouched, now: float | None = None
@@ -233,6 +234,8 @@ class SnapshotReader:
         out["full_read_at"] = full_at.isoformat(timespec="seconds")
         if self.old:
             out["snapshot_from"] = self.vouched_by
+        if self.recalled:  # the findings of the run that wrote the snapshot stand
+            out["recalled_from"] = self.vouched_by
         if self.reason:
             out["full_because"] = self.reason
         if self.written is not None:
@@ -330,17 +333,19 @@ class SnapshotReader:
                   if s.guid in by_guid or s.guid not in stale]  # fmt: skip
         return merged + list(by_guid.values())
 
-    def save(self) -> None:
-        """Keep what this run read (its mark read before it) for the next drift."""
+    def save(self, memo: dict[str, Any] | None = None) -> None:
+        """Keep what this run read (its mark read before it) for the next drift, and
+        *memo*: this run's outcome, if the next may recall it (engine/drift_memo.py)."""
         if self.old is None and not self.results:
             return
         if (
             self.old is not None
             and not self.changed
             and self.results.keys() == self.old.queries.keys()
+            and memo == self.old.memo
         ):
             return  # the stored snapshot still holds: from its mark nothing has changed
-        keep = Snapshot(self.live, self.full_at, self.schema, dict(self.results))
+        keep = Snapshot(self.live, self.full_at, self.schema, dict(self.results), memo=memo)
         keep.ancestors = self._ancestors(keep)
         sha256 = snap.save(self.path, keep)
         if sha256 is not None:  # journaled with the run: what the next drift checks

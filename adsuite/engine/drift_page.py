@@ -2,7 +2,7 @@
 company, per kind), then the findings grouped by company, each with what to do, and
 the warnings apart — they are shown, never counted as drift (as the CLI says).
 
-Pure: the plan, the inventory's company codes and the history (from
+Pure: the drift's outcome, the inventory's company codes and the history (from
 :mod:`adsuite.journal.drift_history`) in, a :class:`DriftPage` out. The template
 (``templates/reports/drift.html.j2``) only lays it out; jinja2 escapes every value.
 """
@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adsuite.engine import drift
-from adsuite.engine.planner import Plan
 from adsuite.journal.drift_history import Chart, Day
 from adsuite.journal.monthly import OTHER, company_of
 from adsuite.resources.base import Action
@@ -92,7 +91,7 @@ def headline(found: Sequence[drift.Finding]) -> str:
 
 
 def build(
-    plan: Plan,
+    outcome: drift.Outcome,
     playbook: str,
     companies: Sequence[str],
     *,
@@ -101,21 +100,20 @@ def build(
     chart: Chart | None = None,
     run_id: str | None = None,
 ) -> DriftPage:
-    found = drift.findings(plan)
-    actions: list[Action | None] = [c.action for c in plan.changes]
-    actions += [None] * len(plan.notices)
+    found = outcome.findings
+    actions = [Action(a) if a is not None else None for a in outcome.actions]
     rows = [
-        Row(f, company_of(f.target, plan.base_dn, companies), what_to_do(f, a, playbook))
+        Row(f, company_of(f.target, outcome.base_dn, companies), what_to_do(f, a, playbook))
         for f, a in zip(found, actions, strict=True)
     ]
     drifting = [r for r in rows if r.finding.severity != "warning"]
     return DriftPage(
-        domain=plan.domain,
-        base_dn=plan.base_dn,
+        domain=outcome.domain,
+        base_dn=outcome.base_dn,
         playbook=playbook,
         generated=generated,
-        objects_read=plan.objects_read,
-        queries=plan.queries,
+        objects_read=outcome.objects_read,
+        queries=outcome.queries,
         headline=headline(found),
         by_severity={s: sum(1 for r in rows if _severity(r) == s) for s in SEVERITIES},
         by_company=_by_company(rows, companies),

@@ -89,6 +89,7 @@ class Snapshot:
     schema: dict[str, Attr]
     queries: dict[Query, list[Stored]] = field(default_factory=dict)
     ancestors: dict[bytes, tuple[str, str]] = field(default_factory=dict)  # guid: (dn key, sd)
+    memo: dict[str, Any] | None = None  # the outcome of the check that wrote it (drift_memo)
 
 
 def decide(
@@ -124,11 +125,11 @@ def sd_digest(values: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _query_doc(query: Query) -> dict[str, Any]:
+def query_doc(query: Query) -> dict[str, Any]:
     return dataclasses.asdict(query)
 
 
-def _query(doc: dict[str, Any]) -> Query:
+def query_from(doc: dict[str, Any]) -> Query:
     return Query(**{**doc, "attributes": tuple(doc["attributes"])})
 
 
@@ -177,13 +178,17 @@ def save(path: Path, snapshot: Snapshot) -> str | None:
         "full_at": snapshot.full_at,
         "schema": {name: dataclasses.astuple(attr) for name, attr in snapshot.schema.items()},
         "queries": [
-            (_query_doc(q), [(s.guid, s.entry.dn, dict(s.entry.attributes), tuple(s.refs))
+            (query_doc(q), [(s.guid, s.entry.dn, dict(s.entry.attributes), tuple(s.refs))
                              for s in items])
             for q, items in snapshot.queries.items()
         ],
         "ancestors": snapshot.ancestors,
+        "memo": snapshot.memo,
     }  # fmt: skip
-    raw = MAGIC + marshal.dumps(doc)
+    try:
+        raw = MAGIC + marshal.dumps(doc)
+    except ValueError:  # a value marshal cannot hold (in a memo): keep the snapshot alone
+        raw = MAGIC + marshal.dumps({**doc, "memo": None})
     return digest(raw) if write_private(path, raw) else None
 
 
@@ -200,8 +205,9 @@ def load(raw: bytes, journaled_sha256: str) -> Snapshot | None:
             dc=Dc(**doc["dc"]),
             full_at=float(doc["full_at"]),
             schema={str(name): Attr(*values) for name, values in doc["schema"].items()},
-            queries={_query(q): _entries(items) for q, items in doc["queries"]},
+            queries={query_from(q): _entries(items) for q, items in doc["queries"]},
             ancestors=_ancestors(doc["ancestors"]),
+            memo=doc["memo"] if isinstance(doc.get("memo"), dict) else None,
         )
     except (EOFError, KeyError, TypeError, ValueError) as error:
         log.debug("drift snapshot ignored: %s", type(error).__name__)

@@ -68,7 +68,7 @@ def code_digest() -> str:
     return _CODE_DIGEST
 
 
-def _file_sha256(path: Path) -> str | None:
+def file_sha256(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
@@ -87,7 +87,7 @@ class Cache:
     def for_load(
         cls, path: Path, inventory: Inventory, kinds: Mapping[str, type[BaseModel]]
     ) -> Cache:
-        own = _file_sha256(path)
+        own = file_sha256(path)
         if own is None or os.environ.get("ADSUITE_NO_CACHE"):
             return cls(path, None, kinds)
         shown = inventory.model_dump(mode="json")
@@ -137,7 +137,7 @@ class Cache:
 
 
 def _files_unchanged(files: list[dict[str, str]]) -> bool:
-    return all(_file_sha256(Path(item["resolved"])) == item["sha256"] for item in files)
+    return all(file_sha256(Path(item["resolved"])) == item["sha256"] for item in files)
 
 
 def _spec_doc(spec: BaseModel) -> Any:

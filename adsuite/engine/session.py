@@ -18,7 +18,7 @@ from typing import Any
 from adsuite.connectors import credentials, endpoints
 from adsuite.connectors.credentials import Login, Secret
 from adsuite.connectors.ldap import Directory, Endpoint
-from adsuite.engine import bind_check, drift, drift_incremental, planner, rollback
+from adsuite.engine import bind_check, drift, drift_incremental, drift_memo, planner, rollback
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.journal_guard import guard_from
 from adsuite.engine.loader import Play, Playbook, load_playbook
@@ -214,6 +214,23 @@ class Session:
             reader.start(full=full, max_age_hours=max_age_hours, vouched=journal.snapshot_writer)
         return reader
 
+    def check_drift(
+        self,
+        conn: Connections,
+        reader: drift_incremental.SnapshotReader,
+        progress: Progress | None = None,
+    ) -> drift.Outcome:
+        """A drift check read through *reader*: the plan's outcome, or the last check's
+        when nothing it read has changed since (engine/drift_memo.py)."""
+        desired = planner.desired_by_kind(self.playbook)
+        return drift_memo.outcome(
+            reader,
+            drift_memo.key(self.playbook, self.inventory, self.domain_key),
+            lambda read: planner.build_plan(self.domain_key, self.domain, desired, read),
+            planner.read_from(conn, progress or Silent()),
+            recallable=all(registry.KINDS[k].recallable for k, items in desired.items() if items),
+        )
+
     def plan_for(
         self, playbook: Playbook, conn: Connections, progress: Progress | None = None
     ) -> Plan:
@@ -289,20 +306,20 @@ class Session:
         return result
 
     def record_drift(
-        self, plan: Plan, conn: Connections, reading: Mapping[str, Any] | None = None
+        self, outcome: drift.Outcome, conn: Connections, reading: Mapping[str, Any] | None = None
     ) -> str:
         """Journal that a drift check ran and what it found (no changes are made), and
         how it read the directory (*reading*: full or incremental, the USN mark)."""
         found: dict[str, Any] = {  # a finding's identity across playbooks is (domain, id)
-            "findings": [f.to_dict() for f in drift.findings(plan)],
+            "findings": [f.to_dict() for f in outcome.findings],
             "domain": self.domain_key,
         }
         if reading is not None:
             found["reading"] = dict(reading)
         with Journal.open(self.journal_path) as journal:
             run_id = self._start(journal, "drift", conn, None, found, False)
-            drifted = drift.drifted(drift.findings(plan))
-            journal.finish_run(run_id, status="drift" if drifted else "ok", counts=plan.counts())
+            status = "drift" if outcome.drifted else "ok"
+            journal.finish_run(run_id, status=status, counts=outcome.counts)
         return run_id
 
     def _start(

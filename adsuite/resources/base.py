@@ -180,7 +180,10 @@ class Kind:
     - ``replay(target, before, after, undo=)`` or ``restore(target, image, base_dn)``:
       the desired state that undoes (or redoes) a journaled change, validated against
       ``rollback_spec`` (default ``spec``);
-    - ``table``: the LDAP attributes of a plain directory object kind.
+    - ``table``: the LDAP attributes of a plain directory object kind;
+    - ``recallable``: its plan reads only the desired state and the facts (no clock, no
+      other source), so a drift that finds nothing changed may recall its last outcome
+      (engine/drift_memo.py).
     """
 
     name: str
@@ -200,6 +203,7 @@ class Kind:
     restore: Callable[..., dict[str, Any]] | None = None
     rollback_spec: type[BaseModel] | None = None
     table: tuple[Any, ...] = ()
+    recallable: bool = False
 
     @property
     def undo_spec(self) -> type[BaseModel]:

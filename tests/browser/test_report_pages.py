@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adsuite.cli import render
+from adsuite.engine import drift
 from adsuite.engine.planner import Plan
 from adsuite.journal.records import RunRecord
 from adsuite.resources.base import Action, Change, Notice
@@ -57,7 +58,9 @@ def _run(run_id: str, started: str, ids: list[str]) -> RunRecord:
 def test_drift_page_fits_1280px_says_what_the_cli_says_and_shows_planted_script_as_text(
     tmp_path: Path,
 ) -> None:
-    page = chromium.load(render.drift_html(_plan(drifted=True), "site.yml", COMPANIES), tmp_path)
+    page = chromium.load(
+        render.drift_html(drift.outcome(_plan(drifted=True)), "site.yml", COMPANIES), tmp_path
+    )
     assert not page.overflows, (page.scroll_width, page.client_width)
     assert page.pwned is None and page.scripts == 1  # only the probe's own script
     assert PLANTED.replace('"', '\\"') in page.text
@@ -72,7 +75,9 @@ def test_drift_page_fits_1280px_says_what_the_cli_says_and_shows_planted_script_
 
 
 def test_drift_page_with_only_a_warning_is_clean_like_the_cli(tmp_path: Path) -> None:
-    page = chromium.load(render.drift_html(_plan(drifted=False), "site.yml", COMPANIES), tmp_path)
+    page = chromium.load(
+        render.drift_html(drift.outcome(_plan(drifted=False)), "site.yml", COMPANIES), tmp_path
+    )
     assert "Clean: no drift. 1 warning shown apart" in page.text
     assert "1 finding" not in page.text
     assert not page.overflows
@@ -84,7 +89,7 @@ def test_drift_page_charts_the_journals_drift_checks(tmp_path: Path) -> None:
         _run("r1", f"{today}T01:00:00Z", ["a", "b"]),
         _run("r2", f"{today}T02:00:00Z", ["b", "c", "d"]),
     ]
-    html = render.drift_html(_plan(drifted=True), "site.yml", COMPANIES, runs, "r2")
+    html = render.drift_html(drift.outcome(_plan(drifted=True)), "site.yml", COMPANIES, runs, "r2")
     page = chromium.load(html, tmp_path)
     assert "2 checks in 30 days; today 3 open" in page.text
     assert f"{today}: 3 open, 4 new, 1 fixed, 2 checks" in html  # the day's bar, as a tooltip

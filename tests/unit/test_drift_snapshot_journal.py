@@ -125,3 +125,8 @@ def test_the_drift_text_says_how_it_read() -> None:
     )
     full = {"read": "full", "full_because": "--full was given"}
     assert render.reading_line(full, now) == "read in full: --full was given"
+    recalled = {**incremental, "changed_objects": 0, "recalled_from": "20261206T120000Z-a1b2c3"}
+    assert render.reading_line(recalled, now) == (
+        "read incrementally: 0 objects changed since USN 4086 (full read 5 h ago); nothing "
+        "the checks read changed: the findings of run 20261206T120000Z-a1b2c3 stand"
+    )

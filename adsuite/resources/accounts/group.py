@@ -161,4 +161,5 @@ KIND = Kind(
     identity=identity,
     restore=restore,
     table=TABLE,
+    recallable=True,
 )

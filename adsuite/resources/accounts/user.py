@@ -235,4 +235,5 @@ KIND = Kind(
     identity=identity,
     restore=restore,
     table=TABLE,
+    recallable=True,
 )

@@ -221,4 +221,5 @@ KIND = Kind(
     identity=identity,
     restore=restore,
     table=TABLE,
+    recallable=True,
 )

@@ -232,4 +232,5 @@ KIND = Kind(
     identity=identity,
     restore=restore,
     table=TABLE,
+    recallable=True,
 )

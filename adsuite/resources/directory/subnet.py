@@ -173,4 +173,5 @@ KIND = Kind(
     identity=identity,
     restore=restore,
     table=TABLE,
+    recallable=True,
 )

@@ -144,4 +144,5 @@ KIND = Kind(
     plan=plan,
     delta=DELTA,
     replay=replay,
+    recallable=True,
 )

@@ -165,4 +165,5 @@ KIND = Kind(
     plan=plan,
     identity=identity,
     replay=replay,
+    recallable=True,
 )

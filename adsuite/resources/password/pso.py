@@ -266,4 +266,5 @@ KIND = Kind(
     identity=identity,
     finding_aspects=finding_aspects,
     replay=replay,
+    recallable=True,
 )
