@@ -28,7 +28,7 @@ import hmac
 import json
 import logging
 import marshal
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,7 @@ class Snapshot:
     dc: Dc  # dc.usn is the mark: every change after it has a higher uSNChanged
     full_at: float  # when the last full read began (seconds since the epoch)
     schema: dict[str, Attr]
-    queries: dict[Query, list[Stored]] = field(default_factory=dict)
+    queries: Mapping[Query, list[Stored]] = field(default_factory=dict)
     ancestors: dict[bytes, tuple[str, str]] = field(default_factory=dict)  # guid: (dn key, sd)
     memo: dict[str, Any] | None = None  # the outcome of the check that wrote it (drift_memo)
 
@@ -205,7 +205,7 @@ def load(raw: bytes, journaled_sha256: str) -> Snapshot | None:
             dc=Dc(**doc["dc"]),
             full_at=float(doc["full_at"]),
             schema={str(name): Attr(*values) for name, values in doc["schema"].items()},
-            queries={query_from(q): _entries(items) for q, items in doc["queries"]},
+            queries=Lazy({query_from(q): _checked(items) for q, items in doc["queries"]}),
             ancestors=_ancestors(doc["ancestors"]),
             memo=doc["memo"] if isinstance(doc.get("memo"), dict) else None,
         )
@@ -214,9 +214,31 @@ def load(raw: bytes, journaled_sha256: str) -> Snapshot | None:
         return None
 
 
-def _entries(items: list[Any]) -> list[Stored]:
-    """Stored entries, every value checked to be what save wrote (bytes, str, tuples)."""
-    out = []
+class Lazy(Mapping[Query, list[Stored]]):
+    """A loaded snapshot's searches (their values already checked), each one's entries
+    built when first asked for: a check that recalls its outcome (drift_memo) needs
+    only the searches."""
+
+    def __init__(self, raw: dict[Query, Any]) -> None:
+        self._raw = raw
+        self._built: dict[Query, list[Stored]] = {}
+
+    def __getitem__(self, query: Query) -> list[Stored]:
+        built = self._built.get(query)
+        if built is None:
+            built = [Stored(g, Entry(dn, a), frozenset(r)) for g, dn, a, r in self._raw[query]]
+            self._built[query] = built
+        return built
+
+    def __iter__(self) -> Iterator[Query]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def _checked(items: Any) -> Any:
+    """*items*, every value checked to be what save wrote (bytes, str, tuples)."""
     for guid, dn, attributes, refs in items:
         if type(guid) is not bytes or type(dn) is not str or type(refs) is not tuple:
             raise TypeError("a stored entry is malformed")
@@ -227,8 +249,7 @@ def _entries(items: list[Any]) -> list[Stored]:
                 raise TypeError("a stored value is not bytes")
         if not all(type(r) is bytes for r in refs):
             raise TypeError("a stored reference is not bytes")
-        out.append(Stored(guid, Entry(dn, attributes), frozenset(refs)))
-    return out
+    return items
 
 
 def _ancestors(doc: dict[Any, Any]) -> dict[bytes, tuple[str, str]]:
