@@ -10,12 +10,15 @@ Why the merge gives exactly what a new search would (docs/drift.md has the long 
   name is renamed, moved or deleted, back links (memberOf), constructed and
   non-replicated attributes. So: queries that read or filter on the last three are not
   eligible (always searched); a change to a container above a stored entry (its DN or
-  its security descriptor) forces a full read; an entry naming a changed object is read
+  its security descriptor) forces a full read; an entry naming a changed object whose
+  DN is not the one stored (renamed, moved, deleted, or not stored at all) is read
   again; a changed object of unknown origin that has children and lies in a read scope
   (a subtree moved in) forces a full read.
 - Every object whose uSNChanged is above the mark is dropped from the stored results and
-  found again, if it matches now, by the same search ANDed with ``(uSNChanged>=mark+1)``;
-  deleted objects are among the changed (Show Deleted) and simply not found again.
+  found again, if it matches now, by the same search ANDed with its GUID (the changed
+  objects now in the search's scope, 500 to a filter; more than 1,000: ANDed with
+  ``(uSNChanged>=mark+1)`` instead); deleted objects are among the changed (Show
+  Deleted) and simply not found again.
 - The mark is read before anything else, so a change made during a read is read again
   next time, never missed.
 
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 Vouched = Callable[[str], tuple[str, dict[str, Any]] | None]
 
 PER_FILTER = 500
+BY_GUID = 1000  # more changed objects in a search's scope: narrow it by uSNChanged instead
 MOVED_IN_CHECKS = 64  # more changed objects of unknown origin in a read scope: read fully
 ANCESTOR_SD_FLAGS = 0x0C  # DACL and SACL: what children inherit
 SECRET = frozenset(
@@ -177,6 +181,7 @@ class SnapshotReader:
         self.old: Snapshot | None = None  # the snapshot being merged with, if one is used
         self.changed: dict[bytes, str] = {}  # GUID -> DN now, of objects changed since the mark
         self.older: set[bytes] = set()  # the changed objects created before the mark
+        self.renamed: set[bytes] = set()  # changed objects not at their stored DN (or unknown)
         self.reason: str | None = None  # why the read is full
         self.results: dict[Query, list[Stored]] = {}
         self.searched = 0  # searches sent to the DC for eligible queries
@@ -200,6 +205,7 @@ class SnapshotReader:
             self.reason = self._changes_since(old)
         if self.reason is None and old is not None:
             self.old, self.schema, self.full_at = old, old.schema, old.full_at
+            self.renamed = self._renamed(old)
         else:
             self.schema = read_schema(self.directory, self.schema_nc)
             self.full_at = started
@@ -279,8 +285,7 @@ class SnapshotReader:
         their own uSNChanged: they are changed objects themselves)."""
         if not self.changed:
             return None
-        stored = {s.guid: s.entry.dn for items in old.queries.values() for s in items}
-        stored.update({guid: key for guid, (key, _) in old.ancestors.items()})
+        stored = _stored_dns(old)
         unknown = [
             dn for guid, dn in self.changed.items()
             if guid in self.older and "\\0ADEL:" not in dn.upper()
@@ -294,6 +299,18 @@ class SnapshotReader:
             if list(self.directory.search_wire(children)):
                 return f"{dn} changed and has objects below it (a subtree may have moved in)"
         return None
+
+    def _renamed(self, old: Snapshot) -> set[bytes]:
+        """The changed objects whose DN is not the one stored: renamed, moved, deleted,
+        or not stored at all. Only these change the DN-valued attributes that name them
+        (member, manager, …) without raising the naming object's uSNChanged."""
+        if not self.changed:
+            return set()
+        was = _stored_dns(old)
+        return {
+            guid for guid, dn in self.changed.items()
+            if guid not in was or dnlib.key(was[guid]) != dnlib.key(dn)
+        }  # fmt: skip
 
     def search(self, query: Query) -> Iterator[Entry]:
         if not eligible(query, self.schema, self.ncs):
@@ -321,10 +338,21 @@ class SnapshotReader:
         assert self.old is not None
         self.merged += 1
         changed = set(self.changed)
-        again = [s.guid for s in stored if s.guid not in changed and not s.refs.isdisjoint(changed)]
+        again = [
+            s.guid for s in stored if s.guid not in changed and not s.refs.isdisjoint(self.renamed)
+        ]
         fresh: list[Stored] = []
-        if changed:
-            fresh += self._read(_narrowed(query, f"(uSNChanged>={self.old.dc.usn + 1})"))
+        inside = [
+            guid for guid, dn in self.changed.items()
+            if "\\0ADEL:" not in dn.upper() and in_scope(dn, query)
+        ]  # fmt: skip  # (a deleted object is not found again: it is simply dropped)
+        if len(inside) > BY_GUID:
+            narrowed = [f"(uSNChanged>={self.old.dc.usn + 1})"]
+        else:
+            narrowed = [ext.guid_filter(inside[at : at + PER_FILTER])
+                        for at in range(0, len(inside), PER_FILTER)]  # fmt: skip
+        for extra in narrowed:
+            fresh += self._read(_narrowed(query, extra))
         for at in range(0, len(again), PER_FILTER):
             fresh += self._read(_narrowed(query, ext.guid_filter(again[at : at + PER_FILTER])))
         by_guid = {s.guid: s for s in fresh}
@@ -380,6 +408,13 @@ class SnapshotReader:
                         sd = snap.sd_digest(entry.raw("nTSecurityDescriptor"))
                         out[guid] = (dnlib.key(dn), sd)
         return out
+
+
+def _stored_dns(old: Snapshot) -> dict[bytes, str]:
+    """GUID -> DN (or DN key, for containers) of everything the snapshot holds."""
+    stored = {s.guid: s.entry.dn for items in old.queries.values() for s in items}
+    stored.update({guid: key for guid, (key, _) in old.ancestors.items()})
+    return stored
 
 
 def _above(dn: str, ncs: tuple[str, ...]) -> list[str]:
