@@ -31,6 +31,7 @@ CACHE = OUT_DIR / "incremental-cache"
 JOURNAL = OUT_DIR / "incremental-journal.sqlite"
 KEPT = OUT_DIR / "incremental-snapshot"
 KEPT_JOURNAL = OUT_DIR / "incremental-journal.kept"
+UNDO = OUT_DIR / "incremental-undo.ldif"  # the departments the last prepare overwrote
 ATTRIBUTES = [
     "ou",
     "description",
@@ -72,8 +73,31 @@ def snapshot_file() -> Path:
     return found
 
 
+def ldbmodify(sam: Path, ldif: str) -> None:
+    subprocess.run(["ldbmodify", "-H", str(sam)], input=ldif, text=True, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def undo_ldif(sam: Path, dns: list[str]) -> str:
+    """LDIF that puts back the department of each user in *dns* as it is now."""
+    out = []
+    for dn in dns:
+        found = subprocess.run(["ldbsearch", "-H", str(sam), "-s", "base", "-b", dn,
+                                "department"], capture_output=True, text=True,
+                               check=True).stdout  # fmt: skip
+        values = [line for line in found.splitlines() if line.startswith("department:")]
+        out.append(f"dn: {dn}\nchangetype: modify\nreplace: department\n" + "".join(
+            f"{v}\n" for v in values) + "\n")  # fmt: skip
+    return "".join(out)
+
+
 def prepare(changes: int) -> None:
     shutil.rmtree(CACHE, ignore_errors=True)
+    target = lab_target()
+    sam = target.state_dir / "private" / "sam.ldb"
+    if UNDO.exists():  # the last prepare's changes, undone by hand as they were made
+        ldbmodify(sam, UNDO.read_text())
+        UNDO.unlink()
     code = drift("--full")
     if code != 0:
         raise SystemExit(f"the full drift of the fresh seed exits {code}, not 0")
@@ -81,8 +105,6 @@ def prepare(changes: int) -> None:
     shutil.copyfile(JOURNAL, KEPT_JOURNAL)  # its last drift run vouches for that snapshot
     KEPT.chmod(0o600)
     KEPT_JOURNAL.chmod(0o600)
-    target = lab_target()
-    sam = target.state_dir / "private" / "sam.ldb"
     users = subprocess.run(
         ["ldbsearch", "-H", str(sam), "-b", target.bench_dn, "(objectClass=user)", "dn"],
         capture_output=True, text=True, check=True,
@@ -93,8 +115,8 @@ def prepare(changes: int) -> None:
         for i, dn in enumerate(dns)
     )
     if ldif:
-        subprocess.run(["ldbmodify", "-H", str(sam)], input=ldif, text=True, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        UNDO.write_text(undo_ldif(sam, dns))
+        ldbmodify(sam, ldif)
     print(f"snapshot kept; {len(dns)} users changed by hand")
 
 

@@ -182,6 +182,7 @@ class SnapshotReader:
         self.changed: dict[bytes, str] = {}  # GUID -> DN now, of objects changed since the mark
         self.older: set[bytes] = set()  # the changed objects created before the mark
         self.renamed: set[bytes] = set()  # changed objects not at their stored DN (or unknown)
+        self.classes: dict[bytes, frozenset[str]] = {}  # GUID -> objectClass now, of the changed
         self.reason: str | None = None  # why the read is full
         self.results: dict[Query, list[Stored]] = {}
         self.searched = 0  # searches sent to the DC for eligible queries
@@ -254,12 +255,14 @@ class SnapshotReader:
         if list(self.directory.search_wire(Query(self.schema_nc, mark, (), "sub"))):
             return "the schema changed"
         for nc in sorted(n for n in ncs if n):
-            query = Query(nc, mark, ("uSNCreated",), "sub", show_deleted=True, extended_dn=True)
+            wanted = ("uSNCreated", "objectClass")
+            query = Query(nc, mark, wanted, "sub", show_deleted=True, extended_dn=True)
             for entry in self.directory.search_wire(query):
                 dn, guid = ext.split_dn(entry.dn)
                 if guid is None:
                     return f"a changed object without a GUID ({dn})"
                 self.changed[guid] = dn
+                self.classes[guid] = frozenset(c.lower() for c in entry.texts("objectClass"))
                 if (entry.integer("uSNCreated") or 0) <= old.dc.usn:
                     self.older.add(guid)
         return self._containers_changed(old) or self._moved_in(old)
@@ -342,10 +345,12 @@ class SnapshotReader:
             s.guid for s in stored if s.guid not in changed and not s.refs.isdisjoint(self.renamed)
         ]
         fresh: list[Stored] = []
+        classes = ext.required_classes(query.filter)
         inside = [
             guid for guid, dn in self.changed.items()
             if "\\0ADEL:" not in dn.upper() and in_scope(dn, query)
-        ]  # fmt: skip  # (a deleted object is not found again: it is simply dropped)
+            and classes <= self.classes.get(guid, classes)
+        ]  # fmt: skip  # (deleted objects, and those of other classes, cannot match now)
         if len(inside) > BY_GUID:
             narrowed = [f"(uSNChanged>={self.old.dc.usn + 1})"]
         else:

@@ -74,6 +74,45 @@ def filter_attributes(search_filter: str) -> set[str]:
     return names
 
 
+_CLASS_TERM = re.compile(r"\(\s*objectclass\s*=\s*([A-Za-z][A-Za-z0-9-]*)\s*\)", re.I)
+
+
+def required_classes(search_filter: str) -> frozenset[str]:
+    """The object classes (lower case) every entry matching *search_filter* must have:
+    the filter's own ``(objectClass=x)``, or those among the top-level terms of its
+    ``(&…)``. Nothing is guessed from ``|``, ``!`` or wildcards."""
+    text = search_filter.strip()
+    whole = _CLASS_TERM.fullmatch(text)
+    if whole:
+        return frozenset({whole.group(1).lower()})
+    if not text.startswith("(&") or not text.endswith(")"):
+        return frozenset()
+    out = set()
+    for term in _top_level_terms(text[2:-1]):
+        found = _CLASS_TERM.fullmatch(term.strip())
+        if found:
+            out.add(found.group(1).lower())
+    return frozenset(out)
+
+
+def _top_level_terms(inner: str) -> list[str]:
+    """The parenthesised terms of an AND's body (a value's parentheses are escaped as
+    \\28 and \\29 in a valid filter, so every bare one is structure)."""
+    terms, depth, start = [], 0, 0
+    for at, char in enumerate(inner):
+        if char == "(":
+            if depth == 0:
+                start = at
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                terms.append(inner[start : at + 1])
+            if depth < 0:
+                return []  # not a filter this function understands: require nothing
+    return terms if depth == 0 else []
+
+
 def guid_filter(guids: list[bytes]) -> str:
     """``(|(objectGUID=\\xx…)…)``: objects by GUID, every byte escaped."""
     terms = "".join("(objectGUID=" + "".join(f"\\{b:02x}" for b in g) + ")" for g in guids)

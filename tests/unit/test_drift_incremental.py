@@ -161,3 +161,23 @@ def test_a_snapshot_whose_values_are_not_what_save_writes_is_no_snapshot(tmp_pat
     doc["queries"][0][1][0] = (GUID, f"CN=u,{BASE}", {"description": ("text, not bytes",)}, ())
     raw = snap.MAGIC + marshal.dumps(doc)
     assert snap.load(raw, snap.digest(raw)) is None  # even with its digest vouched for
+
+
+@pytest.mark.parametrize(
+    ("search", "classes"),
+    [
+        ("(objectClass=organizationalUnit)", {"organizationalunit"}),
+        ("(&(objectClass=group)(|(sAMAccountName=a)(sAMAccountName=b)))", {"group"}),
+        ("(&(objectClass=user)(objectClass=person)(sAMAccountName=*))", {"user", "person"}),
+        ("(objectClass=*)", set()),  # presence: any object
+        ("(|(objectClass=user)(objectClass=group))", set()),  # either: neither required
+        ("(!(objectClass=user))", set()),
+        ("(&(|(objectClass=user)(objectClass=group))(cn=x))", set()),  # not top level
+        ("(&(cn=a\\28objectClass=user\\29))", set()),  # parentheses in a value are escaped
+        ("(&(objectClass=user)", set()),  # not a filter: nothing is assumed
+    ],
+)
+def test_the_classes_a_filter_requires_are_only_those_every_match_must_have(
+    search: str, classes: set[str]
+) -> None:
+    assert ext.required_classes(search) == classes
