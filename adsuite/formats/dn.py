@@ -123,6 +123,8 @@ def child(kind: str, value: str, parent_dn: str) -> str:
 
 
 def parent(dn: str) -> str:
+    if _NORMAL_DN.match(dn):
+        return dn.partition(",")[2]  # join(split(dn)[1:]) would spell it the same
     return join(split(dn)[1:])
 
 

@@ -21,15 +21,21 @@ DNS = [
 ]
 
 
-def _parsed(dn: str) -> tuple[str, int, str, bool]:
+def _parsed(dn: str) -> tuple[str, int, str, bool, str]:
     """What the general parser says (the path before the canonical shortcut)."""
     parts = list(dnlib._split.__wrapped__(dn))
-    return dnlib.join(parts), len(parts), parts[0][1], True
+    return dnlib.join(parts), len(parts), parts[0][1], True, dnlib.join(parts[1:])
 
 
 @pytest.mark.parametrize("dn", DNS)
 def test_canonical_shortcut_gives_the_parsers_answers(dn: str) -> None:
-    got = (dnlib.normalize(dn), dnlib.depth(dn), dnlib.rdn_value(dn), dnlib.looks_like_dn(dn))
+    got = (
+        dnlib.normalize(dn),
+        dnlib.depth(dn),
+        dnlib.rdn_value(dn),
+        dnlib.looks_like_dn(dn),
+        dnlib.parent(dn),
+    )
     assert got == _parsed(dn)
     assert dnlib.key(dn) == _parsed(dn)[0].lower()
 

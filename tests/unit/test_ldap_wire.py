@@ -105,3 +105,13 @@ def test_other_messages_are_left_to_ldap3() -> None:
 def test_a_truncated_entry_is_left_to_ldap3_not_misread() -> None:
     message = _entry_message(5, DN, ATTRIBUTES)
     assert search_entry(message[: len(message) // 2]) is None
+
+
+def test_an_entry_with_a_wrong_tag_inside_is_left_to_ldap3() -> None:
+    message = _entry_message(5, DN, {"description": [b"x"], "sn": [b"y"]})
+    at = message.index(b"description") + len("description")
+    assert message[at] == 0x31  # the value set
+    for tag in (0x04, 0x30):
+        assert search_entry(message[:at] + bytes([tag]) + message[at + 1 :]) is None
+    first = message.index(b"\x30", message.index(DN.encode()) + len(DN.encode()) + 2)
+    assert search_entry(message[:first] + b"\x31" + message[first + 1 :]) is None
