@@ -59,3 +59,12 @@ def test_not_a_dn_is_still_refused() -> None:
         assert not dnlib.looks_like_dn(malformed)
         with pytest.raises(ValueError):
             dnlib.normalize(malformed)
+
+
+def test_ou_path_segments_are_checked_once_but_handed_out_fresh() -> None:
+    first = dnlib.ou_path_segments("HQ/Users")
+    first.append("changed by a caller")
+    assert dnlib.ou_path_segments("HQ/Users") == ["HQ", "Users"]
+    for _ in range(2):  # a refused path stays refused: errors are not cached away
+        with pytest.raises(ValueError, match="ends with a space"):
+            dnlib.ou_path_segments("HQ/Users ")
