@@ -17,6 +17,11 @@ Entries are JSON (never pickle: a cache file is data, not code), written 0600 in
 validated again when read; a playbook whose specs do not survive that round trip
 exactly is not cached. A missing, unreadable, foreign or malformed entry is a miss,
 never an error; a load that fails is never cached, so errors read as before.
+
+Validating again is kept on purpose: an entry is only as trustworthy as the file, and
+for a 12,301-task playbook it costs about 0.07 s of CPU (the JSON parse 0.05 s).
+Trusting a signed entry instead would need a key the cache folder does not hold, and
+``model_construct`` (pydantic without validation) measured slower than validating.
 """
 
 from __future__ import annotations

@@ -123,6 +123,8 @@ def child(kind: str, value: str, parent_dn: str) -> str:
 
 
 def parent(dn: str) -> str:
+    if _NORMAL_DN.match(dn):
+        return dn.partition(",")[2]  # join(split(dn)[1:]) would spell it the same
     return join(split(dn)[1:])
 
 
@@ -149,9 +151,15 @@ def ou_path_segments(path: str) -> list[str]:
     A leading space or ``#`` is a legal AD name (escaped in the DN as RFC 4514 says);
     a trailing space is refused, as is anything that reads as a DN instead of a path.
     """
+    return list(_ou_path_segments(path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ou_path_segments(path: str) -> tuple[str, ...]:
+    # 10,000 users in a few OUs: each spec's validation checks the same few paths
     if _CONTROL.search(path):
         raise ValueError("bad OU path: it contains a control character")
-    segments = [s.replace("\\/", "/") for s in _PATH_SEPARATOR.split(path)]
+    segments = tuple(s.replace("\\/", "/") for s in _PATH_SEPARATOR.split(path))
     for segment in segments:
         if not segment.strip():
             raise ValueError(f"bad OU path {path!r}: empty name between '/'")

@@ -21,15 +21,21 @@ DNS = [
 ]
 
 
-def _parsed(dn: str) -> tuple[str, int, str, bool]:
+def _parsed(dn: str) -> tuple[str, int, str, bool, str]:
     """What the general parser says (the path before the canonical shortcut)."""
     parts = list(dnlib._split.__wrapped__(dn))
-    return dnlib.join(parts), len(parts), parts[0][1], True
+    return dnlib.join(parts), len(parts), parts[0][1], True, dnlib.join(parts[1:])
 
 
 @pytest.mark.parametrize("dn", DNS)
 def test_canonical_shortcut_gives_the_parsers_answers(dn: str) -> None:
-    got = (dnlib.normalize(dn), dnlib.depth(dn), dnlib.rdn_value(dn), dnlib.looks_like_dn(dn))
+    got = (
+        dnlib.normalize(dn),
+        dnlib.depth(dn),
+        dnlib.rdn_value(dn),
+        dnlib.looks_like_dn(dn),
+        dnlib.parent(dn),
+    )
     assert got == _parsed(dn)
     assert dnlib.key(dn) == _parsed(dn)[0].lower()
 
@@ -53,3 +59,12 @@ def test_not_a_dn_is_still_refused() -> None:
         assert not dnlib.looks_like_dn(malformed)
         with pytest.raises(ValueError):
             dnlib.normalize(malformed)
+
+
+def test_ou_path_segments_are_checked_once_but_handed_out_fresh() -> None:
+    first = dnlib.ou_path_segments("HQ/Users")
+    first.append("changed by a caller")
+    assert dnlib.ou_path_segments("HQ/Users") == ["HQ", "Users"]
+    for _ in range(2):  # a refused path stays refused: errors are not cached away
+        with pytest.raises(ValueError, match="ends with a space"):
+            dnlib.ou_path_segments("HQ/Users ")

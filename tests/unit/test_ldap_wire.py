@@ -20,10 +20,11 @@ from ldap3.protocol.rfc4511 import (
     SearchResultEntry,
     Vals,
 )
+from ldap3.strategy.base import BaseStrategy
 from ldap3.utils.asn1 import decode_message_fast
 from pyasn1.codec.ber import encoder
 
-from adsuite.connectors.ldap_wire import search_entry
+from adsuite.connectors.ldap_wire import search_entry, split_messages
 
 BIG = bytes(range(256)) * 300  # 76,800 bytes: a three-octet BER length
 SD = b"\x01\x00\x04\x8c" + bytes(200)  # a binary value over 127 bytes: two-octet length
@@ -105,3 +106,42 @@ def test_other_messages_are_left_to_ldap3() -> None:
 def test_a_truncated_entry_is_left_to_ldap3_not_misread() -> None:
     message = _entry_message(5, DN, ATTRIBUTES)
     assert search_entry(message[: len(message) // 2]) is None
+
+
+def test_an_entry_with_a_wrong_tag_inside_is_left_to_ldap3() -> None:
+    message = _entry_message(5, DN, {"description": [b"x"], "sn": [b"y"]})
+    at = message.index(b"description") + len("description")
+    assert message[at] == 0x31  # the value set
+    for tag in (0x04, 0x30):
+        assert search_entry(message[:at] + bytes([tag]) + message[at + 1 :]) is None
+    first = message.index(b"\x30", message.index(DN.encode()) + len(DN.encode()) + 2)
+    assert search_entry(message[:first] + b"\x31" + message[first + 1 :]) is None
+
+
+def _ldap3_splits(stream: bytes) -> list[bytes]:
+    """ldap3's own rule (compute_ldap_message_size), message by message."""
+    out = []
+    while (size := BaseStrategy.compute_ldap_message_size(stream)) != -1 and len(stream) >= size:
+        out.append(stream[:size])
+        stream = stream[size:]
+    return out
+
+
+def test_a_stream_read_in_any_chunks_splits_into_the_messages_ldap3_finds() -> None:
+    sizes = [{}, {"sn": [b"x"]}, ATTRIBUTES, {"description": [b"y" * 200]}]
+    messages = [_entry_message(i, DN, sizes[i % 4]) for i in range(1, 13)]
+    stream = b"".join(messages)
+    assert _ldap3_splits(stream) == messages
+    for chunk in (1, 2, 3, 7, 100, 4096, len(stream)):
+        found, pending = [], b""
+        for at in range(0, len(stream), chunk):
+            whole, pending = split_messages(pending + stream[at : at + chunk])
+            found += whole
+        assert found == messages and pending == b""
+
+
+def test_a_partial_message_is_kept_for_the_next_read() -> None:
+    message = _entry_message(4, DN, ATTRIBUTES)  # a three-octet length
+    for cut in (1, 2, 3, 4, 5, len(message) - 1):
+        assert split_messages(message[:cut]) == ([], message[:cut])
+    assert split_messages(message + message[:3]) == ([message], message[:3])
