@@ -176,7 +176,7 @@ class _Loader:
 
     def __init__(self, inventory: Inventory, kinds: Mapping[str, type[BaseModel]]) -> None:
         self.inventory = inventory
-        self.kinds = dict(kinds)
+        self.kinds = kinds  # the registry's: a kind's module is imported at its first task
         self.inventory_data = inventory.model_dump(mode="json")
         self.files: list[Path] = []
         self.task_count = 0
