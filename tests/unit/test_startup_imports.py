@@ -73,6 +73,7 @@ NOT_FOR_DIRECTORY_ONLY = (
     "adsuite.tickets",  # the ticket machinery
     "adsuite.engine.drift_page",  # the HTML report's
     "xml.sax",  # JUnit's (it imports urllib and http)
+    "rich.progress",  # the progress bar: on a terminal only
 )
 
 
