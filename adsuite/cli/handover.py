@@ -14,10 +14,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adsuite import private_files
 from adsuite.errors import InputError
-from adsuite.tickets.delivery import PasswordFile
+
+if TYPE_CHECKING:  # the ticket machinery: imported by the commands that hand out passwords
+    from adsuite.tickets.delivery import PasswordFile
 
 
 def password_destination(path: Path | None, show: bool, needed: str) -> PasswordFile | None:
@@ -33,6 +36,8 @@ def password_destination(path: Path | None, show: bool, needed: str) -> Password
         return None
     if path is None:
         raise InputError(needed)
+    from adsuite.tickets.delivery import PasswordFile
+
     destination = PasswordFile(path)
     destination.check()
     return destination

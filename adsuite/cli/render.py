@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from typing import TYPE_CHECKING, Any
 
 from adsuite.cli.console import json_text
-from adsuite.engine import drift, drift_page
+from adsuite.engine import drift
 from adsuite.engine.planner import Plan
-from adsuite.engine.session import ApplyResult
-from adsuite.journal import drift_history
-from adsuite.journal.records import RunRecord
 from adsuite.resources.base import Action, Change
-from adsuite.templates import environment
+
+if TYPE_CHECKING:  # the HTML and JUnit parts import theirs when asked for (jinja2, xml.sax)
+    from adsuite.engine.session import ApplyResult
+    from adsuite.journal.records import RunRecord
 
 SIGNS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
 COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
@@ -187,6 +186,8 @@ def drift_json(
 
 
 def drift_junit(outcome: drift.Outcome, playbook: str) -> str:
+    from xml.sax.saxutils import quoteattr  # imports urllib and http: only for JUnit
+
     cases = [
         f"  <testcase classname={quoteattr(f.kind)} name={quoteattr(f.target)}>"
         f"<failure message={quoteattr(f.text)}>{_as_json(f.to_dict())}</failure></testcase>"
@@ -204,6 +205,8 @@ def drift_junit(outcome: drift.Outcome, playbook: str) -> str:
 
 
 def _as_json(data: Any) -> str:
+    from xml.sax.saxutils import escape
+
     return escape(json.dumps(data, ensure_ascii=False))
 
 
@@ -215,6 +218,10 @@ def drift_html(
     run_id: str | None = None,
 ) -> str:
     """The drift page: summary, history from the journal's drift *runs*, findings."""
+    from adsuite.engine import drift_page  # the page's parts and jinja2: only for HTML
+    from adsuite.journal import drift_history
+    from adsuite.templates import environment
+
     now = datetime.now(UTC)
     days = drift_history.history(runs, days=HISTORY_DAYS, today=now.date(), playbook=playbook)
     page = drift_page.build(

@@ -18,19 +18,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateSyntaxError, UndefinedError
-from jinja2.exceptions import SecurityError
-from jinja2.runtime import Undefined
 from pydantic import BaseModel, ValidationError
 
-from adsuite.engine import gc_pause, playbook_cache, spec_sharing, templating
+from adsuite.engine import gc_pause, playbook_cache, spec_sharing
 from adsuite.engine.playbook import Play, Playbook, Task
 from adsuite.errors import InputError
 from adsuite.formats.yaml_source import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
 from adsuite.runtime.inventory import Domain, Inventory
 from adsuite.source import Location
+
+if TYPE_CHECKING:  # bound at run time by _import_jinja(), for a load that expands
+    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+    from jinja2.runtime import Undefined
+
+    from adsuite.engine import templating
 
 __all__ = ["Play", "Playbook", "Task", "load_playbook"]
 
@@ -72,6 +76,18 @@ def load_playbook(
 
 
 # --- Jinja2 ------------------------------------------------------------------------
+
+
+def _import_jinja() -> None:
+    """Import jinja2 and the sandbox (engine/templating.py) for a load that expands a
+    playbook: one the cache answers needs neither. Bound as this module's globals so
+    that rendering a template costs no import statement per call."""
+    global templating, TemplateSyntaxError, UndefinedError, SecurityError, Undefined
+    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+    from jinja2.runtime import Undefined
+
+    from adsuite.engine import templating
 
 
 def _is_template(text: str) -> bool:
@@ -175,8 +191,9 @@ class _Loader:
     """One playbook load: the files read so far and the import chain being followed."""
 
     def __init__(self, inventory: Inventory, kinds: Mapping[str, type[BaseModel]]) -> None:
+        _import_jinja()
         self.inventory = inventory
-        self.kinds = dict(kinds)
+        self.kinds = kinds  # the registry's: a kind's module is imported at its first task
         self.inventory_data = inventory.model_dump(mode="json")
         self.files: list[Path] = []
         self.task_count = 0

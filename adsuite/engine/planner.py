@@ -137,7 +137,7 @@ def check_duplicates(desired: Mapping[str, Sequence[Desired]]) -> None:
     """Refuse one object declared twice, whatever the values and whichever playbooks
     (imports included) declare it: which one would win is not something to guess."""
     for kind, items in desired.items():
-        identity = registry.KINDS[kind].identity
+        identity = registry.KINDS[kind].identity if items else None  # import no unused kind
         if identity is None:
             continue
         seen: dict[str, Desired] = {}

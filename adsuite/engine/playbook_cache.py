@@ -41,6 +41,7 @@ from pydantic import BaseModel, ValidationError
 import adsuite
 from adsuite.engine import spec_sharing
 from adsuite.engine.playbook import Play, Playbook, Task
+from adsuite.resources import registry
 from adsuite.runtime.inventory import Inventory
 from adsuite.source import Location
 
@@ -99,7 +100,7 @@ class Cache:
         head = {
             "format": FORMAT,
             "code": code_digest(),
-            "kinds": {name: f"{m.__module__}.{m.__qualname__}" for name, m in kinds.items()},
+            "kinds": _origins(kinds),
             "path": str(path),
             "resolved": str(path.resolve()),
             "sha256": own,
@@ -139,6 +140,14 @@ class Cache:
         ]
         entry = {"key": self.key, "sha256": playbook.sha256, "files": files, "plays": plays}
         write_private(self.file, json.dumps(entry, separators=(",", ":")).encode())
+
+
+def _origins(kinds: Mapping[str, type[BaseModel]]) -> dict[str, str]:
+    """Where each kind's model comes from; the registry's kinds say so without importing
+    every kind's module (only those a playbook uses are imported)."""
+    if isinstance(kinds, registry.Specs):
+        return {name: kinds.origin(name) for name in kinds}
+    return {name: f"{m.__module__}.{m.__qualname__}" for name, m in kinds.items()}
 
 
 def _files_unchanged(files: list[dict[str, str]]) -> bool:

@@ -1,50 +1,101 @@
 """Every resource kind adsuite knows, by the key a task uses: each module's ``KIND``
-record (adsuite/resources/base.py ``Kind``) lists its hooks; nothing is found by probing."""
+record (adsuite/resources/base.py ``Kind``) lists its hooks; nothing is found by probing.
+
+The table is plain data — a kind's name and the module that holds its ``KIND`` — and a
+module is imported the first time its kind is asked for. A run of an ou/group/user
+playbook so never imports the GPO or file_acl models (their pydantic classes, the
+SMB and WinRM code under them); iterating :data:`KINDS` or :func:`specs` still gives
+every kind, importing each.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
+from collections.abc import Iterator, Mapping
+
 from pydantic import BaseModel
 
-from adsuite.resources.accounts import computer, group, password_reset, user
 from adsuite.resources.base import Kind
-from adsuite.resources.check import check
-from adsuite.resources.delegation import delegation
-from adsuite.resources.directory import ou, site, site_link, subnet
-from adsuite.resources.file_acl import file_acl
-from adsuite.resources.gpo import default_domain_policy, gpo
-from adsuite.resources.membership import membership, ticketed_membership
-from adsuite.resources.password import password_policy, pso
-from adsuite.resources.privileged import privileged
 
-KINDS: dict[str, Kind] = {
-    m.KIND.name: m.KIND
-    for m in (
-        ou,
-        group,
-        user,
-        membership,
-        password_policy,
-        pso,
-        site,
-        site_link,
-        subnet,
-        computer,
-        password_reset,
-        delegation,
-        file_acl,
-        privileged,
-        gpo,
-        default_domain_policy,
-        ticketed_membership,
-        check,
-    )
+# task key -> the module whose ``KIND`` it is, in the order kinds are listed
+MODULES: Mapping[str, str] = {
+    "ou": "adsuite.resources.directory.ou",
+    "group": "adsuite.resources.accounts.group",
+    "user": "adsuite.resources.accounts.user",
+    "membership": "adsuite.resources.membership.membership",
+    "password_policy": "adsuite.resources.password.password_policy",
+    "pso": "adsuite.resources.password.pso",
+    "site": "adsuite.resources.directory.site",
+    "site_link": "adsuite.resources.directory.site_link",
+    "subnet": "adsuite.resources.directory.subnet",
+    "computer": "adsuite.resources.accounts.computer",
+    "password_reset": "adsuite.resources.accounts.password_reset",
+    "delegation": "adsuite.resources.delegation.delegation",
+    "file_acl": "adsuite.resources.file_acl.file_acl",
+    "privileged": "adsuite.resources.privileged.privileged",
+    "gpo": "adsuite.resources.gpo.gpo",
+    "default_domain_policy": "adsuite.resources.gpo.default_domain_policy",
+    "ticketed_membership": "adsuite.resources.membership.ticketed_membership",
+    "check": "adsuite.resources.check.check",
 }
 
 
-def specs() -> dict[str, type[BaseModel]]:
+@functools.cache
+def kind(name: str) -> Kind:
+    """The ``KIND`` of the task key *name*, its module imported on first use (KeyError
+    for a name no kind has)."""
+    module = importlib.import_module(MODULES[name])
+    found = getattr(module, "KIND", None)
+    if not isinstance(found, Kind) or found.name != name:
+        raise RuntimeError(f"{MODULES[name]} holds no KIND named {name!r}")
+    return found
+
+
+class _Kinds(Mapping[str, Kind]):
+    """The kinds by name: membership and iteration read the table, a value imports."""
+
+    def __getitem__(self, name: str) -> Kind:
+        return kind(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in MODULES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODULES)
+
+    def __len__(self) -> int:
+        return len(MODULES)
+
+
+class Specs(Mapping[str, type[BaseModel]]):
+    """Each kind's desired-state model, for the playbook loader; a model's module is
+    imported when the loader first meets a task of that kind."""
+
+    def __getitem__(self, name: str) -> type[BaseModel]:
+        return kind(name).spec
+
+    def __contains__(self, name: object) -> bool:
+        return name in MODULES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODULES)
+
+    def __len__(self) -> int:
+        return len(MODULES)
+
+    def origin(self, name: str) -> str:
+        """Where the kind is defined, without importing it (the playbook cache's key)."""
+        return MODULES[name]
+
+
+KINDS: Mapping[str, Kind] = _Kinds()
+
+
+def specs() -> Specs:
     """The desired-state model of each kind, for the playbook loader."""
-    return {name: kind.spec for name, kind in KINDS.items()}
+    return Specs()
 
 
-def order(kind: str) -> int:
-    return KINDS[kind].order
+def order(name: str) -> int:
+    return kind(name).order

@@ -1,6 +1,7 @@
 """The live connections of one run, typed: the directory always (``conn.ldap``), an SMB
 session per file server (``conn.smb(host)``, ``conn.tree(host, share)``) and the WinRM
 sessions (``conn.winrm``) on first use, all closed together at the end of the run.
+The SMB connector (smbprotocol, pyspnego) is imported only by a run that opens SMB.
 
 A run signs in to each host once and reuses the session (and its tree connects) for
 every later read and write. Secrets are resolved only when a host is first used.
@@ -16,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from adsuite.connectors.credentials import Login, Secret
 from adsuite.connectors.ldap import Directory
-from adsuite.connectors.smb import SmbEndpoint, SmbHost, Tree
 from adsuite.connectors.winrm import WinRmSessions, WinRmTarget
 from adsuite.errors import InputError
 from adsuite.runtime.inventory import Domain, Inventory
 from adsuite.source import Location
 
 if TYPE_CHECKING:
+    from adsuite.connectors.smb import SmbEndpoint, SmbHost, Tree
     from adsuite.runtime.lease import DomainLease
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class Connections:
         """The signed-in SMB session to inventory host *host* (one with ``smb:``)."""
         session = self._smb.get(host)
         if session is None:
+            from adsuite.connectors.smb import SmbHost  # smbprotocol: only for a run that uses SMB
+
             endpoint, credential = smb_endpoint(self.inventory, host, source)
             session = SmbHost.connect(endpoint, self.sign_in(credential))
             self._smb[host] = session
@@ -65,6 +68,8 @@ class Connections:
         key = f"dc:{domain.realm.lower()}"
         session = self._smb.get(key)
         if session is None:
+            from adsuite.connectors.smb import SmbEndpoint, SmbHost
+
             here = [dc for dc in domain.dcs.values() if dc.ldap_url == self.ldap.endpoint.url]
             dc = here[0] if here else domain.preferred()
             username = self.inventory.credentials[domain.credential].username
@@ -104,6 +109,8 @@ def smb_endpoint(
     inventory: Inventory, host: str, source: Location | None = None
 ) -> tuple[SmbEndpoint, str]:
     """How to reach inventory host *host* over SMB, and the name of its credential."""
+    from adsuite.connectors.smb import SmbEndpoint
+
     entry = inventory.hosts.get(host)
     if entry is None or entry.smb is None:
         known = ", ".join(k for k, h in inventory.hosts.items() if h.smb) or "none"
