@@ -51,9 +51,9 @@ plan = planner.build_plan(
 )
 assert plan.changes, "a plan against no facts creates everything"
 render.plan_text(plan, "site.yml")
-render.drift_text(plan, "site.yml", None, {})
-render.drift_json(plan, "site.yml", None, "run", {})
-drift.findings(plan)
+outcome = drift.outcome(plan)
+render.drift_text(outcome, "site.yml", None, {})
+render.drift_json(outcome, "site.yml", None, "run", {})
 print(json.dumps(sorted(sys.modules)))
 """
 NOT_FOR_DIRECTORY_ONLY = (
