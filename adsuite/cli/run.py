@@ -40,10 +40,10 @@ def _runs(session: Session) -> list[RunRecord]:
         return journal.runs()
 
 
-def _session(playbook: Path | None, inventory: Path | None) -> Session:
+def _session(playbook: Path | None, inventory: Path | None, *, defer: bool = False) -> Session:
     playbook = default_path(playbook, "ADSUITE_PLAYBOOK", "playbooks/site.yml", "playbook")
     inventory = default_path(inventory, "ADSUITE_INVENTORY", "inventory/lab.yml", "inventory")
-    return Session.from_files(playbook, inventory)
+    return Session.from_files(playbook, inventory, defer=defer)
 
 
 @click.command()
@@ -150,7 +150,7 @@ def drift(
     drift check (its USN), merged with what that check read; see docs/drift.md.
 
     Exit status: 0 clean, 2 drift found, 1 error."""
-    session = _session(playbook, inventory)
+    session = _session(playbook, inventory, defer=True)  # tasks loaded unless recalled
     previous = None
     if compare:
         previous = previous_findings(session.journal_path, compare, session.playbook.sha256)

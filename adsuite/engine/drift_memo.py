@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from adsuite.engine import drift
@@ -39,6 +39,8 @@ from adsuite.engine.planner import Plan
 from adsuite.engine.playbook import Playbook
 from adsuite.engine.playbook_cache import code_digest, file_sha256
 from adsuite.formats.ldap_query import Query
+from adsuite.resources import registry
+from adsuite.resources.base import Desired as DesiredItem
 
 FORMAT = 1
 PLAIN = (str, int, float, bool, type(None))
@@ -59,22 +61,24 @@ def key(playbook: Playbook, inventory: Any, domain_key: str) -> str | None:
 
 
 Read = Callable[[Sequence[Hashable]], Facts]
+Desired = Mapping[str, Sequence[DesiredItem]]  # kind -> its tasks
 
 
 def outcome(
     reader: SnapshotReader,
     memo_key: str | None,
-    plan_with: Callable[[Read], Plan],
+    desired: Callable[[], Desired],
+    plan_with: Callable[[Desired, Read], Plan],
     read: Read,
-    *,
-    recallable: bool,
 ) -> drift.Outcome:
-    """The last check's outcome if it can be recalled; else plan, reading with *read*,
-    and keep the snapshot with this outcome (when the next check could recall it)."""
+    """The last check's outcome if it can be recalled; else plan *desired*, reading with
+    *read*, and keep the snapshot with this outcome (when the next check could recall
+    it: every kind planned is ``recallable``)."""
     recalled = recall(reader, memo_key)
     if recalled is not None:
         reader.recalled = True
-        reader.save(reader.old.memo if reader.old else None)  # the mark moves on, if it can
+        if reader.changed and reader.old:  # changes no search matches: the mark moves on
+            reader.save(reader.old.memo)
         return recalled
     asked: list[Hashable] = []
 
@@ -82,7 +86,9 @@ def outcome(
         asked.extend(requests)
         return read(requests)
 
-    found = drift.outcome(plan_with(recording))
+    wanted = desired()
+    found = drift.outcome(plan_with(wanted, recording))
+    recallable = all(registry.KINDS[kind].recallable for kind, items in wanted.items() if items)
     reader.save(memo(memo_key, asked, reader, recallable, found))
     return found
 
@@ -123,7 +129,7 @@ def recall(reader: SnapshotReader, memo_key: str | None) -> drift.Outcome | None
     queries = _queries(kept.get("requests"))
     if queries is None or not all(q in old.queries for q in queries):
         return None
-    for query in queries:
+    for query in queries if reader.changed else ():  # nothing changed: each returns it all
         for _ in reader.search(query):  # merged, and kept for the plan if this fails
             break
         if not _same(reader.results.get(query), old.queries[query]):

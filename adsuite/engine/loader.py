@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from adsuite.engine import gc_pause, playbook_cache, spec_sharing
-from adsuite.engine.playbook import Play, Playbook, Task
+from adsuite.engine.playbook import Play, Playbook, Task, check_duplicates, desired_by_kind
 from adsuite.errors import InputError
 from adsuite.formats.yaml_source import SourceDoc, YamlPath, read_yaml, short_repr, validation_error
 from adsuite.runtime.inventory import Domain, Inventory
@@ -58,19 +58,44 @@ _MISSING_KEY = re.compile(r"^'dict object' has no attribute '([^']+)'$")
 def load_playbook(
     path: Path, inventory: Inventory, kinds: Mapping[str, type[BaseModel]]
 ) -> Playbook:
-    """Load the playbook at ``path`` with its imports; validate every task.
+    """Load the playbook at ``path`` with its imports; validate every task, and refuse
+    one object declared twice (engine/playbook.py ``check_duplicates``).
 
     An unchanged playbook (every file it reads, the inventory, adsuite's code) comes
     from the cache (engine/playbook_cache.py); only a load without errors is cached.
     """
+    return _load(path, inventory, kinds, playbook_cache.Cache.for_load(path, inventory, kinds))
+
+
+def defer_playbook(
+    path: Path, inventory: Inventory, kinds: Mapping[str, type[BaseModel]]
+) -> Playbook:
+    """:func:`load_playbook`, except that from a cache entry (a load without errors)
+    the tasks are validated only when first asked for: a drift check that recalls its
+    last outcome never asks (engine/drift_memo.py)."""
+    cache = playbook_cache.Cache.for_load(path, inventory, kinds)
+
+    def load() -> Playbook:
+        return _load(path, inventory, kinds, cache)
+
+    deferred = cache.peek(load)
+    return deferred if deferred is not None else load()
+
+
+def _load(
+    path: Path,
+    inventory: Inventory,
+    kinds: Mapping[str, type[BaseModel]],
+    cache: playbook_cache.Cache,
+) -> Playbook:
     with gc_pause.paused():
-        cache = playbook_cache.Cache.for_load(path, inventory, kinds)
         cached = cache.lookup()
         if cached is not None:
             return cached
         loader = _Loader(inventory, kinds)
         plays = loader.load_file(path, origin=None)
         playbook = Playbook(path, loader.sha256(), tuple(plays), tuple(loader.files))
+        check_duplicates(desired_by_kind(playbook))  # so every cached playbook passed it
         cache.store(playbook, loader.digests())
         return playbook
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from adsuite.engine import facts as factlib
 from adsuite.engine import gc_pause
-from adsuite.engine.loader import Playbook
+from adsuite.engine.playbook import Playbook, check_duplicates
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
 from adsuite.resources import registry
@@ -44,16 +44,8 @@ class Plan:
         return not self.changes
 
 
-def desired_by_kind(playbook: Playbook) -> dict[str, list[Desired]]:
-    out: dict[str, list[Desired]] = {name: [] for name in registry.KINDS}
-    for play in playbook.plays:
-        for task in play.tasks:
-            out[task.kind].append(Desired(task.spec, task.location, task.name))
-    return out
-
-
 def playbook_domain(playbook: Playbook) -> str | None:
-    domains = {play.domain for play in playbook.plays}
+    domains = playbook.domains()
     if len(domains) > 1:
         names = ", ".join(sorted(str(d) for d in domains))
         raise InputError(
@@ -131,23 +123,3 @@ def _depth_and_key(target: str) -> tuple[int, str]:
     if dnlib.looks_like_dn(target):
         return dnlib.depth(target), dnlib.key(target)
     return target.strip("\\").count("\\"), target.lower()
-
-
-def check_duplicates(desired: Mapping[str, Sequence[Desired]]) -> None:
-    """Refuse one object declared twice, whatever the values and whichever playbooks
-    (imports included) declare it: which one would win is not something to guess."""
-    for kind, items in desired.items():
-        identity = registry.KINDS[kind].identity if items else None  # import no unused kind
-        if identity is None:
-            continue
-        seen: dict[str, Desired] = {}
-        for item in items:
-            key = identity(item.spec)
-            if key in seen:
-                first = seen[key].location
-                raise InputError(
-                    f"{kind} {key!r} is declared twice (first at {first})",
-                    file=item.location.file,
-                    line=item.location.line,
-                )
-            seen[key] = item

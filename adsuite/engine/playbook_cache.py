@@ -32,7 +32,7 @@ import logging
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from pydantic import BaseModel, ValidationError
 
 import adsuite
 from adsuite.engine import spec_sharing
-from adsuite.engine.playbook import Play, Playbook, Task
+from adsuite.engine.playbook import Deferred, Play, Playbook, Task
 from adsuite.resources import registry
 from adsuite.runtime.inventory import Inventory
 from adsuite.source import Location
@@ -88,6 +88,7 @@ class Cache:
         self.path = path
         self.key = key  # None: nothing to look up (the playbook cannot be read)
         self.kinds = kinds
+        self._read: tuple[dict[str, Any] | None] | None = None  # the entry, once read
 
     @classmethod
     def for_load(
@@ -113,15 +114,40 @@ class Cache:
     def file(self) -> Path:
         return cache_dir() / "playbooks" / f"{self.key}.json"
 
-    def lookup(self) -> Playbook | None:
+    def _entry(self) -> dict[str, Any] | None:
+        """The entry, read once, if it is this load's and every file it lists is unchanged."""
         if self.key is None:
             return None
-        entry = _read_private(self.file)
+        if self._read is None:
+            entry = _read_private(self.file)
+            try:
+                usable = entry is not None and entry.get("key") == self.key
+                usable = usable and entry is not None and _files_unchanged(entry["files"])
+            except (KeyError, TypeError, ValueError):
+                usable = False
+            self._read = (entry if usable else None,)
+        return self._read[0]
+
+    def peek(self, load: Callable[[], Playbook]) -> Deferred | None:
+        """The playbook as its entry describes it, its tasks not validated until asked
+        for (then *load* loads them), or None if there is no entry to use."""
+        entry = self._entry()
+        try:
+            if entry is None:
+                return None
+            files = tuple(Path(item["shown"]) for item in entry["files"])
+            domains = {play["domain"] for play in entry["plays"]}
+            if not all(isinstance(d, str | None) for d in domains):
+                return None
+            return Deferred(self.path, str(entry["sha256"]), files, domains, load)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def lookup(self) -> Playbook | None:
+        entry = self._entry()
         if entry is None:
             return None
         try:
-            if entry.get("key") != self.key or not _files_unchanged(entry["files"]):
-                return None
             return _playbook(self.path, entry, self.kinds)
         except (KeyError, TypeError, ValueError, ValidationError) as error:
             log.debug("playbook cache entry %s ignored: %s", self.file, type(error).__name__)

@@ -21,8 +21,9 @@ from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.engine import bind_check, drift, drift_incremental, drift_memo, planner, rollback
 from adsuite.engine.executor import Outcome, apply_changes
 from adsuite.engine.journal_guard import guard_from
-from adsuite.engine.loader import Play, Playbook, load_playbook
+from adsuite.engine.loader import Play, Playbook, defer_playbook, load_playbook
 from adsuite.engine.planner import Plan
+from adsuite.engine.playbook import desired_by_kind
 from adsuite.engine.rollback import RollbackPlan
 from adsuite.errors import AdsuiteError, DcUnreachable, InputError, LeaseHeld
 from adsuite.journal import witness
@@ -78,11 +79,18 @@ class Session:
 
     @classmethod
     def from_files(
-        cls, playbook_path: Path, inventory_path: Path, journal_path: Path | None = None
+        cls,
+        playbook_path: Path,
+        inventory_path: Path,
+        journal_path: Path | None = None,
+        *,
+        defer: bool = False,
     ) -> Session:
+        """With *defer* (drift), an unchanged playbook's tasks are loaded from the cache
+        when first needed: not at all when the check recalls its last outcome."""
         inventory = load_inventory(inventory_path)
-        playbook = load_playbook(playbook_path, inventory, registry.specs())
-        planner.check_duplicates(planner.desired_by_kind(playbook))  # before any connection
+        load = defer_playbook if defer else load_playbook
+        playbook = load(playbook_path, inventory, registry.specs())
         return cls(playbook, inventory, inventory_path, journal_path)
 
     def secret(self, name: str) -> Secret:
@@ -222,19 +230,18 @@ class Session:
     ) -> drift.Outcome:
         """A drift check read through *reader*: the plan's outcome, or the last check's
         when nothing it read has changed since (engine/drift_memo.py)."""
-        desired = planner.desired_by_kind(self.playbook)
         return drift_memo.outcome(
             reader,
             drift_memo.key(self.playbook, self.inventory, self.domain_key),
-            lambda read: planner.build_plan(self.domain_key, self.domain, desired, read),
+            lambda: desired_by_kind(self.playbook),  # the tasks: loaded only now
+            lambda desired, read: planner.build_plan(self.domain_key, self.domain, desired, read),
             planner.read_from(conn, progress or Silent()),
-            recallable=all(registry.KINDS[k].recallable for k, items in desired.items() if items),
         )
 
     def plan_for(
         self, playbook: Playbook, conn: Connections, progress: Progress | None = None
     ) -> Plan:
-        desired = planner.desired_by_kind(playbook)
+        desired = desired_by_kind(playbook)
         read = planner.read_from(conn, progress or Silent())
         return planner.build_plan(self.domain_key, self.domain, desired, read)
 

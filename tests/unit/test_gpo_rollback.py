@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from adsuite.engine import rollback
 from adsuite.engine.loader import Playbook
-from adsuite.engine.planner import Plan, build_plan, desired_by_kind
+from adsuite.engine.planner import Plan, build_plan
+from adsuite.engine.playbook import desired_by_kind
 from adsuite.formats.gpo_ldap import Link, gpo_dn
 from adsuite.formats.gpt_ini import to_version_number
 from adsuite.journal.records import ChangeRecord

@@ -170,3 +170,33 @@ def test_a_spec_that_does_not_survive_json_is_not_cached(cache: Path, workdir: P
     write("site.yml", "name: odd\ntasks:\n  - ou: {path: HQ}\n")
     load_playbook(Path("site.yml"), inventory(), kinds)
     assert entries(cache) == []
+
+
+def test_a_deferred_load_reads_the_tasks_only_when_asked_and_then_as_the_cache_has_them(
+    cache: Path, workdir: Path
+) -> None:
+    from adsuite.engine.loader import defer_playbook
+    from adsuite.engine.playbook import Deferred
+
+    assert not isinstance(defer_playbook(Path("site.yml"), inventory(), KINDS), Deferred)
+    fresh = load()  # stored by the line above: a plain load of the same files
+    (entry,) = entries(cache)
+    tamper_names(entry, "from the entry")  # what the plays come from, once asked for
+    deferred = defer_playbook(Path("site.yml"), inventory(), KINDS)
+    assert isinstance(deferred, Deferred) and "plays" not in vars(deferred)
+    assert (deferred.sha256, deferred.files) == (fresh.sha256, fresh.files)
+    assert deferred.domains() == fresh.domains()
+    assert {t.name for play in deferred.plays for t in play.tasks} == {"from the entry"}
+    assert "plays" in vars(deferred)
+
+
+def test_a_playbook_declaring_one_object_twice_is_refused_and_never_cached(
+    cache: Path, workdir: Path
+) -> None:
+    from adsuite.engine.loader import defer_playbook
+
+    write("ous.yml", OUS + '  - ou: {path: "HQ", description: again}\n')
+    for _ in range(2):
+        with pytest.raises(InputError, match="declared twice"):
+            defer_playbook(Path("site.yml"), inventory(), KINDS)
+    assert entries(cache) == []

@@ -25,6 +25,7 @@ from test_plan_cases import DOMAIN, desired, entry, in_scope
 
 from adsuite.engine import drift, planner, rollback
 from adsuite.engine.planner import Plan
+from adsuite.engine.playbook import desired_by_kind
 from adsuite.formats import dn as dnlib
 from adsuite.formats.gpttmpl_inf import parse_gpttmpl
 from adsuite.formats.ldap_query import Entry, Query
@@ -126,7 +127,7 @@ def undo_of(run: Plan, directory: FakeDirectory) -> rollback.RollbackPlan:
     records = [record(c.summary(), n) for n, c in enumerate(run.changes, start=1)]
 
     def plan_of(playbook: Any) -> Plan:
-        return directory.plan(planner.desired_by_kind(playbook))
+        return directory.plan(desired_by_kind(playbook))
 
     return rollback.build(RUN, records, "group", BASE, plan_of)
 
@@ -325,7 +326,7 @@ def ddp_round_trip(gpo: dict[str, Any], task: dict[str, Any]) -> FakeGpo:
     records = [record(c.summary(), n) for n, c in enumerate(run.changes, start=1)]
 
     def plan_of(playbook: Any) -> Plan:
-        return policy.plan(planner.desired_by_kind(playbook))
+        return policy.plan(desired_by_kind(playbook))
 
     undo = rollback.build(RUN, records, "group", BASE, plan_of)
     assert (undo.moved_on, undo.unsupported) == ((), ())

@@ -37,6 +37,7 @@ from adsuite.cli.main import cli
 command = cli.get_command(click.Context(cli), sys.argv[1])  # imports adsuite.cli.run
 from adsuite.cli import render
 from adsuite.engine import drift, planner, protocols
+from adsuite.engine.playbook import desired_by_kind
 from adsuite.engine.session import Session
 
 session = Session.from_files(Path("site.yml"), Path("inventory.yml"))
@@ -47,7 +48,7 @@ def read(requests):
     return {}
 
 plan = planner.build_plan(
-    session.domain_key, session.domain, planner.desired_by_kind(session.playbook), read
+    session.domain_key, session.domain, desired_by_kind(session.playbook), read
 )
 assert plan.changes, "a plan against no facts creates everything"
 render.plan_text(plan, "site.yml")

@@ -26,7 +26,8 @@ from test_ticketed_membership import elevation, in_force, revoke
 
 from adsuite.cli.render import attribute_lines
 from adsuite.engine import drift, rollback
-from adsuite.engine.planner import Plan, build_plan, desired_by_kind
+from adsuite.engine.planner import Plan, build_plan
+from adsuite.engine.playbook import desired_by_kind
 from adsuite.engine.rollback import RollbackPlan
 from adsuite.formats import security_descriptor as sdlib
 from adsuite.formats.ldap_query import Entry, Query
