@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from adsuite.formats import dn as dnlib
@@ -112,6 +113,7 @@ class AccountKind:
             wants = list(wants)
             names = [w.name for w in wants]
         found = self.found(names, ctx)
+        build = partial(_add, self, create_attributes, ctx.realm)  # one for all the creates
         changes: list[Change] = []
         for item, want in zip(desired, wants, strict=True):
             entry = found.get(want.name.lower())
@@ -119,13 +121,18 @@ class AccountKind:
                 changes += self._delete(item, entry)
                 ctx.deleting |= {dnlib.key(entry.dn)} if entry else set()
             elif entry is None:
-                changes += self._create(item, want, ctx, create_attributes, shape)
+                changes += self._create(item, want, ctx, build, shape)
             else:
                 changes += self._update(item, want, entry, ctx)
         return changes
 
     def _create(
-        self, item: Desired, want: Want, ctx: PlanContext, create: Creates, shape: Shapes | None
+        self,
+        item: Desired,
+        want: Want,
+        ctx: PlanContext,
+        build: Callable[..., dict[str, Any]],
+        shape: Shapes | None,
     ) -> list[Change]:
         dn = _dn(self.cn_of(want.name), want.ou, ctx)
         if ctx.names.get(want.name.lower()) == dn:
@@ -133,7 +140,7 @@ class AccountKind:
         later = ctx.deferred(want.values, self.dn_fields)
         values = {k: v for k, v in want.values.items() if k not in later}
         dns = tuple(values.get(f) for f in self.dn_fields)
-        add = Recipe(_add, self, create, item.spec, ctx.realm, dns if any(dns) else ())
+        add = Recipe(build, item.spec, dns) if any(dns) else Recipe(build, item.spec)
         after = {"ou": want.ou, **{k: v for k, v in values.items() if v is not None}}
         if shape is not None:
             after = shape(item.spec, ctx.realm, after)
@@ -203,7 +210,7 @@ _ABSENT = Expect(False)  # frozen: every create shares one, not 3 empty dicts ea
 
 
 def _add(
-    kind: AccountKind, create: Creates, spec: Any, realm: str, dns: tuple[str | None, ...]
+    kind: AccountKind, create: Creates, realm: str, spec: Any, dns: tuple[str | None, ...] = ()
 ) -> dict[str, Any]:
     """A new account's LDAP add: the kind's own attributes, then the table's fields of the
     spec, its DN fields as resolved at plan time (None: set later, or not given)."""
