@@ -170,3 +170,15 @@ def test_a_spec_that_does_not_survive_json_is_not_cached(cache: Path, workdir: P
     write("site.yml", "name: odd\ntasks:\n  - ou: {path: HQ}\n")
     load_playbook(Path("site.yml"), inventory(), kinds)
     assert entries(cache) == []
+
+
+def test_reading_an_entry_frees_each_raw_task_as_it_is_built(cache: Path, workdir: Path) -> None:
+    """A 200,000-task entry is not held whole beside the 200,000 tasks built from it."""
+    fresh = load()
+    [stored] = entries(cache)
+    entry = json.loads(stored.read_bytes())
+    sizes = [len(play["tasks"]) for play in entry["plays"]]
+    built = playbook_cache._playbook(Path("site.yml"), entry, KINDS)
+    assert [len(play["tasks"]) for play in entry["plays"]] == [0] * len(sizes)
+    assert [len(play.tasks) for play in built.plays] == sizes and sum(sizes) > 2
+    assert built.plays == fresh.plays

@@ -42,3 +42,12 @@ def test_the_strings_remembered_are_bounded(monkeypatch: pytest.MonkeyPatch) -> 
     for n in range(20):
         sets.share(user.Spec.model_validate({"name": f"u{n}", "ou": f"HQ/U{n}"}))
         assert len(sets._strings) <= 5 + 2  # a spec adds its strings after the check
+
+
+def test_loop_indexes_are_one_object_each_and_unchanged() -> None:
+    sets = FieldSets()
+    first = [sets.share_index(int(str(n + 1000))) for n in range(3)]
+    again = [sets.share_index(int(str(n + 1000))) for n in range(3)]
+    assert first == again == [1000, 1001, 1002]
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    assert sets.share_index(None) is None
