@@ -346,7 +346,7 @@ class _Loader:
             name = _render(raw_name or kind, item_scope, (*path, "name"))
             doc.refuse_control_characters((*path, "name"), name)
             spec = self.spec(kind, data[kind], item_scope, (*path, kind))
-            tasks.append(Task(kind, str(name), spec, location, index))
+            tasks.append(Task(kind, str(name), spec, location, self.field_sets.share_index(index)))
             self.task_count += 1
             if self.task_count > MAX_TASKS:
                 raise doc.error(path, f"the playbook expands to over {MAX_TASKS} tasks")

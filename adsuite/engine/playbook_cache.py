@@ -147,6 +147,7 @@ class Cache:
         entry = self._entry()
         if entry is None:
             return None
+        self._read = (None,)  # _playbook consumes the entry's tasks: it is used once
         try:
             return _playbook(self.path, entry, self.kinds)
         except (KeyError, TypeError, ValueError, ValidationError) as error:
@@ -211,17 +212,24 @@ def _playbook(path: Path, entry: dict[str, Any], kinds: Mapping[str, type[BaseMo
     plays = []
     field_sets = spec_sharing.FieldSets()  # as the loader shares them
     places: dict[tuple[str, int], Location] = {}  # a loop's tasks share their task's
+    kind_names = {name: name for name in kinds}  # one string per kind, not one per task
     for play in entry["plays"]:
-        tasks = tuple(
-            Task(
-                kind,
-                name,
-                field_sets.share(kinds[kind].model_validate(spec)),
-                places.setdefault((file, line), Location(file, line)),
-                index,
+        raw = play["tasks"]
+        raw.reverse()  # consumed from the end: each raw task is freed once it is a Task
+        built = []
+        while raw:
+            kind, name, spec, file, line, index = raw.pop()
+            built.append(
+                Task(
+                    kind_names[kind],
+                    field_sets.share_text(name),
+                    field_sets.share(kinds[kind].model_validate(spec)),
+                    places.setdefault((file, line), Location(file, line)),
+                    field_sets.share_index(index),
+                )
             )
-            for kind, name, spec, file, line, index in play["tasks"]
-        )
+        tasks = tuple(built)
+        del built
         location = Location(*play["location"])
         plays.append(Play(play["name"], play["domain"], tasks, location))
     files = tuple(Path(item["shown"]) for item in entry["files"])

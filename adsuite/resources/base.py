@@ -8,7 +8,7 @@ desired state and facts to :class:`Change` objects). Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, ItemsView, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -36,6 +36,49 @@ class SecretRef:
 
 
 _NONE: Mapping[str, Any] = MappingProxyType({})  # one read-only empty mapping, not one dict each
+
+
+class Recipe(Mapping[str, Any]):
+    """A write's attributes, built from a pure function and its inputs each time they are
+    read, never kept.
+
+    A create's LDAP add is a dict and a list per value, about 1 KB; a plan of 200,000
+    creates would hold them all from planning to the end of apply. A recipe holds the
+    function and inputs the plan holds anyway (the spec, the realm, resolved DNs), so
+    every reading gives an equal dict: the add that is sent is the add that was planned.
+    Read it whole (``built()``, ``items()``): each ``[key]`` builds it again.
+    """
+
+    __slots__ = ("_args", "_build")
+
+    def __init__(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
+        self._build = build
+        self._args = args
+
+    def built(self) -> dict[str, Any]:
+        """The attributes, as a new dict."""
+        return self._build(*self._args)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.built()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.built())
+
+    def __len__(self) -> int:
+        return len(self.built())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.built()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.built().get(key, default)
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.built().items()
+
+    def __repr__(self) -> str:
+        return f"Recipe({self.built()!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,3 +200,15 @@ def test_a_playbook_declaring_one_object_twice_is_refused_and_never_cached(
         with pytest.raises(InputError, match="declared twice"):
             defer_playbook(Path("site.yml"), inventory(), KINDS)
     assert entries(cache) == []
+
+
+def test_reading_an_entry_frees_each_raw_task_as_it_is_built(cache: Path, workdir: Path) -> None:
+    """A 200,000-task entry is not held whole beside the 200,000 tasks built from it."""
+    fresh = load()
+    [stored] = entries(cache)
+    entry = json.loads(stored.read_bytes())
+    sizes = [len(play["tasks"]) for play in entry["plays"]]
+    built = playbook_cache._playbook(Path("site.yml"), entry, KINDS)
+    assert [len(play["tasks"]) for play in entry["plays"]] == [0] * len(sizes)
+    assert [len(play.tasks) for play in built.plays] == sizes and sum(sizes) > 2
+    assert built.plays == fresh.plays

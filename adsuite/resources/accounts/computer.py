@@ -129,11 +129,12 @@ def references(desired: Sequence[Desired]) -> set[str]:
     }
 
 
-def create_attributes(want: accounts.Want) -> dict[str, Any]:
-    disabled = ACCOUNTDISABLE if want.values.get("enabled") is False else 0
+def create_attributes(spec: Spec, realm: str) -> dict[str, Any]:
+    """A new computer's own attributes in its LDAP add, beside the table's (built when sent)."""
+    disabled = ACCOUNTDISABLE if spec.enabled is False else 0
     return {
         "objectClass": ["computer"],
-        "sAMAccountName": [want.name.upper()],
+        "sAMAccountName": [sam_account_name(spec.name).upper()],
         "userAccountControl": [str(WORKSTATION_TRUST_ACCOUNT | disabled)],
     }
 

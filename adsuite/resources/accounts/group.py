@@ -129,9 +129,10 @@ def references(desired: Sequence[Desired]) -> set[str]:
     }
 
 
-def create_attributes(want: accounts.Want) -> dict[str, Any]:
-    value = group_type(want.values["scope"] or "global", want.values["category"] or "security")
-    return {"objectClass": ["group"], "sAMAccountName": [want.name], "groupType": [str(value)]}
+def create_attributes(spec: Spec, realm: str) -> dict[str, Any]:
+    """A new group's own attributes in its LDAP add, beside the table's (built when sent)."""
+    value = group_type(spec.scope or "global", spec.category or "security")
+    return {"objectClass": ["group"], "sAMAccountName": [spec.name], "groupType": [str(value)]}
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:

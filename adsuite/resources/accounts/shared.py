@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from adsuite.formats import dn as dnlib
@@ -21,11 +22,14 @@ from adsuite.resources.base import (
     Expect,
     LdapWrite,
     PlanContext,
+    Recipe,
     attribute_diff,
     deferred_update,
 )
 
 ACCOUNTDISABLE = 0x2  # userAccountControl
+Creates = Callable[[Any, str], dict[str, Any]]  # (spec, realm) -> a new account's own attributes
+Shapes = Callable[[Any, str, dict[str, Any]], dict[str, Any]]  # (spec, realm, after) -> after
 
 
 def enabled_view(entry: Entry) -> dict[str, Any]:
@@ -95,15 +99,21 @@ class AccountKind:
         desired: Sequence[Desired],
         wants: Iterable[Want],
         ctx: PlanContext,
-        create_attributes: Callable[[Want], dict[str, Any]],
+        create_attributes: Creates,
         names: Sequence[str] | None = None,
+        shape: Shapes | None = None,
     ) -> list[Change]:
         """Given the *names* the wants carry, *wants* may be a generator: one Want and its
-        values alive at a time, not 160,000 dicts of every field at once."""
+        values alive at a time, not 160,000 dicts of every field at once.
+
+        A create's add is a :class:`Recipe`: ``create_attributes(spec, realm)`` and the
+        table's fields of the spec, built when the add is sent or shown. ``shape(spec,
+        realm, after)`` gives a create's after-image its last words (a user's UPN)."""
         if names is None:
             wants = list(wants)
             names = [w.name for w in wants]
         found = self.found(names, ctx)
+        build = partial(_add, self, create_attributes, ctx.realm)  # one for all the creates
         changes: list[Change] = []
         for item, want in zip(desired, wants, strict=True):
             entry = found.get(want.name.lower())
@@ -111,21 +121,29 @@ class AccountKind:
                 changes += self._delete(item, entry)
                 ctx.deleting |= {dnlib.key(entry.dn)} if entry else set()
             elif entry is None:
-                changes += self._create(item, want, ctx, create_attributes)
+                changes += self._create(item, want, ctx, build, shape)
             else:
                 changes += self._update(item, want, entry, ctx)
         return changes
 
     def _create(
-        self, item: Desired, want: Want, ctx: PlanContext, create: Callable[[Want], dict[str, Any]]
+        self,
+        item: Desired,
+        want: Want,
+        ctx: PlanContext,
+        build: Callable[..., dict[str, Any]],
+        shape: Shapes | None,
     ) -> list[Change]:
         dn = _dn(self.cn_of(want.name), want.ou, ctx)
         if ctx.names.get(want.name.lower()) == dn:
             dn = ctx.names[want.name.lower()]  # the string declares made: one copy, not two
         later = ctx.deferred(want.values, self.dn_fields)
         values = {k: v for k, v in want.values.items() if k not in later}
-        add = {**create(want), **attrs.add_attributes(values, self.table)}
+        dns = tuple(values.get(f) for f in self.dn_fields)
+        add = Recipe(build, item.spec, dns) if any(dns) else Recipe(build, item.spec)
         after = {"ou": want.ou, **{k: v for k, v in values.items() if v is not None}}
+        if shape is not None:
+            after = shape(item.spec, ctx.realm, after)
         write = LdapWrite("add", dn, attributes=add)
         created = Change(
             self.name, Action.CREATE, dn, None, after, item.location, (write,), _ABSENT
@@ -189,6 +207,16 @@ class AccountKind:
 
 
 _ABSENT = Expect(False)  # frozen: every create shares one, not 3 empty dicts each
+
+
+def _add(
+    kind: AccountKind, create: Creates, realm: str, spec: Any, dns: tuple[str | None, ...] = ()
+) -> dict[str, Any]:
+    """A new account's LDAP add: the kind's own attributes, then the table's fields of the
+    spec, its DN fields as resolved at plan time (None: set later, or not given)."""
+    values = {a.field: getattr(spec, a.field) for a in kind.table}
+    values.update(zip(kind.dn_fields, dns or (None,) * len(kind.dn_fields), strict=True))
+    return {**create(spec, realm), **attrs.add_attributes(values, kind.table)}
 
 
 def _dn(name: str, ou: str, ctx: PlanContext) -> str:

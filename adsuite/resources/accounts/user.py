@@ -145,29 +145,27 @@ def references(desired: Sequence[Desired]) -> set[str]:
 
 
 def plan(desired: Sequence[Desired], ctx: PlanContext) -> list[Change]:
-    specs = {_spec(d).name.lower(): _spec(d) for d in desired}
-
-    def create(want: accounts.Want) -> dict[str, Any]:
-        spec = specs[want.name.lower()]
-        uac = NORMAL_ACCOUNT | (ACCOUNTDISABLE if spec.enabled is False else 0)
-        out: dict[str, Any] = {
-            "objectClass": ["user"],
-            "sAMAccountName": [spec.name],
-            "userAccountControl": [str(uac)],
-        }
-        password = initial_password(spec)
-        if password is not None:
-            out["unicodePwd"] = SecretRef(password.credential, password.generate)
-        if spec.must_change_password:
-            out["pwdLastSet"] = ["0"]
-        if spec.upn is None:
-            out["userPrincipalName"] = [default_upn(spec.name, ctx.realm)]
-        return out
-
     wants = (_want(d, ctx) for d in desired)
     names = [_spec(d).name for d in desired]  # as _want names them
-    changes = ACCOUNTS.plan(desired, wants, ctx, create, names)
-    return [_with_password_note(c, specs, ctx.realm) for c in changes]
+    return ACCOUNTS.plan(desired, wants, ctx, create_attributes, names, _created_after)
+
+
+def create_attributes(spec: Spec, realm: str) -> dict[str, Any]:
+    """A new user's own attributes in its LDAP add, beside the table's (built when sent)."""
+    uac = NORMAL_ACCOUNT | (ACCOUNTDISABLE if spec.enabled is False else 0)
+    out: dict[str, Any] = {
+        "objectClass": ["user"],
+        "sAMAccountName": [spec.name],
+        "userAccountControl": [str(uac)],
+    }
+    password = initial_password(spec)
+    if password is not None:
+        out["unicodePwd"] = SecretRef(password.credential, password.generate)
+    if spec.must_change_password:
+        out["pwdLastSet"] = ["0"]
+    if spec.upn is None:
+        out["userPrincipalName"] = [default_upn(spec.name, realm)]
+    return out
 
 
 def initial_password(spec: Spec) -> Password | None:
@@ -190,29 +188,17 @@ def default_upn(name: str, realm: str) -> str:
     return f"{name}@{realm.lower()}"
 
 
-def _with_password_note(change: Change, specs: Mapping[str, Spec], realm: str) -> Change:
+def _created_after(spec: Spec, realm: str, after: dict[str, Any]) -> dict[str, Any]:
     """A created account's after-image: its UPN (default or declared) and where the
     password came from, never the password."""
-    if change.after is None or change.before is not None:
-        return change
-    spec = specs[dnlib.rdn_value(change.target).lower()]
     upn = spec.upn or default_upn(spec.name, realm)
-    after = {"ou": change.after.get("ou"), "upn": upn, **change.after}  # ou, upn first
+    shaped = {"ou": after.get("ou"), "upn": upn, **after}  # ou, upn first
     note = _password_note(spec)
     if note is not None:
-        after["password"] = note
+        shaped["password"] = note
     if spec.must_change_password:
-        after["must_change_password"] = True
-    return Change(
-        change.kind,
-        change.action,
-        change.target,
-        None,
-        after,
-        change.source,
-        change.writes,
-        change.expect,
-    )
+        shaped["must_change_password"] = True
+    return shaped
 
 
 def identity(spec: Spec) -> str:

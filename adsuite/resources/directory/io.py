@@ -109,8 +109,8 @@ def _edit_security_descriptor(directory: Directory, write: LdapWrite) -> None:
 
 
 def _resolve_secrets(attributes: Mapping[str, Any], lookup: SecretLookup) -> dict[str, Any]:
-    out = dict(attributes)
-    for name, value in attributes.items():
+    out = dict(attributes.items())  # a create's Recipe (resources/base.py) built once
+    for name, value in tuple(out.items()):
         if isinstance(value, SecretRef):
             secret = generate_password() if value.generate else lookup(str(value.credential))
             out[name] = [encode_password(secret)]
