@@ -145,11 +145,13 @@ def adsuite_executable() -> str:
 
 
 def drift_command(playbook: Path, inventory: Path, output: str | None = None) -> list[str]:
-    """The timed drift check; without *output* the JSON goes to stdout (discarded):
-    adsuite refuses ``-o /dev/null``, which is not a regular file."""
+    """The timed drift check, a full read (``--full``: this benchmark pairs reading the
+    whole domain with ldapsearch; benchmarks/incremental_drift.py times the default
+    read); without *output* the JSON goes to stdout (discarded): adsuite refuses
+    ``-o /dev/null``, which is not a regular file."""
     files = [str(playbook), "-i", str(inventory)]
     out = ["-o", output] if output else []
-    return [adsuite_executable(), "drift", *files, "--format", "json", *out]
+    return [adsuite_executable(), "drift", *files, "--full", "--format", "json", *out]
 
 
 def sd_control(flags: int) -> str:
