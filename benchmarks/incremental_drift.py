@@ -69,7 +69,7 @@ def drift(*extra: str) -> int:
 
 
 def snapshot_file() -> Path:
-    (found,) = list((CACHE / "drift").glob("*.json"))
+    (found,) = list((CACHE / "drift").glob("*.snapshot"))
     return found
 
 

@@ -115,7 +115,7 @@ def decide(
 
 def path_for(url: str, username: str, base_dn: str) -> Path:
     head = json.dumps([FORMAT, code_digest(), url, username.lower(), base_dn.lower()])
-    return cache_dir() / "drift" / f"{hashlib.sha256(head.encode()).hexdigest()}.json"
+    return cache_dir() / "drift" / f"{hashlib.sha256(head.encode()).hexdigest()}.snapshot"
 
 
 def sd_digest(values: Iterable[bytes]) -> str:

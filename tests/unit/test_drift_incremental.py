@@ -141,7 +141,7 @@ def test_a_snapshot_round_trips_through_a_private_file(tmp_path: Path) -> None:
     entry = Entry(f"CN=u,{BASE}", {"description": (b"\x00\xff bytes \xe4",)})
     kept = Snapshot(DC, NOW, SCHEMA, {query: [Stored(GUID, entry, frozenset({bytes(16)}))]})
     kept.ancestors = {GUID: (BASE.lower(), "00")}
-    path = tmp_path / "drift" / "one.json"
+    path = tmp_path / "drift" / "one.snapshot"
     sha256 = snap.save(path, kept)
     assert os.stat(path).st_mode & 0o777 == 0o600
     raw = snap.read(path)
@@ -155,7 +155,7 @@ def test_a_snapshot_round_trips_through_a_private_file(tmp_path: Path) -> None:
 def test_a_snapshot_whose_values_are_not_what_save_writes_is_no_snapshot(tmp_path: Path) -> None:
     query = Query(BASE, "(objectClass=user)", ("description",))
     kept = Snapshot(DC, NOW, SCHEMA, {query: [Stored(GUID, Entry(f"CN=u,{BASE}"), frozenset())]})
-    path = tmp_path / "drift" / "one.json"
+    path = tmp_path / "drift" / "one.snapshot"
     snap.save(path, kept)
     doc = marshal.loads(path.read_bytes()[len(snap.MAGIC) :])
     doc["queries"][0][1][0] = (GUID, f"CN=u,{BASE}", {"description": ("text, not bytes",)}, ())

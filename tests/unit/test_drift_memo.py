@@ -53,7 +53,7 @@ def kept(key: str = "k", requests: list[Any] | None = None) -> Snapshot:
 
 
 def test_an_outcome_survives_the_round_trip_through_a_snapshot_file(tmp_path: Path) -> None:
-    path = tmp_path / "drift" / "s.json"
+    path = tmp_path / "drift" / "s.snapshot"
     sha256 = snap.save(path, kept())
     loaded = snap.load(path.read_bytes(), sha256 or "")
     assert loaded is not None and loaded.memo is not None

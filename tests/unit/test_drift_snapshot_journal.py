@@ -40,7 +40,7 @@ def saved(path: Path, snapshot: Snapshot) -> tuple[bytes, str]:
 
 
 def test_a_snapshot_loads_only_with_the_digest_the_journal_holds(tmp_path: Path) -> None:
-    raw, sha256 = saved(tmp_path / "d" / "one.json", kept())
+    raw, sha256 = saved(tmp_path / "d" / "one.snapshot", kept())
     record = Journaled("run-1", sha256, DC.url, DC.usn)
     assert snap.distrust(raw, record, DC.url) is None
     assert snap.load(raw, sha256) == kept()
@@ -57,7 +57,7 @@ def test_a_snapshot_loads_only_with_the_digest_the_journal_holds(tmp_path: Path)
 def test_a_hand_edited_snapshot_is_not_unmarshalled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "d" / "one.json"
+    path = tmp_path / "d" / "one.snapshot"
     _, sha256 = saved(path, kept())
     doc = marshal.loads(path.read_bytes()[len(snap.MAGIC) :])
     doc["queries"][0][1][0][2]["description"] = (b"the value the DC no longer has",)
@@ -81,20 +81,20 @@ def test_the_journal_names_the_latest_drift_run_that_wrote_the_file_in_one_index
     tmp_path: Path,
 ) -> None:
     with Journal.open(tmp_path / "journal.sqlite") as journal:
-        drift_run(journal, "one.json", "1" * 64)
-        latest = drift_run(journal, "one.json", "2" * 64)
-        drift_run(journal, "two.json", "3" * 64)
-        drift_run(journal, "one.json", "4" * 64, mode="apply")  # not a drift: no word on it
-        found = journal.snapshot_writer("one.json")
+        drift_run(journal, "one.snapshot", "1" * 64)
+        latest = drift_run(journal, "one.snapshot", "2" * 64)
+        drift_run(journal, "two.snapshot", "3" * 64)
+        drift_run(journal, "one.snapshot", "4" * 64, mode="apply")  # not a drift: no word on it
+        found = journal.snapshot_writer("one.snapshot")
         assert found is not None and found[0] == latest and found[1]["sha256"] == "2" * 64
         assert journal.snapshot_writer("three.json") is None
         plan = journal._conn.execute(
-            f"EXPLAIN QUERY PLAN {queries._SNAPSHOT_WRITER}", ("one.json",)
+            f"EXPLAIN QUERY PLAN {queries._SNAPSHOT_WRITER}", ("one.snapshot",)
         ).fetchall()
     steps = " / ".join(str(row[3]) for row in plan)
     assert "USING INDEX entries_drift_snapshot" in steps and "SCAN" not in steps, steps
     with Journal.open(tmp_path / "another.sqlite") as another:
-        assert another.snapshot_writer("one.json") is None  # another journal never vouches
+        assert another.snapshot_writer("one.snapshot") is None  # another journal never vouches
 
 
 def test_a_row_forged_without_the_mac_key_vouches_for_nothing(
@@ -104,16 +104,16 @@ def test_a_row_forged_without_the_mac_key_vouches_for_nothing(
         monkeypatch.setenv(name, value)
     path = tmp_path / "journal.sqlite"
     with Journal.open(path, guard=Guard(key=KeyRef("snap-key"))) as journal:
-        honest = drift_run(journal, "one.json", "1" * 64)
-        assert journal.snapshot_writer("one.json") == (honest, journal_doc("1" * 64))
+        honest = drift_run(journal, "one.snapshot", "1" * 64)
+        assert journal.snapshot_writer("one.snapshot") == (honest, journal_doc("1" * 64))
     with Journal.open(path, guard=Guard(key=KeyRef("other-key"))) as forger:
-        drift_run(forger, "one.json", "2" * 64)  # chained, but MACed with another key
+        drift_run(forger, "one.snapshot", "2" * 64)  # chained, but MACed with another key
     with Journal.open(path, guard=Guard(key=KeyRef("snap-key"))) as journal:
-        assert journal.snapshot_writer("one.json") is None
+        assert journal.snapshot_writer("one.snapshot") is None
 
 
 def journal_doc(sha256: str) -> dict[str, Any]:
-    return {"file": "one.json", "sha256": sha256, "usn_mark": 1, "dc": DC.url}
+    return {"file": "one.snapshot", "sha256": sha256, "usn_mark": 1, "dc": DC.url}
 
 
 def test_the_drift_text_says_how_it_read() -> None:
