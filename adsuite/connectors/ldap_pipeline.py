@@ -130,7 +130,10 @@ class Pipeline:
         messages = self._strategy.messages()
         if not messages:
             raise LDAPSessionTerminatedByServerError("session terminated by server")
-        heads = [ldap_wire.message_head(m) for m in messages]
+        try:
+            heads = [ldap_wire.message_head(m) for m in messages]
+        except (IndexError, ValueError) as error:
+            raise LDAPSocketReceiveError(f"a reply that is no LDAP message: {error}") from None
         owners = [self._search_of(mid) for mid, _ in heads]
         for search, (_, tag) in zip(owners, heads, strict=True):
             if tag != _DONE:

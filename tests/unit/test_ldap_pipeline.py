@@ -86,3 +86,8 @@ def test_a_reply_to_no_request_of_the_batch_is_an_error() -> None:
         pipeline._search_of(4)
     with pytest.raises(ldap3.core.exceptions.LDAPSessionTerminatedByServerError):
         pipeline._search_of(0)  # an unsolicited notice of disconnection
+
+
+def test_the_head_of_a_reply_that_is_no_ldap_message_is_refused() -> None:
+    with pytest.raises(ValueError):
+        ldap_wire.message_head(b"\x04\x01x")  # an OCTET STRING, not an LDAPMessage
