@@ -28,7 +28,7 @@ from ldap3.core.exceptions import (
 )
 from ldap3.protocol.microsoft import security_descriptor_control
 
-from adsuite.connectors import endpoints, ldap_wire
+from adsuite.connectors import endpoints, ldap_pipeline, ldap_wire
 from adsuite.connectors.credentials import Login, Secret
 from adsuite.connectors.kerberos import Ticket
 from adsuite.errors import (
@@ -110,6 +110,7 @@ class Directory:
         endpoints.record(self.client)
         # a drift run answers searches from its snapshot (engine/drift_incremental.py)
         self.reader: Callable[[Query], Iterator[Entry]] | None = None
+        self.reader_many: Callable[[Sequence[Query]], dict[Query, list[Entry]]] | None = None
 
     @classmethod
     def connect(cls, endpoint: Endpoint, password: Login, timeout: int = 15) -> Directory:
@@ -193,14 +194,32 @@ class Directory:
             return self.reader(query)
         return self.search_wire(query)
 
+    def search_many(self, queries: Sequence[Query]) -> dict[Query, list[Entry]]:
+        """Every query's entries, as :meth:`search` gives them: by :attr:`reader_many`
+        (or :attr:`reader`) if set, else :meth:`search_many_wire`."""
+        if self.reader_many is not None:
+            return self.reader_many(queries)
+        if self.reader is not None:
+            return {query: list(self.reader(query)) for query in queries}
+        return self.search_many_wire(queries)
+
+    def search_many_wire(self, queries: Sequence[Query]) -> dict[Query, list[Entry]]:
+        """Every query's entries, exactly as :meth:`search_wire` reads them, with the
+        queries' pages pipelined on this connection (connectors/ldap_pipeline.py). A
+        query the pipeline leaves (an error, a referral, ranged values) is read again
+        by :meth:`search_wire`, in batch order, so it fails as a sequential read would."""
+        pipeline = ldap_pipeline.Pipeline(self._conn, _controls, PAGE_SIZE)
+        with self._talking("search", queries[0].base if queries else ""):
+            batch = pipeline.run(queries)
+        self.round_trips += batch.pages
+        for query in batch.redo:
+            batch.results[query] = list(self.search_wire(query))
+        return {query: batch.results[query] for query in queries}
+
     def search_wire(self, query: Query) -> Iterator[Entry]:
         """Run one paged search on the DC; referrals are skipped, a missing base yields
         nothing."""
-        controls = security_descriptor_control(sdflags=query.sd_flags) if query.sd_flags else []
-        if query.show_deleted:
-            controls = [*controls, SHOW_DELETED]
-        if query.extended_dn:
-            controls = [*controls, EXTENDED_DN]
+        controls = _controls(query)
         cookie: bytes | None = None
         while True:
             with self._talking("search", query.base):
@@ -333,10 +352,17 @@ def _tls_connection(
     return conn, not use_ssl
 
 
-def _entry(item: Mapping[str, Any]) -> Entry:
-    raw = item.get("raw_attributes", {})
-    attributes = {name.lower(): tuple(values) for name, values in raw.items() if values}
-    return Entry(item["dn"], attributes)
+def _controls(query: Query) -> list[Any]:
+    """The request controls *query* asks for (paging aside)."""
+    controls = security_descriptor_control(sdflags=query.sd_flags) if query.sd_flags else []
+    if query.show_deleted:
+        controls = [*controls, SHOW_DELETED]
+    if query.extended_dn:
+        controls = [*controls, EXTENDED_DN]
+    return list(controls)
+
+
+_entry = ldap_pipeline.entry_of
 
 
 def _paged_cookie(result: Mapping[str, Any]) -> bytes | None:

@@ -85,6 +85,13 @@ def search_entry(message: bytes) -> tuple[int, dict[str, Any]] | None:
     return message_id, entry
 
 
+def message_head(message: bytes) -> tuple[int, int]:
+    """(message id, protocolOp tag) of a whole LDAPMessage: whose reply, and of what kind."""
+    _, at = _expect(message, 0, _SEQUENCE)
+    size, at = _expect(message, at, _INTEGER)
+    return int.from_bytes(message[at : at + size], "big", signed=True), message[at + size]
+
+
 def _attributes(message: bytes, at: int, end: int) -> dict[str, list[bytes]]:
     # the hot loop of a bulk read: tags checked and short-form lengths read inline (a
     # call per header cost a third of the decoding), the long form by _length
@@ -198,6 +205,11 @@ class RawEntryStrategy(SyncStrategy):  # type: ignore[misc]
                     self._entries.append(found[1])
             if rest or not messages:
                 return rest
+
+    def messages(self) -> list[bytes]:
+        """The whole messages that have arrived, undecoded (connectors/ldap_pipeline.py
+        reads the replies of several requests itself)."""
+        return self._messages()
 
     def _messages(self) -> list[bytes]:
         """ldap3's ``receiving``: read until the data ends on a message boundary (or the

@@ -18,9 +18,11 @@ import pytest
 from labkit import Cli, Lab
 
 from adsuite.connectors import credentials, kerberos
+from adsuite.connectors import ldap as ldap_module
 from adsuite.connectors.ldap import Directory, Endpoint
 from adsuite.connectors.ldap_gssapi import SealedSocket
 from adsuite.errors import CredentialError
+from adsuite.formats.ldap_query import Query
 from adsuite.journal.store import Journal
 from adsuite.lab.keytab import kerberos_config, service_keytab
 
@@ -106,6 +108,32 @@ def test_a_keytab_binds_to_ldap_sealed_on_389(lab_env: Lab, account: tuple[str, 
         name = principal.split("@")[0]
         found = directory.read(f"CN={name},CN=Users,{status.base_dn}", ["sAMAccountName"])
         assert found is not None and found.text("samaccountname") == name
+
+
+def test_a_pipelined_batch_over_the_sealed_socket_is_the_sequential_read(
+    lab_env: Lab, account: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ldap_module, "PAGE_SIZE", 100)  # every query spans several pages
+    principal, keytab = account
+    status = lab_env.status
+    ticket = kerberos.login(
+        keytab=keytab, principal=principal, config=kerberos_config(status.state_dir)
+    )
+    endpoint = Endpoint(status.ldap_url, str(status.ca_file), status.tls_name, principal)
+    schema = f"CN=Schema,CN=Configuration,{status.base_dn}"
+    queries = [
+        Query(schema, "(objectClass=attributeSchema)", ("lDAPDisplayName", "linkID"), "one"),
+        Query(schema, "(objectClass=classSchema)", ("lDAPDisplayName",), "one"),
+        Query(status.base_dn, "(objectClass=*)", ("objectGUID",), extended_dn=True),
+        Query(f"OU=gone,{status.base_dn}", "(objectClass=*)", ("name",)),
+    ]
+    with Directory.connect(endpoint, ticket) as directory:
+        assert isinstance(directory._conn.socket, SealedSocket)
+        sequential = {q: list(directory.search_wire(q)) for q in queries}
+        before = directory.round_trips
+        assert directory.search_many_wire(queries) == sequential
+        assert directory.round_trips - before > len(queries)  # paged, several in flight
+    assert all(len(sequential[q]) > 100 for q in queries[:3])
 
 
 def test_ldap3s_own_gssapi_bind_without_a_layer_is_refused(

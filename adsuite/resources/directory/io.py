@@ -28,12 +28,11 @@ SecretLookup = Callable[[str], Secret]
 
 
 def read_ldap(conn: Connections, queries: Sequence[Query], progress: Progress) -> dict[Any, Any]:
-    out: dict[Any, Any] = {}
     progress.start("reading the directory", len(queries))
-    for query in queries:
-        out[query] = list(conn.ldap.search(query))
-        log.debug("%d entries under %s for %s", len(out[query]), query.base, query.filter[:80])
-        progress.advance()
+    out: dict[Any, Any] = dict(conn.ldap.search_many(queries))  # pipelined on the connection
+    for query, entries in out.items():
+        log.debug("%d entries under %s for %s", len(entries), query.base, query.filter[:80])
+    progress.advance(len(queries))
     progress.finish()
     return out
 
