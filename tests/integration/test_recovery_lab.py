@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,7 +84,10 @@ def test_a_drill_passes_timed_and_fails_naming_an_ou_the_backup_lacks(
 ) -> None:
     inventory = str(inventory_with_backups(lab_env, tmp_path, keep=3))
     journal = tmp_path / "journal.sqlite"
-    env = {"ADSUITE_JOURNAL": str(journal)}
+    # this test's drills make their scratch DC here, no other's (a short path: samba's
+    # socket paths must fit in 108 bytes, which pytest's tmp_path would overrun)
+    scratch = Path(tempfile.mkdtemp(prefix="drill-test-", dir="/tmp"))
+    env = {"ADSUITE_JOURNAL": str(journal), "TMPDIR": str(scratch)}
     base_dn = lab_env.status.base_dn
     real_dcs = dcs_of(directory, base_dn)
     first = write_playbook(
@@ -120,4 +124,5 @@ def test_a_drill_passes_timed_and_fails_naming_an_ou_the_backup_lacks(
     assert restore_drill(drills[1:], "drill", window, 4).met  # the passed one alone
     assert not restore_drill(drills, "drill", window, 4).met  # the newest failed
     assert dcs_of(directory, base_dn) == real_dcs  # the real DC never heard of the scratch one
-    assert not list(Path("/tmp").glob("adsuite-drill-*"))  # scratch DC deleted
+    assert not list(scratch.iterdir())  # scratch DC deleted
+    scratch.rmdir()
