@@ -47,7 +47,7 @@ from adsuite.source import Location
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: a head line (key, digests, files, domains), then the plays
 MAX_ENTRY_BYTES = 256 * 2**20
 _CODE_DIGEST: str | None = None
 
@@ -88,7 +88,8 @@ class Cache:
         self.path = path
         self.key = key  # None: nothing to look up (the playbook cannot be read)
         self.kinds = kinds
-        self._read: tuple[dict[str, Any] | None] | None = None  # the entry, once read
+        self._read: tuple[dict[str, Any] | None] | None = None  # the head, once read
+        self._body = b""  # the plays' JSON, after the head line
 
     @classmethod
     def for_load(
@@ -114,41 +115,43 @@ class Cache:
     def file(self) -> Path:
         return cache_dir() / "playbooks" / f"{self.key}.json"
 
-    def _entry(self) -> dict[str, Any] | None:
-        """The entry, read once, if it is this load's and every file it lists is unchanged."""
+    def _head(self) -> dict[str, Any] | None:
+        """The entry's head line, read once, if it is this load's and every file it
+        lists is unchanged; the plays after it are parsed only by :meth:`lookup`."""
         if self.key is None:
             return None
         if self._read is None:
-            entry = _read_private(self.file)
+            head, self._body = _read_private(self.file)
             try:
-                usable = entry is not None and entry.get("key") == self.key
-                usable = usable and entry is not None and _files_unchanged(entry["files"])
+                usable = head is not None and head.get("key") == self.key
+                usable = usable and head is not None and _files_unchanged(head["files"])
             except (KeyError, TypeError, ValueError):
                 usable = False
-            self._read = (entry if usable else None,)
+            self._read = (head if usable else None,)
         return self._read[0]
 
     def peek(self, load: Callable[[], Playbook]) -> Deferred | None:
-        """The playbook as its entry describes it, its tasks not validated until asked
-        for (then *load* loads them), or None if there is no entry to use."""
-        entry = self._entry()
+        """The playbook as its entry's head describes it, its tasks not validated until
+        asked for (then *load* loads them), or None if there is no entry to use."""
+        head = self._head()
         try:
-            if entry is None:
+            if head is None:
                 return None
-            files = tuple(Path(item["shown"]) for item in entry["files"])
-            domains = {play["domain"] for play in entry["plays"]}
+            files = tuple(Path(item["shown"]) for item in head["files"])
+            domains = set(head["domains"])
             if not all(isinstance(d, str | None) for d in domains):
                 return None
-            return Deferred(self.path, str(entry["sha256"]), files, domains, load)
+            return Deferred(self.path, str(head["sha256"]), files, domains, load)
         except (KeyError, TypeError, ValueError):
             return None
 
     def lookup(self) -> Playbook | None:
-        entry = self._entry()
-        if entry is None:
+        head, body = self._head(), self._body
+        self._read, self._body = (None,), b""  # _playbook consumes the plays: used once
+        if head is None:
             return None
-        self._read = (None,)  # _playbook consumes the entry's tasks: it is used once
         try:
+            entry = {**head, "plays": json.loads(body)}
             return _playbook(self.path, entry, self.kinds)
         except (KeyError, TypeError, ValueError, ValidationError) as error:
             log.debug("playbook cache entry %s ignored: %s", self.file, type(error).__name__)
@@ -165,8 +168,11 @@ class Cache:
             {"shown": str(shown), "resolved": str(resolved), "sha256": sha}
             for shown, (resolved, sha) in zip(playbook.files, digests.items(), strict=True)
         ]
-        entry = {"key": self.key, "sha256": playbook.sha256, "files": files, "plays": plays}
-        write_private(self.file, json.dumps(entry, separators=(",", ":")).encode())
+        domains = sorted({play.domain for play in playbook.plays}, key=str)
+        head = {"key": self.key, "sha256": playbook.sha256, "files": files, "domains": domains}
+        compact = (",", ":")
+        text = json.dumps(head, separators=compact) + "\n" + json.dumps(plays, separators=compact)
+        write_private(self.file, text.encode())
 
 
 def _origins(kinds: Mapping[str, type[BaseModel]]) -> dict[str, str]:
@@ -236,15 +242,18 @@ def _playbook(path: Path, entry: dict[str, Any], kinds: Mapping[str, type[BaseMo
     return Playbook(path, str(entry["sha256"]), tuple(plays), files)
 
 
-def _read_private(path: Path) -> dict[str, Any] | None:
-    """The entry's JSON if it is a regular file of this user that no one else can
-    write, else None."""
+def _read_private(path: Path) -> tuple[dict[str, Any] | None, bytes]:
+    """The entry's head (JSON, first line) and the rest, if it is a regular file of this
+    user that no one else can write, else (None, b"")."""
     raw = read_private_bytes(path)
+    if raw is None:
+        return None, b""
+    line, _, body = raw.partition(b"\n")
     try:
-        data = json.loads(raw) if raw is not None else None
+        head = json.loads(line)
     except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+        return None, b""
+    return (head, body) if isinstance(head, dict) else (None, b"")
 
 
 def read_private_bytes(path: Path) -> bytes | None:

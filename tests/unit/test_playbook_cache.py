@@ -6,6 +6,7 @@ import json
 import os
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,11 +75,17 @@ def entries(cache: Path) -> list[Path]:
 def tamper_names(entry: Path, new_name: str) -> None:
     """Rewrite a stored entry's task names, keeping its key: what the cache then
     returns shows whether the entry was used."""
-    data = json.loads(entry.read_bytes())
-    for play in data["plays"]:
+    head, plays = read_entry(entry)
+    for play in plays:
         for task in play["tasks"]:
             task[1] = new_name
-    entry.write_text(json.dumps(data), encoding="utf-8")
+    entry.write_text(json.dumps(head) + "\n" + json.dumps(plays), encoding="utf-8")
+
+
+def read_entry(entry: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An entry's head line and its plays."""
+    head, _, plays = entry.read_bytes().partition(b"\n")
+    return json.loads(head), json.loads(plays)
 
 
 def test_a_cached_load_equals_a_fresh_one_for_the_shipped_playbooks(
@@ -129,7 +136,12 @@ def test_an_edited_inventory_is_a_different_key(cache: Path, workdir: Path) -> N
 def test_a_bad_entry_is_ignored_never_an_error(cache: Path, workdir: Path) -> None:
     expected = load()
     [entry] = entries(cache)
-    for garbage in (b"{not json", b"[]", b'{"key": 1}', json.dumps({"key": entry.stem}).encode()):
+    garbage_heads = (b"{not json", b"[]", b'{"key": 1}', json.dumps({"key": entry.stem}).encode())
+    _, plays = read_entry(entry)
+    for garbage in (
+        *garbage_heads,
+        *(g + b"\n" + json.dumps(plays).encode() for g in garbage_heads),
+    ):
         entry.write_bytes(garbage)
         os.chmod(entry, 0o600)
         assert load() == expected
@@ -206,9 +218,25 @@ def test_reading_an_entry_frees_each_raw_task_as_it_is_built(cache: Path, workdi
     """A 200,000-task entry is not held whole beside the 200,000 tasks built from it."""
     fresh = load()
     [stored] = entries(cache)
-    entry = json.loads(stored.read_bytes())
+    head, plays = read_entry(stored)
+    entry = {**head, "plays": plays}
     sizes = [len(play["tasks"]) for play in entry["plays"]]
     built = playbook_cache._playbook(Path("site.yml"), entry, KINDS)
     assert [len(play["tasks"]) for play in entry["plays"]] == [0] * len(sizes)
     assert [len(play.tasks) for play in built.plays] == sizes and sum(sizes) > 2
     assert built.plays == fresh.plays
+
+
+def test_a_deferred_load_reads_only_the_head_line_and_a_bad_body_is_a_fresh_load(
+    cache: Path, workdir: Path
+) -> None:
+    from adsuite.engine.loader import defer_playbook
+    from adsuite.engine.playbook import Deferred
+
+    fresh = load()
+    (entry,) = entries(cache)
+    head, _ = read_entry(entry)
+    entry.write_text(json.dumps(head) + "\n{not json", encoding="utf-8")
+    deferred = defer_playbook(Path("site.yml"), inventory(), KINDS)
+    assert isinstance(deferred, Deferred)  # the head alone was enough
+    assert deferred.plays == fresh.plays  # the body did not parse: loaded from YAML
