@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -52,11 +53,15 @@ def kind(name: str) -> Kind:
     return found
 
 
-class _Kinds(Mapping[str, Kind]):
-    """The kinds by name: membership and iteration read the table, a value imports."""
+V = TypeVar("V")
 
-    def __getitem__(self, name: str) -> Kind:
-        return kind(name)
+
+class _ByKindName(Mapping[str, V]):
+    """A mapping keyed by the table's kind names: membership and iteration read the
+    table; only reading a value imports its kind's module."""
+
+    def __getitem__(self, name: str) -> V:
+        raise NotImplementedError
 
     def __contains__(self, name: object) -> bool:
         return name in MODULES
@@ -68,21 +73,19 @@ class _Kinds(Mapping[str, Kind]):
         return len(MODULES)
 
 
-class Specs(Mapping[str, type[BaseModel]]):
+class _Kinds(_ByKindName[Kind]):
+    """The kinds by name."""
+
+    def __getitem__(self, name: str) -> Kind:
+        return kind(name)
+
+
+class Specs(_ByKindName[type[BaseModel]]):
     """Each kind's desired-state model, for the playbook loader; a model's module is
     imported when the loader first meets a task of that kind."""
 
     def __getitem__(self, name: str) -> type[BaseModel]:
         return kind(name).spec
-
-    def __contains__(self, name: object) -> bool:
-        return name in MODULES
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(MODULES)
-
-    def __len__(self) -> int:
-        return len(MODULES)
 
     def origin(self, name: str) -> str:
         """Where the kind is defined, without importing it (the playbook cache's key)."""
