@@ -206,7 +206,6 @@ class SnapshotReader:
             self.reason = self._changes_since(old)
         if self.reason is None and old is not None:
             self.old, self.schema, self.full_at = old, old.schema, old.full_at
-            self.renamed = self._renamed(old)
         else:
             self.schema = read_schema(self.directory, self.schema_nc)
             self.full_at = started
@@ -266,7 +265,12 @@ class SnapshotReader:
                 self.classes[guid] = frozenset(c.lower() for c in entry.texts("objectClass"))
                 if (entry.integer("uSNCreated") or 0) <= old.dc.usn:
                     self.older.add(guid)
-        return self._containers_changed(old) or self._moved_in(old)
+        stored = _stored_dns(old) if self.changed else {}  # once, for both uses below
+        self.renamed = {
+            guid for guid, dn in self.changed.items()
+            if guid not in stored or dnlib.key(stored[guid]) != dnlib.key(dn)
+        }  # fmt: skip  # only these change DN values naming them without raising the namer's
+        return self._containers_changed(old) or self._moved_in(old, stored)
 
     def _containers_changed(self, old: Snapshot) -> str | None:
         for guid, (key, sd) in old.ancestors.items():
@@ -282,14 +286,13 @@ class SnapshotReader:
                 return f"the security descriptor of {now} changed (its children inherit it)"
         return None
 
-    def _moved_in(self, old: Snapshot) -> str | None:
+    def _moved_in(self, old: Snapshot, stored: dict[bytes, str]) -> str | None:
         """A changed object that was not stored and lies in a read scope may have been
         moved there with its subtree (whose objects keep their uSNChanged). One created
         after the mark cannot have brought older objects along (moving them in raises
         their own uSNChanged: they are changed objects themselves)."""
         if not self.changed:
             return None
-        stored = _stored_dns(old)
         unknown = [
             dn for guid, dn in self.changed.items()
             if guid in self.older and "\\0ADEL:" not in dn.upper()
@@ -304,27 +307,23 @@ class SnapshotReader:
                 return f"{dn} changed and has objects below it (a subtree may have moved in)"
         return None
 
-    def _renamed(self, old: Snapshot) -> set[bytes]:
-        """The changed objects whose DN is not the one stored: renamed, moved, deleted,
-        or not stored at all. Only these change the DN-valued attributes that name them
-        (member, manager, …) without raising the naming object's uSNChanged."""
-        if not self.changed:
-            return set()
-        was = _stored_dns(old)
-        return {
-            guid for guid, dn in self.changed.items()
-            if guid not in was or dnlib.key(was[guid]) != dnlib.key(dn)
-        }  # fmt: skip
-
     def search(self, query: Query) -> Iterator[Entry]:
-        if not eligible(query, self.schema, self.ncs):
+        answer = self.answer(query)
+        if answer is None:
             return self.directory.search_wire(query)
+        return iter([s.entry for s in answer])
+
+    def answer(self, query: Query) -> list[Stored] | None:
+        """What :meth:`search` answers for *query*, as stored entries (merged with the
+        changes, or read), kept for the run; None for a query that is always searched."""
+        if not eligible(query, self.schema, self.ncs):
+            return None
         if query not in self.results:
             stored = self.old.queries.get(query) if self.old else None
             self.results[query] = self._merged(query, stored) if stored is not None else (
                 self._read(query)
             )  # fmt: skip
-        return iter([s.entry for s in self.results[query]])
+        return self.results[query]
 
     def search_many(self, queries: Sequence[Query]) -> dict[Query, list[Entry]]:
         """:meth:`search` of every query, with what goes to the DC read in one pipelined

@@ -105,13 +105,13 @@ def memo(
     a clock or another source)."""
     if memo_key is None or not kinds_recallable:
         return None
-    queries = list(dict.fromkeys(asked))
-    if not all(isinstance(q, Query) and q in reader.results for q in queries):
+    queries = [q for q in dict.fromkeys(asked) if isinstance(q, Query) and q in reader.results]
+    if len(queries) != len(dict.fromkeys(asked)):  # a request not answered through it
         return None
     return {
         "format": FORMAT,
         "key": memo_key,
-        "requests": [query_doc(q) for q in queries if isinstance(q, Query)],
+        "requests": [query_doc(q) for q in queries],
         "outcome": to_data(outcome),
     }
 
@@ -130,9 +130,7 @@ def recall(reader: SnapshotReader, memo_key: str | None) -> drift.Outcome | None
     if queries is None or not all(q in old.queries for q in queries):
         return None
     for query in queries if reader.changed else ():  # nothing changed: each returns it all
-        for _ in reader.search(query):  # merged, and kept for the plan if this fails
-            break
-        if not _same(reader.results.get(query), old.queries[query]):
+        if not _same(reader.answer(query), old.queries[query]):  # kept for a plan if not
             return None
     return from_data(kept.get("outcome"))
 
