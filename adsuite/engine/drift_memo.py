@@ -6,7 +6,7 @@ outcome is recalled instead of planned again only when all of this holds:
 - the *key* is the same: adsuite's code, the playbook and every file its load read
   (each by SHA-256), the inventory and the domain;
 - every request that check made was an LDAP search answered through the snapshot
-  (drift_incremental.eligible: no volatile, constructed or DN-filtered attribute), and
+  (drift_rules.eligible: no volatile, constructed or DN-filtered attribute), and
   every kind it planned is ``recallable`` (resources/base.py: its plan reads the desired
   state and the facts, no clock and no other source);
 - this check uses that snapshot (vouched for by the journal, same DC and invocationId,

@@ -6,7 +6,7 @@ highestCommittedUSN read *before* that read (the *mark*), the DC's identity
 (dsServiceName, invocationId), the attribute schema the eligibility rules use, and the
 containers above the stored entries (DN and a digest of their security descriptor).
 Nothing secret is stored: eligible queries read no confidential, constructed or
-password attribute (drift_incremental.eligible).
+password attribute (drift_rules.eligible).
 
 Stored as :mod:`marshal` data (docs/drift.md: it loads several times faster than JSON;
 it builds values, never runs code; never pickle), 0600 in a 0700 folder under the

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adsuite.engine import drift_snapshot as snap
-from adsuite.engine.drift_incremental import eligible, in_scope, naming_context, stored_from
+from adsuite.engine.drift_rules import eligible, in_scope, naming_context, stored_from
 from adsuite.engine.drift_snapshot import Attr, Dc, Snapshot, Stored, decide
 from adsuite.formats import extended_dn as ext
 from adsuite.formats.ldap_query import Entry, Query
