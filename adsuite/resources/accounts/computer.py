@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from adsuite.errors import InputError
 from adsuite.formats import dn as dnlib
-from adsuite.formats.ldap_query import Query
 from adsuite.resources import attributes as attrs
 from adsuite.resources.accounts import shared as accounts
 from adsuite.resources.base import Change, Desired, Kind, PlanContext
@@ -96,6 +95,7 @@ ACCOUNTS = accounts.AccountKind(
     write_extra=accounts.enable_writes(WORKSTATION_TRUST_ACCOUNT),
     dn_fields=("managed_by",),
     cn_of=lambda sam: sam.removesuffix("$"),
+    sam_of=sam_account_name,
 )
 
 
@@ -110,15 +110,6 @@ def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
     values["managed_by"] = ctx.resolve(spec.managed_by, item) if spec.managed_by else None
     values["enabled"] = spec.enabled
     return accounts.Want(sam_account_name(spec.name), spec.ou, spec.state == "present", values)
-
-
-def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
-    return ACCOUNTS.queries([sam_account_name(_spec(d).name) for d in desired], ctx)
-
-
-def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
-    present = [s for s in map(_spec, desired) if s.state == "present"]
-    return ACCOUNTS.declares([(sam_account_name(s.name), s.ou) for s in present], ctx)
 
 
 def references(desired: Sequence[Desired]) -> set[str]:
@@ -172,8 +163,8 @@ KIND = Kind(
     name=NAME,
     order=ORDER,
     spec=Spec,
-    queries=queries,
-    declares=declares,
+    queries=ACCOUNTS.task_queries,
+    declares=ACCOUNTS.task_declares,
     references=references,
     plan=plan,
     identity=identity,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, cast
 
 from adsuite.formats import dn as dnlib
 from adsuite.formats.ldap_query import Entry, Query, by_names
@@ -26,6 +26,19 @@ from adsuite.resources.base import (
     attribute_diff,
     deferred_update,
 )
+
+
+class Named(Protocol):
+    """What every account spec has (user, group, computer)."""
+
+    name: str
+    ou: str
+    state: str
+
+
+def _named(item: Desired) -> Named:
+    return cast(Named, item.spec)
+
 
 ACCOUNTDISABLE = 0x2  # userAccountControl
 Creates = Callable[[Any, str], dict[str, Any]]  # (spec, realm) -> a new account's own attributes
@@ -71,6 +84,16 @@ class AccountKind:
     )
     dn_fields: Sequence[str] = ()
     cn_of: Callable[[str], str] = field(default=lambda name: name)  # computers: no '$'
+    sam_of: Callable[[str], str] = field(default=lambda name: name)  # computers: name + '$'
+
+    def task_queries(self, desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
+        """The kind's ``queries`` hook: its tasks' accounts, by sAMAccountName."""
+        return self.queries([self.sam_of(_named(d).name) for d in desired], ctx)
+
+    def task_declares(self, desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
+        """The kind's ``declares`` hook: the DN each present account will have."""
+        present = [s for s in map(_named, desired) if s.state == "present"]
+        return self.declares([(self.sam_of(s.name), s.ou) for s in present], ctx)
 
     def attributes(self) -> tuple[str, ...]:
         names = ["sAMAccountName", "objectGUID", *(a.ldap for a in self.table)]

@@ -26,7 +26,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from adsuite.formats import dn as dnlib
-from adsuite.formats.ldap_query import Query
 from adsuite.resources import attributes as attrs
 from adsuite.resources.accounts import shared as accounts
 from adsuite.resources.base import Change, Desired, Kind, PlanContext, SecretRef
@@ -128,16 +127,6 @@ def _want(item: Desired, ctx: PlanContext) -> accounts.Want:
     return accounts.Want(spec.name, spec.ou, spec.state == "present", values)
 
 
-def queries(desired: Sequence[Desired], ctx: PlanContext) -> list[Query]:
-    return ACCOUNTS.queries([_spec(d).name for d in desired], ctx)
-
-
-def declares(desired: Sequence[Desired], ctx: PlanContext) -> dict[str, str]:
-    return ACCOUNTS.declares(
-        [(s.name, s.ou) for s in map(_spec, desired) if s.state == "present"], ctx
-    )
-
-
 def references(desired: Sequence[Desired]) -> set[str]:
     return {
         s.manager for s in map(_spec, desired) if s.manager and not dnlib.looks_like_dn(s.manager)
@@ -214,8 +203,8 @@ KIND = Kind(
     name=NAME,
     order=ORDER,
     spec=Spec,
-    queries=queries,
-    declares=declares,
+    queries=ACCOUNTS.task_queries,
+    declares=ACCOUNTS.task_declares,
     references=references,
     plan=plan,
     identity=identity,
