@@ -3,8 +3,9 @@ per failed change (or one error line) and the summary, never a traceback, and th
 journal ends the run with every change's outcome.
 
 The moment is found by identity, not by a clock: the test holds the journal's write
-lock once the run's first ``change_outcome`` is in, so adsuite cannot go on to its next
-change until the DC is gone. Each test restarts the shared lab DC afterwards.
+lock once the run's first ``change_outcome`` is in, so adsuite cannot journal its next
+batch of changes until the DC is gone (one batch may already be on its way: then the
+failed change is in it, and the journal says which). Each test restarts the shared lab DC afterwards.
 """
 
 from __future__ import annotations
@@ -126,34 +127,37 @@ def test_dc_killed_mid_apply_fails_one_change_in_one_line_and_skips_the_rest(
 
     assert process.returncode == 1, err
     assert "Traceback" not in out + err
-    failed_line = f"FAILED: ou OU=S{done - 1:03d},OU={top},DC=group,DC=example,DC=com: "
-    # besides the failed change, only the lease may speak: it cannot be given back to a
-    # dead DC (the next run on this host takes it over, journaled), and a lease an
-    # earlier test's killed DC left behind is taken over the same way
-    lease = "WARNING adsuite.runtime.lease: "
-    # a lost DC is the one failure after which every later change is skipped, even the
-    # independent ones (sibling OUs here): one line says so, not one per change
-    failed_dn = f"OU=S{done - 1:03d},OU={top},DC=group,DC=example,DC=com"
-    assert [line for line in err.splitlines() if not line.startswith(lease)] == [
-        failed_line + "the DC closed the connection (ldaps://127.0.0.1:636)",
-        f"SKIPPED {CHANGES - done - 1} changes after it: the connection to the DC was lost "
-        f"at change {done + 1} (ou {failed_dn})",
-    ]
-    assert f"{lease}cannot release the lease of group: the DC closed the connection" in err
-    summary = f"Applied {done}, failed 1, conflict 0, skipped {CHANGES - done - 1}."
-    assert summary in out
-
     with Journal.open(journal) as opened:
         report = opened.verify()
         assert report.ok and not report.notes  # no run left open, no change without outcome
         (run,) = opened.runs()
         assert run.status == "failed" and run.ended
         outcomes = [(c.outcome, c.error) for c in opened.changes(run.id)]
-    lost = f"the connection to the DC was lost at change {done + 1} (ou {failed_dn})"
+    # Intents are journaled a batch at a time before the batch's writes: if the next
+    # batch's intents were in before the lock was taken, adsuite went on writing that
+    # batch until the DC died. Which change met the dead DC is the journal's word (by
+    # identity); it is never one of those journaled as applied when the DC was killed.
+    applied = sum(1 for outcome, _ in outcomes if outcome == "applied")
+    assert applied >= done
     assert [o for o, _ in outcomes] == (
-        ["applied"] * done + ["failed"] + ["skipped"] * (CHANGES - done - 1)
+        ["applied"] * applied + ["failed"] + ["skipped"] * (CHANGES - applied - 1)
     )
+    failed_dn = f"OU=S{applied - 1:03d},OU={top},DC=group,DC=example,DC=com"  # change applied+1
+    lost = f"the connection to the DC was lost at change {applied + 1} (ou {failed_dn})"
     assert {e for o, e in outcomes if o == "skipped"} == {lost}
+    # besides the failed change, only the lease may speak: it cannot be given back to a
+    # dead DC (the next run on this host takes it over, journaled), and a lease an
+    # earlier test's killed DC left behind is taken over the same way
+    lease = "WARNING adsuite.runtime.lease: "
+    # a lost DC is the one failure after which every later change is skipped, even the
+    # independent ones (sibling OUs here): one line says so, not one per change
+    assert [line for line in err.splitlines() if not line.startswith(lease)] == [
+        f"FAILED: ou {failed_dn}: the DC closed the connection (ldaps://127.0.0.1:636)",
+        f"SKIPPED {CHANGES - applied - 1} changes after it: {lost}",
+    ]
+    assert f"{lease}cannot release the lease of group: the DC closed the connection" in err
+    summary = f"Applied {applied}, failed 1, conflict 0, skipped {CHANGES - applied - 1}."
+    assert summary in out
 
 
 def test_dc_down_before_the_facts_is_one_error_line(
